@@ -1,0 +1,58 @@
+// The pair energy loss (paper eq. 7):
+//   E(pred, ref) = sum_(i,j) in edges  1/2 w_ij k_ij(ref) (|ref_i - ref_j| - |pred_i - pred_j|)^2
+// fused forward and backward on raw arrays, OpenMP-parallel, with memory
+// O(batch * atoms + edges): the complete graph is walked implicitly, never
+// stored. One implementation serves the torch ops, OpenMM and LAMMPS.
+#pragma once
+
+#include <cstdint>
+#include <limits>
+
+#include "energyloss/coefficients.h"
+#include "energyloss/layout.h"
+
+namespace energyloss {
+
+template <typename T>
+struct PairLossInput {
+  const T* pred = nullptr;  // [batch, atoms, dim]
+  const T* ref = nullptr;   // [batch, atoms, dim]
+  BatchLayout layout;
+
+  // Edges as (i, j) index pairs: [n_edges, 2] shared by the batch, or
+  // [batch, n_edges, 2] when edges_per_system. A pair with a negative index is
+  // padding and is skipped. nullptr: the complete graph over real atoms.
+  const int64_t* edges = nullptr;
+  int64_t n_edges = 0;
+  bool edges_per_system = false;
+  // Per-edge weights w_ij in the same layout as the edges (nullptr: all 1).
+  // In CoefficientMode::Explicit they are the coefficients k_ij themselves.
+  const T* edge_weights = nullptr;
+
+  // Only pairs whose reference distance is below the cutoff contribute.
+  double cutoff = std::numeric_limits<double>::infinity();
+};
+
+template <typename T>
+struct PairLossOutput {
+  T* energy = nullptr;          // [batch], required
+  T* grad_pred = nullptr;       // [batch, atoms, dim] dE_b/dpred, optional
+  T* grad_ref = nullptr;        // [batch, atoms, dim] dE_b/dref, optional
+  T* atom_energy = nullptr;     // [batch, atoms] each atom's half of its pairs, optional
+  int64_t* pair_count = nullptr;  // [batch] pairs that contributed, optional
+};
+
+// Validates everything (shapes, dim, masks, finite positions, edge indices,
+// non-negative coefficients) before touching the outputs; throws Error.
+// Gradients at coincident atoms are 0, never NaN.
+template <typename T>
+void pair_energy_loss(const PairLossInput<T>& input, const CoefficientSpec& coefficients,
+                      const PairLossOutput<T>& output);
+
+extern template void pair_energy_loss<float>(const PairLossInput<float>&, const CoefficientSpec&,
+                                             const PairLossOutput<float>&);
+extern template void pair_energy_loss<double>(const PairLossInput<double>&,
+                                              const CoefficientSpec&,
+                                              const PairLossOutput<double>&);
+
+}  // namespace energyloss

@@ -1,0 +1,13 @@
+"""energyloss: physics-aware losses for point sets and spins, as PyTorch ops.
+
+Every function takes and returns ``torch.Tensor`` and supports autograd. The
+compiled ops are loaded from ``libenergyloss_torch.so`` on import.
+"""
+from ._library import ops  # noqa: F401  (loads the compiled library)
+from .pair import *  # noqa: F401,F403
+from .baselines import *  # noqa: F401,F403
+from .spins import *  # noqa: F401,F403
+from .diffusion import *  # noqa: F401,F403
+from .graphs import *  # noqa: F401,F403
+
+__version__ = "0.1.0"

@@ -1,0 +1,73 @@
+#include "energyloss/coefficients.h"
+
+#include "energyloss/error.h"
+
+namespace energyloss {
+
+CoefficientSpec CoefficientSpec::preset(CoefficientMode mode) {
+  CoefficientSpec spec;
+  spec.mode = mode;
+  spec.per_atom = false;
+  switch (mode) {
+    case CoefficientMode::Exp:
+      spec.k0 = 24.0;
+      spec.per_atom = true;
+      break;
+    case CoefficientMode::Inv:
+      spec.k0 = 3.7;
+      spec.per_atom = true;
+      break;
+    case CoefficientMode::Inv2:
+      spec.k0 = 9.0;
+      spec.per_atom = true;
+      break;
+    case CoefficientMode::LennardJones:
+      spec.k0 = 72.0;
+      break;
+    case CoefficientMode::Constant:
+    case CoefficientMode::Morse:
+    case CoefficientMode::Explicit:
+      spec.k0 = 1.0;
+      break;
+  }
+  return spec;
+}
+
+namespace {
+struct ModeName {
+  CoefficientMode mode;
+  const char* name;
+};
+constexpr ModeName kModeNames[] = {
+    {CoefficientMode::Constant, "constant"}, {CoefficientMode::Exp, "exp"},
+    {CoefficientMode::Inv, "inv"},           {CoefficientMode::Inv2, "inv2"},
+    {CoefficientMode::LennardJones, "lj"},   {CoefficientMode::Morse, "morse"},
+    {CoefficientMode::Explicit, "explicit"},
+};
+}  // namespace
+
+CoefficientMode parse_coefficient_mode(const std::string& name) {
+  for (const auto& entry : kModeNames)
+    if (name == entry.name) return entry.mode;
+  fail("unknown coefficient mode '", name,
+       "'; expected one of constant, exp, inv, inv2, lj, morse, explicit");
+}
+
+const char* coefficient_mode_name(CoefficientMode mode) {
+  for (const auto& entry : kModeNames)
+    if (mode == entry.mode) return entry.name;
+  return "unknown";
+}
+
+void check_coefficient_spec(const CoefficientSpec& spec) {
+  const char* name = coefficient_mode_name(spec.mode);
+  require(std::isfinite(spec.k0) && spec.k0 >= 0.0, "coefficient mode '", name,
+          "': k0 must be finite and non-negative, got ", spec.k0);
+  require(std::isfinite(spec.length_scale) && spec.length_scale > 0.0, "coefficient mode '", name,
+          "': length_scale must be positive, got ", spec.length_scale);
+  if (spec.mode == CoefficientMode::Inv || spec.mode == CoefficientMode::Inv2)
+    require(std::isfinite(spec.eps) && spec.eps > 0.0, "coefficient mode '", name,
+            "': eps must be positive (it keeps k finite at coincident atoms), got ", spec.eps);
+}
+
+}  // namespace energyloss

@@ -1,0 +1,321 @@
+#include "energyloss/pair_energy.h"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "energyloss/error.h"
+
+namespace energyloss {
+namespace {
+
+// Positions of the whole batch in structure-of-arrays form ([coordinate][b*N + i])
+// so the complete-graph inner loop reads contiguous memory and vectorises.
+// Always three axes (the third zero in 2D) so one loop body serves both.
+template <typename T>
+struct SoA {
+  std::vector<T> data;
+  int64_t n = 0;
+  SoA(const T* aos, int64_t count, int64_t dim) : data(count * 3, T(0)), n(count) {
+    for (int64_t i = 0; i < count; ++i)
+      for (int64_t c = 0; c < dim; ++c) data[c * count + i] = aos[i * dim + c];
+  }
+  const T* axis(int64_t c) const { return data.data() + c * n; }
+};
+
+// One thread's share of the outputs. Pairs scatter into both atoms, so each
+// thread accumulates privately and the shares are summed at the end: no
+// atomics, deterministic for a fixed thread count.
+template <typename T>
+struct Accumulator {
+  std::vector<double> energy;        // [B]
+  std::vector<int64_t> pairs;        // [B]
+  std::vector<T> grad_pred;          // SoA [3][B*N]
+  std::vector<T> grad_ref;           // SoA [dim][B*N]
+  std::vector<T> atom_energy;        // [B*N]
+};
+
+template <typename T>
+struct Problem {
+  const PairLossInput<T>& input;
+  const CoefficientSpec& spec;
+  const PairLossOutput<T>& output;
+  std::vector<T> k0;  // effective prefactor per system
+  int64_t total_atoms() const { return input.layout.batch * input.layout.atoms; }
+};
+
+// The contribution of one pair, shared by the complete-graph and edge-list
+// walks. dp and dr are pred and ref difference vectors i - j.
+template <CoefficientMode Mode, typename T>
+struct PairTerm {
+  T energy, force_scale, ref_scale;
+  PairTerm(const CoefficientSpec& spec, T k0, T weight, const T* dp, const T* dr, int64_t dim) {
+    T r2 = 0, r02 = 0;
+    for (int64_t c = 0; c < dim; ++c) {
+      r2 += dp[c] * dp[c];
+      r02 += dr[c] * dr[c];
+    }
+    const T r = std::sqrt(r2), r0 = std::sqrt(r02);
+    T k, dk;
+    coefficient<Mode>(spec, k0, r0, k, dk);
+    k *= weight;
+    dk *= weight;
+    const T diff = r - r0;
+    energy = T(0.5) * k * diff * diff;
+    // The direction of |x_i - x_j| is undefined at coincidence: gradient 0.
+    force_scale = r > T(0) ? k * diff / r : T(0);
+    ref_scale = r0 > T(0) ? (T(0.5) * dk * diff * diff - k * diff) / r0 : T(0);
+  }
+};
+
+template <CoefficientMode Mode, typename T>
+void complete_graph(const Problem<T>& problem, Accumulator<T>& acc, int64_t row_begin,
+                    int64_t row_end, const SoA<T>& pred, const SoA<T>& ref,
+                    const std::vector<T>& real) {
+  const auto& in = problem.input;
+  const int64_t N = in.layout.atoms, dim = in.layout.dim, BN = problem.total_atoms();
+  const bool want_ref = problem.output.grad_ref != nullptr;
+  const bool want_atoms = problem.output.atom_energy != nullptr;
+  const T cutoff2 = std::isfinite(in.cutoff) ? T(in.cutoff * in.cutoff)
+                                             : std::numeric_limits<T>::infinity();
+  for (int64_t row = row_begin; row < row_end; ++row) {
+    if (real[row] == T(0)) continue;
+    const int64_t b = row / N, i = row % N, base = b * N;
+    const T k0 = problem.k0[b];
+    T pi[3], yi[3];
+    for (int c = 0; c < 3; ++c) {
+      pi[c] = pred.axis(c)[row];
+      yi[c] = ref.axis(c)[row];
+    }
+    T energy_row = 0, gpi[3] = {0, 0, 0}, gri[3] = {0, 0, 0};
+    int64_t pairs_row = 0;
+    const T* px = pred.axis(0) + base;
+    const T* py = pred.axis(1) + base;
+    const T* pz = pred.axis(2) + base;
+    const T* yx = ref.axis(0) + base;
+    const T* yy = ref.axis(1) + base;
+    const T* yz = ref.axis(2) + base;
+    T* gx = acc.grad_pred.data() + base;
+    T* gy = acc.grad_pred.data() + BN + base;
+    T* gz = acc.grad_pred.data() + 2 * BN + base;
+    const T* realb = real.data() + base;
+    // Vectorised walk over j > i: positions are SoA, every condition is a
+    // multiplicative weight, so the loop body has no branches.
+#pragma omp simd reduction(+ : energy_row, gpi[:3], pairs_row)
+    for (int64_t j = i + 1; j < N; ++j) {
+      const T dp[3] = {pi[0] - px[j], pi[1] - py[j], pi[2] - pz[j]};
+      const T dr[3] = {yi[0] - yx[j], yi[1] - yy[j], yi[2] - yz[j]};
+      const T r02 = dr[0] * dr[0] + dr[1] * dr[1] + dr[2] * dr[2];
+      const T weight = (r02 < cutoff2) ? realb[j] : T(0);
+      const PairTerm<Mode, T> term(problem.spec, k0, weight, dp, dr, 3);
+      energy_row += term.energy;
+      pairs_row += weight != T(0) ? 1 : 0;
+      for (int c = 0; c < 3; ++c) gpi[c] += term.force_scale * dp[c];
+      gx[j] -= term.force_scale * dp[0];
+      gy[j] -= term.force_scale * dp[1];
+      gz[j] -= term.force_scale * dp[2];
+    }
+    // Reference gradient and per-atom shares are rarer requests: a second,
+    // scalar pass keeps the hot loop lean.
+    if (want_ref || want_atoms) {
+      for (int64_t j = i + 1; j < N; ++j) {
+        T dp[3], dr[3];
+        for (int c = 0; c < 3; ++c) {
+          dp[c] = pi[c] - pred.axis(c)[base + j];
+          dr[c] = yi[c] - ref.axis(c)[base + j];
+        }
+        const T r02 = dr[0] * dr[0] + dr[1] * dr[1] + dr[2] * dr[2];
+        const T weight = (r02 < cutoff2) ? realb[j] : T(0);
+        if (weight == T(0)) continue;
+        const PairTerm<Mode, T> term(problem.spec, k0, weight, dp, dr, 3);
+        if (want_ref)
+          for (int64_t c = 0; c < dim; ++c) {
+            gri[c] += term.ref_scale * dr[c];
+            acc.grad_ref[c * BN + base + j] -= term.ref_scale * dr[c];
+          }
+        if (want_atoms) {
+          acc.atom_energy[row] += T(0.5) * term.energy;
+          acc.atom_energy[base + j] += T(0.5) * term.energy;
+        }
+      }
+    }
+    for (int64_t c = 0; c < dim; ++c) acc.grad_pred[c * BN + row] += gpi[c];
+    if (want_ref)
+      for (int64_t c = 0; c < dim; ++c) acc.grad_ref[c * BN + row] += gri[c];
+    acc.energy[b] += energy_row;
+    acc.pairs[b] += pairs_row;
+  }
+}
+
+template <CoefficientMode Mode, typename T>
+void edge_list(const Problem<T>& problem, Accumulator<T>& acc, int64_t begin, int64_t end) {
+  const auto& in = problem.input;
+  const int64_t N = in.layout.atoms, dim = in.layout.dim, BN = problem.total_atoms();
+  const int64_t E = in.n_edges;
+  for (int64_t flat = begin; flat < end; ++flat) {
+    const int64_t b = flat / E, e = flat % E;
+    const int64_t slot = in.edges_per_system ? flat : e;
+    const int64_t i = in.edges[2 * slot], j = in.edges[2 * slot + 1];
+    if (i < 0 || !in.layout.real(b, i) || !in.layout.real(b, j)) continue;
+    const T* pi = in.pred + (b * N + i) * dim;
+    const T* pj = in.pred + (b * N + j) * dim;
+    const T* yi = in.ref + (b * N + i) * dim;
+    const T* yj = in.ref + (b * N + j) * dim;
+    T dp[3] = {0, 0, 0}, dr[3] = {0, 0, 0};
+    T r02 = 0;
+    for (int64_t c = 0; c < dim; ++c) {
+      dp[c] = pi[c] - pj[c];
+      dr[c] = yi[c] - yj[c];
+      r02 += dr[c] * dr[c];
+    }
+    if (!(double(r02) < in.cutoff * in.cutoff)) continue;
+    const T weight = in.edge_weights != nullptr ? in.edge_weights[slot] : T(1);
+    const PairTerm<Mode, T> term(problem.spec, problem.k0[b], weight, dp, dr, dim);
+    acc.energy[b] += term.energy;
+    acc.pairs[b] += 1;
+    for (int64_t c = 0; c < dim; ++c) {
+      acc.grad_pred[c * BN + b * N + i] += term.force_scale * dp[c];
+      acc.grad_pred[c * BN + b * N + j] -= term.force_scale * dp[c];
+    }
+    if (problem.output.grad_ref != nullptr)
+      for (int64_t c = 0; c < dim; ++c) {
+        acc.grad_ref[c * BN + b * N + i] += term.ref_scale * dr[c];
+        acc.grad_ref[c * BN + b * N + j] -= term.ref_scale * dr[c];
+      }
+    if (problem.output.atom_energy != nullptr) {
+      acc.atom_energy[b * N + i] += T(0.5) * term.energy;
+      acc.atom_energy[b * N + j] += T(0.5) * term.energy;
+    }
+  }
+}
+
+template <typename T>
+void check_edges(const PairLossInput<T>& in, CoefficientMode mode) {
+  if (in.edges == nullptr) {
+    require(mode != CoefficientMode::Explicit,
+            "pair_energy_loss: coefficient mode 'explicit' needs an edge list with per-edge k");
+    require(in.edge_weights == nullptr,
+            "pair_energy_loss: edge_weights given without edges (weights need an edge list)");
+    return;
+  }
+  require(in.n_edges >= 0, "pair_energy_loss: negative edge count ", in.n_edges);
+  require(mode != CoefficientMode::Explicit || in.edge_weights != nullptr,
+          "pair_energy_loss: coefficient mode 'explicit' needs edge_weights (the k of each edge)");
+  const int64_t N = in.layout.atoms;
+  const int64_t slots = in.n_edges * (in.edges_per_system ? in.layout.batch : 1);
+  for (int64_t s = 0; s < slots; ++s) {
+    const int64_t i = in.edges[2 * s], j = in.edges[2 * s + 1];
+    const int64_t b = in.edges_per_system ? s / in.n_edges : 0;
+    const int64_t e = in.edges_per_system ? s % in.n_edges : s;
+    if (i < 0 || j < 0) {
+      require(i < 0 && j < 0, "pair_energy_loss: edge ", e,
+              in.edges_per_system ? " of system " : "", in.edges_per_system ? std::to_string(b) : "",
+              " is half padding (", i, ", ", j, "); mark padding with two negative indices");
+      continue;
+    }
+    require(i < N && j < N, "pair_energy_loss: edge ", e, " = (", i, ", ", j,
+            ") is out of range for ", N, " atoms");
+    require(i != j, "pair_energy_loss: edge ", e, " joins atom ", i, " to itself");
+    if (in.edge_weights != nullptr) {
+      const T w = in.edge_weights[s];
+      require(std::isfinite(w) && w >= T(0), "pair_energy_loss: edge ", e, " has ",
+              mode == CoefficientMode::Explicit ? "coefficient " : "weight ", w,
+              "; it must be finite and non-negative");
+    }
+  }
+}
+
+}  // namespace
+
+template <typename T>
+void pair_energy_loss(const PairLossInput<T>& in, const CoefficientSpec& spec,
+                      const PairLossOutput<T>& out) {
+  const BatchLayout& layout = in.layout;
+  std::vector<int64_t> counts(std::max<int64_t>(layout.batch, 1));
+  check_layout(layout, "pair_energy_loss", counts.data());
+  require(in.pred != nullptr && in.ref != nullptr, "pair_energy_loss: pred and ref are required");
+  require(out.energy != nullptr, "pair_energy_loss: the energy output is required");
+  check_coefficient_spec(spec);
+  require(!(in.cutoff <= 0.0) && !std::isnan(in.cutoff), "pair_energy_loss: cutoff must be positive, got ",
+          in.cutoff);
+  check_finite(in.pred, layout, "pred");
+  check_finite(in.ref, layout, "ref");
+  check_edges(in, spec.mode);
+
+  const int64_t B = layout.batch, N = layout.atoms, dim = layout.dim, BN = B * N;
+  Problem<T> problem{in, spec, out, std::vector<T>(B)};
+  for (int64_t b = 0; b < B; ++b)
+    problem.k0[b] = T(spec.per_atom ? spec.k0 / double(counts[b]) : spec.k0);
+
+  const int threads = omp_get_max_threads();
+  std::vector<Accumulator<T>> shares(threads);
+  const bool complete = in.edges == nullptr;
+  const int64_t work = complete ? BN : B * in.n_edges;
+  // SoA copies only pay off (and are only needed) for the complete graph.
+  const SoA<T> pred_soa(in.pred, complete ? BN : 0, dim);
+  const SoA<T> ref_soa(in.ref, complete ? BN : 0, dim);
+  std::vector<T> real(complete ? BN : 0);
+  for (int64_t row = 0; row < (complete ? BN : 0); ++row)
+    real[row] = layout.real(row / N, row % N) ? T(1) : T(0);
+
+#pragma omp parallel num_threads(threads)
+  {
+    Accumulator<T>& acc = shares[omp_get_thread_num()];
+    acc.energy.assign(B, 0.0);
+    acc.pairs.assign(B, 0);
+    acc.grad_pred.assign(BN * 3, T(0));
+    if (out.grad_ref != nullptr) acc.grad_ref.assign(BN * dim, T(0));
+    if (out.atom_energy != nullptr) acc.atom_energy.assign(BN, T(0));
+    dispatch_coefficient_mode(spec.mode, [&](auto mode) {
+      constexpr CoefficientMode M = decltype(mode)::value;
+      // Rows of the complete graph shrink with i: small dynamic chunks balance them.
+#pragma omp for schedule(dynamic, 8)
+      for (int64_t chunk = 0; chunk < work; chunk += 64) {
+        const int64_t end = std::min(work, chunk + 64);
+        if (complete)
+          complete_graph<M>(problem, acc, chunk, end, pred_soa, ref_soa, real);
+        else
+          edge_list<M>(problem, acc, chunk, end);
+      }
+    });
+  }
+
+  // Sum the thread shares into the caller's (AoS) outputs.
+  for (int64_t b = 0; b < B; ++b) {
+    double energy = 0;
+    int64_t pairs = 0;
+    for (const auto& acc : shares) {
+      energy += acc.energy[b];
+      pairs += acc.pairs[b];
+    }
+    out.energy[b] = T(energy);
+    if (out.pair_count != nullptr) out.pair_count[b] = pairs;
+  }
+  auto gather = [&](T* target, std::vector<T> Accumulator<T>::*field) {
+    if (target == nullptr) return;
+#pragma omp parallel for schedule(static)
+    for (int64_t row = 0; row < BN; ++row)
+      for (int64_t c = 0; c < dim; ++c) {
+        T sum = 0;
+        for (const auto& acc : shares) sum += (acc.*field)[c * BN + row];
+        target[row * dim + c] = sum;
+      }
+  };
+  gather(out.grad_pred, &Accumulator<T>::grad_pred);
+  gather(out.grad_ref, &Accumulator<T>::grad_ref);
+  if (out.atom_energy != nullptr)
+    for (int64_t row = 0; row < BN; ++row) {
+      T sum = 0;
+      for (const auto& acc : shares) sum += acc.atom_energy[row];
+      out.atom_energy[row] = sum;
+    }
+}
+
+template void pair_energy_loss<float>(const PairLossInput<float>&, const CoefficientSpec&,
+                                      const PairLossOutput<float>&);
+template void pair_energy_loss<double>(const PairLossInput<double>&, const CoefficientSpec&,
+                                       const PairLossOutput<double>&);
+
+}  // namespace energyloss
