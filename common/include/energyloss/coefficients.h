@@ -63,7 +63,7 @@ inline void coefficient(const CoefficientSpec& spec, T k0, T r, T& k, T& dk_dr) 
     dk_dr = T(-2) * r * k * inv;
   } else if constexpr (Mode == CoefficientMode::LennardJones) {
     // Coincident reference atoms have no LJ minimum: treat them as unbonded.
-    const T inv = r > T(0) ? T(1) / r : T(0);
+    const T inv = T(r > T(0)) / (r + T(r == T(0)));
     k = k0 * inv * inv;
     dk_dr = T(-2) * k * inv;
   } else {
