@@ -1,0 +1,263 @@
+// LibTorch adapter of the spin kernels. Losses and energies come with their
+// gradient from one fused kernel sweep; backward only rescales it.
+#include <torch/autograd.h>
+#include <torch/library.h>
+
+#include <functional>
+#include <vector>
+
+#include "energyloss/error.h"
+#include "energyloss/spins.h"
+#include "energyloss/torch/common.h"
+#include "energyloss/torch/spins.h"
+
+namespace energyloss {
+namespace {
+
+using torch::Tensor;
+using torch::autograd::AutogradContext;
+using torch::autograd::variable_list;
+
+void require_floating_cpu(const Tensor& tensor, const char* name) {
+  require(tensor.scalar_type() == torch::kFloat || tensor.scalar_type() == torch::kDouble, name,
+          ": expected float32 or float64, got ", tensor.scalar_type());
+  require(tensor.device().is_cpu(), name, ": expected a CPU tensor, got ", tensor.device());
+}
+
+void require_same_dtype(const Tensor& tensor, const char* name, const Tensor& reference,
+                        const char* reference_name) {
+  require(tensor.scalar_type() == reference.scalar_type(), name, " has dtype ",
+          tensor.scalar_type(), " but ", reference_name, " has dtype ", reference.scalar_type());
+}
+
+// Contiguous couplings of a batch of L x L lattices, checked against B and L.
+struct Couplings {
+  Tensor horizontal, vertical;
+  int64_t batch = 0, side = 0;
+
+  Couplings(const Tensor& Jh, const Tensor& Jv, int64_t batch_size, int64_t lattice_side,
+            const char* shape_source)
+      : batch(batch_size), side(lattice_side) {
+    require(side >= 1, shape_source, ": lattice side L must be >= 1, got ", side);
+    require_floating_cpu(Jh, "Jh");
+    require_same_dtype(Jv, "Jv", Jh, "Jh");
+    require(Jv.device().is_cpu(), "Jv: expected a CPU tensor, got ", Jv.device());
+    require(Jh.sizes() == torch::IntArrayRef({batch, side, side - 1}),
+            "Jh: expected shape [B, L, L-1] = [", batch, ", ", side, ", ", side - 1, "] to match ",
+            shape_source, ", got ", Jh.sizes());
+    require(Jv.sizes() == torch::IntArrayRef({batch, side - 1, side}),
+            "Jv: expected shape [B, L-1, L] = [", batch, ", ", side - 1, ", ", side, "] to match ",
+            shape_source, ", got ", Jv.sizes());
+    horizontal = Jh.detach().contiguous();
+    vertical = Jv.detach().contiguous();
+  }
+
+  // Couplings for the sites tensor `sites` [B, L, L] named `name`.
+  static Couplings for_sites(const Tensor& sites, const char* name, const Tensor& Jh,
+                             const Tensor& Jv) {
+    require_floating_cpu(sites, name);
+    require(sites.dim() == 3 && sites.size(1) == sites.size(2), name,
+            ": expected shape [B, L, L], got ", sites.sizes());
+    require_same_dtype(Jh, "Jh", sites, name);
+    return Couplings(Jh, Jv, sites.size(0), sites.size(1), name);
+  }
+
+  template <typename T>
+  SpinLattice<T> lattice() const {
+    return {batch, side, horizontal.data_ptr<T>(), vertical.data_ptr<T>()};
+  }
+};
+
+// Computes a per-system value [B] of `input` and, when asked, its gradient
+// d value_b / d input (same shape as input) in the same kernel call.
+using FusedKernel = std::function<Tensor(const Tensor& input, Tensor* grad)>;
+
+struct FusedGradientFunction : public torch::autograd::Function<FusedGradientFunction> {
+  static Tensor forward(AutogradContext* ctx, const Tensor& input, const FusedKernel& kernel) {
+    Tensor grad;
+    Tensor value = kernel(input, input.requires_grad() ? &grad : nullptr);
+    ctx->save_for_backward({grad});
+    return value;
+  }
+
+  static variable_list backward(AutogradContext* ctx, variable_list grad_outputs) {
+    // The saved gradient is a constant to autograd: refuse rather than
+    // silently return wrong second derivatives.
+    require(!torch::GradMode::is_enabled(),
+            "spin losses and ising_energy do not support second derivatives (create_graph=True)");
+    const Tensor grad = ctx->get_saved_variables()[0];
+    std::vector<int64_t> per_system(size_t(grad.dim()), 1);
+    per_system[0] = -1;
+    return {grad * grad_outputs[0].reshape(per_system), Tensor()};
+  }
+};
+
+Tensor fields_of(const Tensor& spins, const Tensor& Jh, const Tensor& Jv) {
+  const Couplings couplings = Couplings::for_sites(spins, "spins", Jh, Jv);
+  const Tensor input = spins.detach().contiguous();
+  Tensor fields = torch::empty_like(input);
+  AT_DISPATCH_FLOATING_TYPES(input.scalar_type(), "local_fields", [&] {
+    local_fields<scalar_t>(couplings.lattice<scalar_t>(), input.data_ptr<scalar_t>(),
+                           fields.data_ptr<scalar_t>());
+  });
+  return fields;
+}
+
+// h = J y is linear and J symmetric, so its vector-Jacobian product is J g:
+// backward applies the same function, which keeps higher derivatives right.
+struct LocalFieldsFunction : public torch::autograd::Function<LocalFieldsFunction> {
+  static Tensor forward(AutogradContext* ctx, const Tensor& spins, const Tensor& Jh,
+                        const Tensor& Jv) {
+    ctx->save_for_backward({Jh, Jv});
+    return fields_of(spins, Jh, Jv);
+  }
+
+  static variable_list backward(AutogradContext* ctx, variable_list grad_outputs) {
+    const auto saved = ctx->get_saved_variables();
+    return {LocalFieldsFunction::apply(grad_outputs[0], saved[0], saved[1]), Tensor(), Tensor()};
+  }
+};
+
+// [B] and, on request, the gradient, for a kernel over the sites of a lattice.
+template <typename Call>
+Tensor lattice_loss(const Tensor& logits, const Couplings& couplings, Tensor* grad, Call call) {
+  const Tensor input = logits.detach().contiguous();
+  Tensor loss = torch::empty({couplings.batch}, input.options());
+  if (grad != nullptr) *grad = torch::empty_like(input);
+  AT_DISPATCH_FLOATING_TYPES(input.scalar_type(), "spin_loss", [&] {
+    call(couplings.lattice<scalar_t>(), input.data_ptr<scalar_t>(), loss.data_ptr<scalar_t>(),
+         grad != nullptr ? grad->data_ptr<scalar_t>() : nullptr);
+  });
+  return loss;
+}
+
+// Baselines on [B, ...] logits with a +-1 target of the same shape and dtype.
+template <typename Call>
+Tensor classification_loss(const Tensor& logits, const Tensor& target, const std::string& reduction,
+                           Call call) {
+  require_floating_cpu(logits, "logits");
+  require(logits.dim() >= 1, "logits: expected shape [B, ...], got a scalar");
+  torch_ops::require_same_shape(target, "target", logits, "logits");
+  require(target.device().is_cpu(), "target: expected a CPU tensor, got ", target.device());
+  const Tensor labels = target.detach().contiguous();
+  const int64_t batch = logits.size(0), sites = batch > 0 ? logits.numel() / batch : 0;
+  const FusedKernel kernel = [&](const Tensor& logits_in, Tensor* grad) {
+    const Tensor input = logits_in.detach().contiguous();
+    Tensor loss = torch::empty({batch}, input.options());
+    if (grad != nullptr) *grad = torch::empty_like(input);
+    AT_DISPATCH_FLOATING_TYPES(input.scalar_type(), "spin_classification_loss", [&] {
+      call(batch, sites, input.data_ptr<scalar_t>(), labels.data_ptr<scalar_t>(),
+           loss.data_ptr<scalar_t>(), grad != nullptr ? grad->data_ptr<scalar_t>() : nullptr);
+    });
+    return loss;
+  };
+  return torch_ops::reduce(FusedGradientFunction::apply(logits, kernel), reduction);
+}
+
+template <typename Signature>
+Signature* overload(Signature* function) {
+  return function;
+}
+
+}  // namespace
+
+Tensor ising_energy(const Tensor& spins, const Tensor& Jh, const Tensor& Jv) {
+  const Couplings couplings = Couplings::for_sites(spins, "spins", Jh, Jv);
+  const FusedKernel kernel = [&](const Tensor& input, Tensor* grad) {
+    return lattice_loss(input, couplings, grad, [](auto lattice, auto* y, auto* energy, auto* g) {
+      energyloss::ising_energy(lattice, y, energy, g);
+    });
+  };
+  return FusedGradientFunction::apply(spins, kernel);
+}
+
+Tensor local_fields(const Tensor& spins, const Tensor& Jh, const Tensor& Jv) {
+  return LocalFieldsFunction::apply(spins, Jh, Jv);
+}
+
+Tensor local_field_energy_loss(const Tensor& logits, const Tensor& target, const Tensor& Jh,
+                               const Tensor& Jv, double temperature, double h0,
+                               const std::string& reduction) {
+  const Couplings couplings = Couplings::for_sites(logits, "logits", Jh, Jv);
+  torch_ops::require_same_shape(target, "target", logits, "logits");
+  require(target.device().is_cpu(), "target: expected a CPU tensor, got ", target.device());
+  const Tensor labels = target.detach().contiguous();
+  const FusedKernel kernel = [&](const Tensor& input, Tensor* grad) {
+    return lattice_loss(input, couplings, grad, [&](auto lattice, auto* z, auto* loss, auto* g) {
+      using T = std::remove_const_t<std::remove_pointer_t<decltype(z)>>;
+      energyloss::local_field_energy_loss(lattice, z, labels.data_ptr<T>(), temperature, h0, loss,
+                                          g);
+    });
+  };
+  return torch_ops::reduce(FusedGradientFunction::apply(logits, kernel), reduction);
+}
+
+Tensor spin_bce_loss(const Tensor& logits, const Tensor& target, const std::string& reduction) {
+  return classification_loss(
+      logits, target, reduction,
+      [](int64_t batch, int64_t sites, auto* z, auto* y, auto* loss, auto* g) {
+        energyloss::spin_bce_loss(batch, sites, z, y, loss, g);
+      });
+}
+
+Tensor spin_margin_loss(const Tensor& logits, const Tensor& target, double margin,
+                        const std::string& reduction) {
+  return classification_loss(
+      logits, target, reduction,
+      [margin](int64_t batch, int64_t sites, auto* z, auto* y, auto* loss, auto* g) {
+        energyloss::spin_margin_loss(batch, sites, z, y, margin, loss, g);
+      });
+}
+
+Tensor spin_true_energy_loss(const Tensor& logits, const Tensor& Jh, const Tensor& Jv,
+                             double temperature, const std::string& reduction) {
+  const Couplings couplings = Couplings::for_sites(logits, "logits", Jh, Jv);
+  const FusedKernel kernel = [&](const Tensor& input, Tensor* grad) {
+    return lattice_loss(input, couplings, grad, [&](auto lattice, auto* z, auto* loss, auto* g) {
+      energyloss::spin_true_energy_loss(lattice, z, temperature, loss, g);
+    });
+  };
+  return torch_ops::reduce(FusedGradientFunction::apply(logits, kernel), reduction);
+}
+
+std::tuple<Tensor, Tensor> ising_ground_state(const Tensor& Jh, const Tensor& Jv) {
+  require(Jh.dim() == 3, "Jh: expected shape [B, L, L-1], got ", Jh.sizes());
+  const Couplings couplings(Jh, Jv, Jh.size(0), Jh.size(1), "Jh");
+  Tensor spins = torch::empty({couplings.batch, couplings.side, couplings.side},
+                              couplings.horizontal.options());
+  Tensor energy = torch::empty({couplings.batch}, couplings.horizontal.options());
+  AT_DISPATCH_FLOATING_TYPES(spins.scalar_type(), "ising_ground_state", [&] {
+    energyloss::ising_ground_state<scalar_t>(
+        couplings.lattice<scalar_t>(), spins.data_ptr<scalar_t>(), energy.data_ptr<scalar_t>());
+  });
+  return {spins, energy};
+}
+
+TORCH_LIBRARY_FRAGMENT(energyloss, m) {
+  using Fields = Tensor(const Tensor&, const Tensor&, const Tensor&);
+  m.def("ising_energy(Tensor spins, Tensor Jh, Tensor Jv) -> Tensor",
+        overload<Fields>(&ising_energy));
+  m.def("local_fields(Tensor spins, Tensor Jh, Tensor Jv) -> Tensor",
+        overload<Fields>(&local_fields));
+  m.def(
+      "local_field_energy_loss(Tensor logits, Tensor target, Tensor Jh, Tensor Jv, "
+      "float temperature=0.1, float h0=4.5, str reduction=\"sum\") -> Tensor",
+      overload<Tensor(const Tensor&, const Tensor&, const Tensor&, const Tensor&, double, double,
+                      const std::string&)>(&local_field_energy_loss));
+  m.def("spin_bce_loss(Tensor logits, Tensor target, str reduction=\"sum\") -> Tensor",
+        overload<Tensor(const Tensor&, const Tensor&, const std::string&)>(&spin_bce_loss));
+  m.def(
+      "spin_margin_loss(Tensor logits, Tensor target, float margin=1.0, str reduction=\"sum\") "
+      "-> Tensor",
+      overload<Tensor(const Tensor&, const Tensor&, double, const std::string&)>(
+          &spin_margin_loss));
+  m.def(
+      "spin_true_energy_loss(Tensor logits, Tensor Jh, Tensor Jv, float temperature=0.1, "
+      "str reduction=\"sum\") -> Tensor",
+      overload<Tensor(const Tensor&, const Tensor&, const Tensor&, double, const std::string&)>(
+          &spin_true_energy_loss));
+  m.def("ising_ground_state(Tensor Jh, Tensor Jv) -> (Tensor, Tensor)",
+        overload<std::tuple<Tensor, Tensor>(const Tensor&, const Tensor&)>(&ising_ground_state));
+}
+
+}  // namespace energyloss
