@@ -190,3 +190,11 @@ def kabsch_rmsd(a, b):
     b = b - b.mean(0)
     u, _, vt = torch.linalg.svd(a.T @ b)
     return math.sqrt(((a @ (u @ vt) - b) ** 2).sum(1).mean())
+
+
+def test_second_derivatives_are_refused_not_silently_zero():
+    pred, ref = random_batch(1, 5, 3)
+    pred.requires_grad_(True)
+    loss = energyloss.pair_energy_loss(pred, ref)
+    with pytest.raises((RuntimeError, ValueError), match="second derivatives"):
+        torch.autograd.grad(loss, pred, create_graph=True)

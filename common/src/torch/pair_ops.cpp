@@ -110,6 +110,10 @@ struct PairEnergyFunction : public torch::autograd::Function<PairEnergyFunction>
   }
 
   static variable_list backward(AutogradContext* ctx, variable_list grad_outputs) {
+    // The saved gradients are constants to autograd: a second derivative
+    // through them would silently be zero, so refuse it.
+    require(!torch::GradMode::is_enabled(),
+            "pair_energy_loss does not support second derivatives (create_graph=True)");
     const auto saved = ctx->get_saved_variables();
     const Tensor scale = grad_outputs[0].reshape({-1, 1, 1});
     const Tensor grad_pred = saved[0].defined() ? saved[0] * scale : Tensor();
