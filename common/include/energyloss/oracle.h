@@ -1,0 +1,36 @@
+// An energy oracle maps a batch of configurations to energies and forces in
+// its engine's own units. Implementations wrap MD engines (OpenMM, LAMMPS)
+// or analytic potentials; the LibTorch layer turns any of them into a
+// differentiable energy (gradient = -forces).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace energyloss {
+
+struct OracleUnits {
+  std::string length;  // "nm", "angstrom", or a LAMMPS unit style's length unit
+  std::string energy;  // "kJ/mol", "kcal/mol", "eV", "lj", ...
+};
+
+class EnergyOracle {
+ public:
+  virtual ~EnergyOracle() = default;
+
+  virtual int64_t atoms() const = 0;
+  virtual OracleUnits units() const = 0;
+  // Element symbols or type names, one per atom; empty when unknown.
+  virtual std::vector<std::string> elements() const { return {}; }
+  // A short description for error messages ("OpenMM system.xml on CPU").
+  virtual std::string describe() const = 0;
+
+  // positions: [batch, atoms, 3]; energies: [batch]; forces: [batch, atoms, 3]
+  // or nullptr when not wanted. Throws energyloss::Error (naming the batch
+  // entry) on bad input or when the engine fails; never aborts the process.
+  virtual void evaluate(const double* positions, int64_t batch, double* energies,
+                        double* forces) = 0;
+};
+
+}  // namespace energyloss

@@ -1,0 +1,36 @@
+// LibTorch face of the energy oracles: the TorchScript/Python class
+// torch.classes.energyloss.Oracle and differentiable energies.
+#pragma once
+
+#include <torch/custom_class.h>
+#include <torch/types.h>
+
+#include <memory>
+#include <string>
+#include <tuple>
+
+#include "energyloss/oracle.h"
+
+namespace energyloss {
+
+struct OracleHandle : torch::CustomClassHolder {
+  std::shared_ptr<EnergyOracle> oracle;
+  explicit OracleHandle(std::shared_ptr<EnergyOracle> wrapped) : oracle(std::move(wrapped)) {}
+};
+
+// (energies [B], forces [B, N, 3]) in the oracle's units; positions [B, N, 3]
+// or [N, 3] in its length unit, any float dtype (evaluated in double).
+std::tuple<torch::Tensor, torch::Tensor> oracle_evaluate(
+    const c10::intrusive_ptr<OracleHandle>& oracle, const torch::Tensor& positions);
+
+// Energies [B] whose gradient with respect to positions is -forces.
+torch::Tensor oracle_energy(const c10::intrusive_ptr<OracleHandle>& oracle,
+                            const torch::Tensor& positions);
+
+// The paper's "true energy" objective (E(pred) - E(ref)) / T per system,
+// reduced with "none" | "sum" | "mean". Differentiable wrt pred.
+torch::Tensor true_energy_loss(const c10::intrusive_ptr<OracleHandle>& oracle,
+                               const torch::Tensor& pred, const torch::Tensor& ref,
+                               double temperature, const std::string& reduction = "mean");
+
+}  // namespace energyloss
