@@ -1,0 +1,98 @@
+#!/usr/bin/env python3
+"""Plots the regular-polygon experiment written by bin/shapes.
+
+    plot_shapes.py [RESULTS_DIR]      (default: results)
+
+Reads RESULTS_DIR/shapes.csv (and shapes_samples.csv when present) and writes
+RESULTS_DIR/shapes.png: (a) shapes predicted at the largest theta_aug, one
+per loss, as in the paper's figure 3a; (b) mean quality vs theta_aug per loss
+with the spread over seeds, as in figure 3b.
+"""
+import csv
+import math
+import statistics
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+LABELS = {
+    "mse": "MSE",
+    "kabsch": "Kabsch align",
+    "energy": "Energy (complete)",
+    "energy_sparse": "Energy (sparse)",
+}
+
+
+def read_rows(path):
+    with open(path, newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def plot_quality(axis, rows):
+    by_loss = defaultdict(lambda: defaultdict(list))
+    for row in rows:
+        by_loss[row["loss"]][float(row["theta_aug"])].append(float(row["quality"]))
+    for loss, by_theta in by_loss.items():
+        thetas = sorted(by_theta)
+        means = [statistics.fmean(by_theta[t]) for t in thetas]
+        spreads = [statistics.stdev(by_theta[t]) if len(by_theta[t]) > 1 else 0.0 for t in thetas]
+        axis.errorbar(thetas, means, yerr=spreads, marker="o", capsize=3,
+                      label=LABELS.get(loss, loss))
+    ticks = [k * math.pi / 4 for k in range(5)]
+    axis.set_xticks(ticks, ["0", "π/4", "π/2", "3π/4", "π"])
+    axis.set_xlabel("augmentation angle θ_aug")
+    axis.set_ylabel("quality  −ln(σ_Δangle/2π + σ_radius/r̄)")
+    axis.set_title("(b) shape quality vs rotation augmentation")
+    axis.grid(alpha=0.3)
+    axis.legend()
+
+
+def plot_samples(axis, samples):
+    """One predicted polygon per loss (seed 0, radius 1) at the largest theta_aug."""
+    theta = max(float(row["theta_aug"]) for row in samples)
+    shapes = defaultdict(list)
+    for row in samples:
+        if float(row["theta_aug"]) == theta and row["seed"] == "0" and float(row["radius"]) == 1.0:
+            shapes[row["loss"]].append(row)
+    for offset, (loss, vertices) in enumerate(shapes.items()):
+        xs = [float(v["x"]) for v in vertices]
+        ys = [float(v["y"]) for v in vertices]
+        cx, cy = statistics.fmean(xs), statistics.fmean(ys)
+        # Draw the outline in angular order around the centroid, shifted into its own slot.
+        order = sorted(range(len(xs)), key=lambda i: math.atan2(ys[i] - cy, xs[i] - cx))
+        px = [xs[i] - cx + 3 * offset for i in order + order[:1]]
+        py = [ys[i] - cy for i in order + order[:1]]
+        axis.plot(px, py, "-o", markersize=3)
+        axis.text(3 * offset, -1.6, f"{LABELS.get(loss, loss)}\nq = {float(vertices[0]['quality']):.1f}",
+                  ha="center", va="top", fontsize=8)
+    axis.set_aspect("equal")
+    axis.set_ylim(-2.3, 1.4)
+    axis.axis("off")
+    axis.set_title(f"(a) predictions at r = 1, θ_aug = {theta / math.pi:.2f}π")
+
+
+def main():
+    folder = Path(sys.argv[1] if len(sys.argv) > 1 else "results")
+    rows = read_rows(folder / "shapes.csv")
+    if not rows:
+        sys.exit(f"plot_shapes: {folder / 'shapes.csv'} has no rows")
+    samples_path = folder / "shapes_samples.csv"
+    samples = read_rows(samples_path) if samples_path.exists() else []
+    figure, axes = plt.subplots(1, 2, figsize=(12, 4.5), gridspec_kw={"width_ratios": [1.3, 1]})
+    if samples:
+        plot_samples(axes[0], samples)
+    else:
+        axes[0].axis("off")
+    plot_quality(axes[1], rows)
+    figure.tight_layout()
+    figure.savefig(folder / "shapes.png", dpi=120)
+    print(f"plot_shapes: wrote {folder / 'shapes.png'}")
+
+
+if __name__ == "__main__":
+    main()
