@@ -9,6 +9,13 @@
 #include <string>
 #include <type_traits>
 
+// The coefficient formula is shared with the CUDA kernels.
+#ifdef __CUDACC__
+#define ENERGYLOSS_HOST_DEVICE __host__ __device__
+#else
+#define ENERGYLOSS_HOST_DEVICE
+#endif
+
 namespace energyloss {
 
 enum class CoefficientMode {
@@ -46,7 +53,8 @@ void check_coefficient_spec(const CoefficientSpec& spec);
 // time so hot loops carry no switch. `k0` is the effective prefactor (already
 // divided by the atom count when per_atom is set).
 template <CoefficientMode Mode, typename T>
-inline void coefficient(const CoefficientSpec& spec, T k0, T r, T& k, T& dk_dr) {
+ENERGYLOSS_HOST_DEVICE inline void coefficient(const CoefficientSpec& spec, T k0, T r, T& k,
+                                               T& dk_dr) {
   if constexpr (Mode == CoefficientMode::Constant || Mode == CoefficientMode::Explicit) {
     k = k0;
     dk_dr = T(0);

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <limits>
+#include <vector>
 
 #include "energyloss/coefficients.h"
 #include "energyloss/layout.h"
@@ -41,6 +42,13 @@ struct PairLossOutput {
   T* atom_energy = nullptr;     // [batch, atoms] each atom's half of its pairs, optional
   int64_t* pair_count = nullptr;  // [batch] pairs that contributed, optional
 };
+
+// Everything pair_energy_loss checks before computing (shapes, dim, masks,
+// finite positions, edge indices, coefficients), on host memory. Returns the
+// real atom count of each system. Shared with the GPU path.
+template <typename T>
+std::vector<int64_t> validate_pair_input(const PairLossInput<T>& input,
+                                         const CoefficientSpec& coefficients);
 
 // Validates everything (shapes, dim, masks, finite positions, edge indices,
 // non-negative coefficients) before touching the outputs; throws Error.

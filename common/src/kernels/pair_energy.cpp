@@ -19,19 +19,27 @@ float expf(float) noexcept __attribute__((simd("notinbranch")));
 namespace energyloss {
 namespace {
 
-// Positions of the whole batch in structure-of-arrays form ([coordinate][b*N + i])
-// so the complete-graph inner loop reads contiguous memory and vectorises.
-// Always three axes (the third zero in 2D) so one loop body serves both.
+// Positions of the whole batch in structure-of-arrays form
+// ([coordinate][b * padded + i]) so the complete-graph inner loop reads
+// contiguous memory and vectorises. Always three axes (the third zero in 2D)
+// so one loop body serves both; each system is padded with zeros to a
+// multiple of the vector width so rows never end in a scalar remainder.
 template <typename T>
 struct SoA {
   std::vector<T> data;
   int64_t n = 0;
-  SoA(const T* aos, int64_t count, int64_t dim) : data(count * 3, T(0)), n(count) {
-    for (int64_t i = 0; i < count; ++i)
-      for (int64_t c = 0; c < dim; ++c) data[c * count + i] = aos[i * dim + c];
+  SoA(const T* aos, int64_t batch, int64_t atoms, int64_t padded, int64_t dim)
+      : data(batch * padded * 3, T(0)), n(batch * padded) {
+    for (int64_t b = 0; b < batch; ++b)
+      for (int64_t i = 0; i < atoms; ++i)
+        for (int64_t c = 0; c < dim; ++c)
+          data[c * n + b * padded + i] = aos[(b * atoms + i) * dim + c];
   }
   const T* axis(int64_t c) const { return data.data() + c * n; }
 };
+
+// Vector width the complete-graph rows are padded to (8 floats = one AVX2 register).
+constexpr int64_t kRowPadding = 8;
 
 // One thread's share of the outputs. Pairs scatter into both atoms, so each
 // thread accumulates privately and the shares are summed at the end: no
@@ -40,9 +48,9 @@ template <typename T>
 struct Accumulator {
   std::vector<double> energy;        // [B]
   std::vector<int64_t> pairs;        // [B]
-  std::vector<T> grad_pred;          // SoA [3][B*N]
-  std::vector<T> grad_ref;           // SoA [dim][B*N]
-  std::vector<T> atom_energy;        // [B*N]
+  std::vector<T> grad_pred;          // SoA [3][B * padded]
+  std::vector<T> grad_ref;           // SoA [dim][B * padded]
+  std::vector<T> atom_energy;        // [B * padded]
 };
 
 template <typename T>
@@ -51,7 +59,10 @@ struct Problem {
   const CoefficientSpec& spec;
   const PairLossOutput<T>& output;
   std::vector<T> k0;  // effective prefactor per system
-  int64_t total_atoms() const { return input.layout.batch * input.layout.atoms; }
+  int64_t padded;     // per-system stride of the accumulators (>= atoms)
+  std::vector<T> column;  // 0, 1, ..., padded - 1 as T
+  int64_t slots() const { return input.layout.batch * padded; }
+  int64_t slot(int64_t b, int64_t i) const { return b * padded + i; }
 };
 
 // The contribution of one pair, shared by the complete-graph and edge-list
@@ -83,19 +94,20 @@ inline __attribute__((always_inline)) void complete_graph(
     const Problem<T>& problem, Accumulator<T>& acc, int64_t row_begin, int64_t row_end,
     const SoA<T>& pred, const SoA<T>& ref, const std::vector<T>& real) {
   const auto& in = problem.input;
-  const int64_t N = in.layout.atoms, dim = in.layout.dim, BN = problem.total_atoms();
+  const int64_t N = in.layout.atoms, dim = in.layout.dim, BN = problem.slots();
+  const int64_t padded = problem.padded;
   const bool want_ref = problem.output.grad_ref != nullptr;
   const bool want_atoms = problem.output.atom_energy != nullptr;
   const T cutoff2 = std::isfinite(in.cutoff) ? T(in.cutoff * in.cutoff)
                                              : std::numeric_limits<T>::infinity();
   for (int64_t row = row_begin; row < row_end; ++row) {
-    if (real[row] == T(0)) continue;
-    const int64_t b = row / N, i = row % N, base = b * N;
+    const int64_t b = row / N, i = row % N, base = b * padded, slot = base + i;
+    if (real[slot] == T(0)) continue;
     const T k0 = problem.k0[b];
     T pi[3], yi[3];
     for (int c = 0; c < 3; ++c) {
-      pi[c] = pred.axis(c)[row];
-      yi[c] = ref.axis(c)[row];
+      pi[c] = pred.axis(c)[slot];
+      yi[c] = ref.axis(c)[slot];
     }
     T energy_row = 0, gri[3] = {0, 0, 0};
     const T* px = pred.axis(0) + base;
@@ -114,8 +126,12 @@ inline __attribute__((always_inline)) void complete_graph(
     // of the float loop instead of reloading them past the gradient stores.
     const CoefficientSpec spec = problem.spec;
     T pairs_row = 0, gix = 0, giy = 0, giz = 0;
+    // Start at the vector-aligned index below i + 1; pairs j <= i get weight 0
+    // (compared as T so float loops keep their full vector width).
+    const T* column = problem.column.data();
+    const T row_index = T(i);
 #pragma omp simd reduction(+ : energy_row, pairs_row, gix, giy, giz)
-    for (int64_t j = i + 1; j < N; ++j) {
+    for (int64_t j = (i + 1) / kRowPadding * kRowPadding; j < padded; ++j) {
       const T dx = pi[0] - px[j], dy = pi[1] - py[j], dz = pi[2] - pz[j];
       const T ex = yi[0] - yx[j], ey = yi[1] - yy[j], ez = yi[2] - yz[j];
       const T r2 = dx * dx + dy * dy + dz * dz;
@@ -123,7 +139,7 @@ inline __attribute__((always_inline)) void complete_graph(
       const T r = std::sqrt(r2), r0 = std::sqrt(r02);
       T k, dk;
       coefficient<Mode>(spec, k0, r0, k, dk);
-      const T weight = realb[j] * T(r02 < cutoff2);
+      const T weight = realb[j] * T(r02 < cutoff2) * T(column[j] > row_index);
       k *= weight;
       const T diff = r - r0;
       // |x_i - x_j| has no direction at coincidence: gradient 0 there.
@@ -157,16 +173,16 @@ inline __attribute__((always_inline)) void complete_graph(
             acc.grad_ref[c * BN + base + j] -= term.ref_scale * dr[c];
           }
         if (want_atoms) {
-          acc.atom_energy[row] += T(0.5) * term.energy;
+          acc.atom_energy[slot] += T(0.5) * term.energy;
           acc.atom_energy[base + j] += T(0.5) * term.energy;
         }
       }
     }
-    acc.grad_pred[row] += gix;
-    acc.grad_pred[BN + row] += giy;
-    acc.grad_pred[2 * BN + row] += giz;
+    acc.grad_pred[slot] += gix;
+    acc.grad_pred[BN + slot] += giy;
+    acc.grad_pred[2 * BN + slot] += giz;
     if (want_ref)
-      for (int64_t c = 0; c < dim; ++c) acc.grad_ref[c * BN + row] += gri[c];
+      for (int64_t c = 0; c < dim; ++c) acc.grad_ref[c * BN + slot] += gri[c];
     acc.energy[b] += energy_row;
     acc.pairs[b] += int64_t(pairs_row);
   }
@@ -204,12 +220,24 @@ void complete_graph_dispatch(const Problem<T>& problem, Accumulator<T>& acc, int
 template <CoefficientMode Mode, typename T>
 void edge_list(const Problem<T>& problem, Accumulator<T>& acc, int64_t begin, int64_t end) {
   const auto& in = problem.input;
-  const int64_t N = in.layout.atoms, dim = in.layout.dim, BN = problem.total_atoms();
+  const int64_t N = in.layout.atoms, dim = in.layout.dim, BN = problem.slots();
   const int64_t E = in.n_edges;
   for (int64_t flat = begin; flat < end; ++flat) {
     const int64_t b = flat / E, e = flat % E;
     const int64_t slot = in.edges_per_system ? flat : e;
     const int64_t i = in.edges[2 * slot], j = in.edges[2 * slot + 1];
+    // Edge lists jump around memory; fetching a few edges ahead hides the
+    // latency that otherwise dominates large sparse graphs.
+    constexpr int64_t kAhead = 16;
+    if (flat + kAhead < end) {
+      const int64_t ahead = in.edges_per_system ? flat + kAhead : (flat + kAhead) % E;
+      const int64_t ba = (flat + kAhead) / E, ja = in.edges[2 * ahead + 1];
+      if (ja >= 0) {
+        __builtin_prefetch(in.pred + (ba * N + ja) * dim);
+        __builtin_prefetch(in.ref + (ba * N + ja) * dim);
+        for (int64_t c = 0; c < dim; ++c) __builtin_prefetch(&acc.grad_pred[c * BN + ba * N + ja], 1);
+      }
+    }
     if (i < 0 || !in.layout.real(b, i) || !in.layout.real(b, j)) continue;
     const T* pi = in.pred + (b * N + i) * dim;
     const T* pj = in.pred + (b * N + j) * dim;
@@ -282,50 +310,63 @@ void check_edges(const PairLossInput<T>& in, CoefficientMode mode) {
 }  // namespace
 
 template <typename T>
-void pair_energy_loss(const PairLossInput<T>& in, const CoefficientSpec& spec,
-                      const PairLossOutput<T>& out) {
+std::vector<int64_t> validate_pair_input(const PairLossInput<T>& in, const CoefficientSpec& spec) {
   const BatchLayout& layout = in.layout;
   std::vector<int64_t> counts(std::max<int64_t>(layout.batch, 1));
   check_layout(layout, "pair_energy_loss", counts.data());
   require(in.pred != nullptr && in.ref != nullptr, "pair_energy_loss: pred and ref are required");
-  require(out.energy != nullptr, "pair_energy_loss: the energy output is required");
   check_coefficient_spec(spec);
-  require(!(in.cutoff <= 0.0) && !std::isnan(in.cutoff), "pair_energy_loss: cutoff must be positive, got ",
-          in.cutoff);
+  require(!(in.cutoff <= 0.0) && !std::isnan(in.cutoff),
+          "pair_energy_loss: cutoff must be positive, got ", in.cutoff);
   check_finite(in.pred, layout, "pred");
   check_finite(in.ref, layout, "ref");
   check_edges(in, spec.mode);
+  return counts;
+}
 
+template <typename T>
+void pair_energy_loss(const PairLossInput<T>& in, const CoefficientSpec& spec,
+                      const PairLossOutput<T>& out) {
+  const BatchLayout& layout = in.layout;
+  require(out.energy != nullptr, "pair_energy_loss: the energy output is required");
+  const std::vector<int64_t> counts = validate_pair_input(in, spec);
+
+  const bool complete = in.edges == nullptr;
   const int64_t B = layout.batch, N = layout.atoms, dim = layout.dim, BN = B * N;
-  Problem<T> problem{in, spec, out, std::vector<T>(B)};
+  const int64_t padded = complete ? (N + kRowPadding - 1) / kRowPadding * kRowPadding : N;
+  Problem<T> problem{in, spec, out, std::vector<T>(B), padded, std::vector<T>(padded)};
+  for (int64_t j = 0; j < padded; ++j) problem.column[j] = T(j);
+  const int64_t slots = problem.slots();
   for (int64_t b = 0; b < B; ++b)
     problem.k0[b] = T(spec.per_atom ? spec.k0 / double(counts[b]) : spec.k0);
 
   const int threads = omp_get_max_threads();
   std::vector<Accumulator<T>> shares(threads);
-  const bool complete = in.edges == nullptr;
   const int64_t work = complete ? BN : B * in.n_edges;
+  // Rows (complete graph) or edges handed out at a time; long edge runs keep
+  // the prefetching ahead useful.
+  const int64_t grain = complete ? 64 : 2048;
   // SoA copies only pay off (and are only needed) for the complete graph.
-  const SoA<T> pred_soa(in.pred, complete ? BN : 0, dim);
-  const SoA<T> ref_soa(in.ref, complete ? BN : 0, dim);
-  std::vector<T> real(complete ? BN : 0);
+  const SoA<T> pred_soa(in.pred, complete ? B : 0, N, padded, dim);
+  const SoA<T> ref_soa(in.ref, complete ? B : 0, N, padded, dim);
+  std::vector<T> real(complete ? slots : 0, T(0));
   for (int64_t row = 0; row < (complete ? BN : 0); ++row)
-    real[row] = layout.real(row / N, row % N) ? T(1) : T(0);
+    real[problem.slot(row / N, row % N)] = layout.real(row / N, row % N) ? T(1) : T(0);
 
 #pragma omp parallel num_threads(threads)
   {
     Accumulator<T>& acc = shares[omp_get_thread_num()];
     acc.energy.assign(B, 0.0);
     acc.pairs.assign(B, 0);
-    acc.grad_pred.assign(BN * 3, T(0));
-    if (out.grad_ref != nullptr) acc.grad_ref.assign(BN * dim, T(0));
-    if (out.atom_energy != nullptr) acc.atom_energy.assign(BN, T(0));
+    acc.grad_pred.assign(slots * 3, T(0));
+    if (out.grad_ref != nullptr) acc.grad_ref.assign(slots * dim, T(0));
+    if (out.atom_energy != nullptr) acc.atom_energy.assign(slots, T(0));
     dispatch_coefficient_mode(spec.mode, [&](auto mode) {
       constexpr CoefficientMode M = decltype(mode)::value;
       // Rows of the complete graph shrink with i: small dynamic chunks balance them.
 #pragma omp for schedule(dynamic, 8)
-      for (int64_t chunk = 0; chunk < work; chunk += 64) {
-        const int64_t end = std::min(work, chunk + 64);
+      for (int64_t chunk = 0; chunk < work; chunk += grain) {
+        const int64_t end = std::min(work, chunk + grain);
         if (complete)
           complete_graph_dispatch<M>(problem, acc, chunk, end, pred_soa, ref_soa, real);
         else
@@ -351,7 +392,8 @@ void pair_energy_loss(const PairLossInput<T>& in, const CoefficientSpec& spec,
     for (int64_t row = 0; row < BN; ++row)
       for (int64_t c = 0; c < dim; ++c) {
         T sum = 0;
-        for (const auto& acc : shares) sum += (acc.*field)[c * BN + row];
+        const int64_t slot = problem.slot(row / N, row % N);
+        for (const auto& acc : shares) sum += (acc.*field)[c * slots + slot];
         target[row * dim + c] = sum;
       }
   };
@@ -360,11 +402,15 @@ void pair_energy_loss(const PairLossInput<T>& in, const CoefficientSpec& spec,
   if (out.atom_energy != nullptr)
     for (int64_t row = 0; row < BN; ++row) {
       T sum = 0;
-      for (const auto& acc : shares) sum += acc.atom_energy[row];
+      for (const auto& acc : shares) sum += acc.atom_energy[problem.slot(row / N, row % N)];
       out.atom_energy[row] = sum;
     }
 }
 
+template std::vector<int64_t> validate_pair_input<float>(const PairLossInput<float>&,
+                                                         const CoefficientSpec&);
+template std::vector<int64_t> validate_pair_input<double>(const PairLossInput<double>&,
+                                                          const CoefficientSpec&);
 template void pair_energy_loss<float>(const PairLossInput<float>&, const CoefficientSpec&,
                                       const PairLossOutput<float>&);
 template void pair_energy_loss<double>(const PairLossInput<double>&, const CoefficientSpec&,
