@@ -122,12 +122,10 @@ struct PairEnergyFunction : public torch::autograd::Function<PairEnergyFunction>
   }
 };
 
-Tensor pair_energy_loss_op(const Tensor& pred, const Tensor& ref,
-                           const c10::optional<Tensor>& mask, const std::string& coeff,
-                           c10::optional<double> k0, c10::optional<bool> per_atom,
-                           double length_scale, double eps, const c10::optional<Tensor>& edges,
-                           const c10::optional<Tensor>& edge_weights,
-                           c10::optional<double> cutoff, const std::string& reduction) {
+// The op schemas' flat arguments as PairLossOptions.
+PairLossOptions options_from(const std::string& coeff, c10::optional<double> k0,
+                             c10::optional<bool> per_atom, double length_scale, double eps,
+                             c10::optional<double> cutoff) {
   PairLossOptions options;
   options.coeff = coeff;
   options.k0 = torch_ops::to_std(k0);
@@ -135,6 +133,16 @@ Tensor pair_energy_loss_op(const Tensor& pred, const Tensor& ref,
   options.length_scale = length_scale;
   options.eps = eps;
   if (cutoff.has_value()) options.cutoff = *cutoff;
+  return options;
+}
+
+Tensor pair_energy_loss_op(const Tensor& pred, const Tensor& ref,
+                           const c10::optional<Tensor>& mask, const std::string& coeff,
+                           c10::optional<double> k0, c10::optional<bool> per_atom,
+                           double length_scale, double eps, const c10::optional<Tensor>& edges,
+                           const c10::optional<Tensor>& edge_weights,
+                           c10::optional<double> cutoff, const std::string& reduction) {
+  PairLossOptions options = options_from(coeff, k0, per_atom, length_scale, eps, cutoff);
   options.reduction = reduction;
   return pair_energy_loss(pred, ref, options, torch_ops::to_std(mask), torch_ops::to_std(edges),
                           torch_ops::to_std(edge_weights));
@@ -146,13 +154,7 @@ std::tuple<Tensor, Tensor, Tensor> pair_energy_terms_op(
     const std::string& coeff, c10::optional<double> k0, c10::optional<bool> per_atom,
     double length_scale, double eps, const c10::optional<Tensor>& edges,
     const c10::optional<Tensor>& edge_weights, c10::optional<double> cutoff) {
-  PairLossOptions options;
-  options.coeff = coeff;
-  options.k0 = torch_ops::to_std(k0);
-  options.per_atom = torch_ops::to_std(per_atom);
-  options.length_scale = length_scale;
-  options.eps = eps;
-  if (cutoff.has_value()) options.cutoff = *cutoff;
+  const PairLossOptions options = options_from(coeff, k0, per_atom, length_scale, eps, cutoff);
   const PairArguments args(pred.detach(), ref.detach(), torch_ops::to_std(mask),
                           torch_ops::to_std(edges), torch_ops::to_std(edge_weights));
   Tensor energy = torch::empty({args.layout.batch}, pred.options());
