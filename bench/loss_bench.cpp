@@ -138,8 +138,8 @@ int main(int argc, char** argv) {
               "ours ms", "ours Mpair/s", "ours MB", "ref ms", "ref Mpair/s", "ref MB", "speedup");
 
   // Batches chosen so every row has about 9e6 pairs.
-  const std::vector<int64_t> sizes = quick ? std::vector<int64_t>{30, 100, 300}
-                                           : std::vector<int64_t>{30, 100, 300, 1000, 3000};
+  const std::vector<int64_t> sizes =
+      quick ? std::vector<int64_t>{30, 100, 300} : std::vector<int64_t>{30, 100, 300, 1000, 3000};
   for (const int64_t N : sizes) {
     const int64_t B = std::max<int64_t>(1, 9000000 / (N * (N - 1) / 2));
     const double pairs = double(B) * N * (N - 1) / 2;
@@ -178,10 +178,9 @@ int main(int argc, char** argv) {
     const double pairs = 3.0 * N;  // 6-regular: 2d-regular in 3D
     const auto ours = measure(
         [&]() -> Step {
-          return [pred = positions(1, N, 1), ref = positions(1, N, 2),
-                  edges = energyloss::random_regular_graph(N, 6, 1)] {
-            fused_step(pred, ref, edges);
-          };
+          return
+              [pred = positions(1, N, 1), ref = positions(1, N, 2),
+               edges = energyloss::random_regular_graph(N, 6, 1)] { fused_step(pred, ref, edges); };
         },
         budget);
     const auto reference = measure(

@@ -43,7 +43,8 @@ double naive_energy(const std::string& mode, const double* pred, const double* r
   for (int64_t i = 0; i < n; ++i) atoms += (mask == nullptr || mask[i]) ? 1 : 0;
   auto dist = [&](const double* x, int64_t i, int64_t j) {
     double s = 0;
-    for (int64_t c = 0; c < dim; ++c) s += (x[i * dim + c] - x[j * dim + c]) * (x[i * dim + c] - x[j * dim + c]);
+    for (int64_t c = 0; c < dim; ++c)
+      s += (x[i * dim + c] - x[j * dim + c]) * (x[i * dim + c] - x[j * dim + c]);
     return std::sqrt(s);
   };
   auto term = [&](int64_t i, int64_t j, double w) {
@@ -100,7 +101,8 @@ TEST_P(PairModes, MatchesNaiveFormulaAndFiniteDifferences) {
   for (auto& v : pred) v += 0.3 * std::normal_distribution<double>()(rng);
   const Result result = run(mode, pred, ref, B, N, dim);
   for (int64_t b = 0; b < B; ++b) {
-    const double expected = naive_energy(mode, pred.data() + b * N * dim, ref.data() + b * N * dim, N, dim);
+    const double expected =
+        naive_energy(mode, pred.data() + b * N * dim, ref.data() + b * N * dim, N, dim);
     EXPECT_NEAR(result.energy[b], expected, 1e-12 * std::max(1.0, std::abs(expected)));
   }
   // Central differences of the total energy with respect to every coordinate.
@@ -174,23 +176,29 @@ TEST(PairEnergy, EdgeListsSharedPerSystemWeightedAndExplicit) {
   const Vec weights = {0.5, 2.0, 1.0, 0.0, 3.0};
   std::vector<int64_t> flat;
   for (auto [i, j] : edges) flat.insert(flat.end(), {i, j});
-  const Result shared = run("inv2", pred, ref, B, N, dim, nullptr, flat.data(), 5, false, weights.data());
-  const Result explicit_k = run("explicit", pred, ref, B, N, dim, nullptr, flat.data(), 5, false, weights.data());
+  const Result shared =
+      run("inv2", pred, ref, B, N, dim, nullptr, flat.data(), 5, false, weights.data());
+  const Result explicit_k =
+      run("explicit", pred, ref, B, N, dim, nullptr, flat.data(), 5, false, weights.data());
   for (int64_t b = 0; b < B; ++b) {
     const double* p = pred.data() + b * N * dim;
     const double* y = ref.data() + b * N * dim;
-    EXPECT_NEAR(shared.energy[b], naive_energy("inv2", p, y, N, dim, nullptr, &edges, &weights), 1e-12);
-    EXPECT_NEAR(explicit_k.energy[b], naive_energy("explicit", p, y, N, dim, nullptr, &edges, &weights), 1e-12);
+    EXPECT_NEAR(shared.energy[b], naive_energy("inv2", p, y, N, dim, nullptr, &edges, &weights),
+                1e-12);
+    EXPECT_NEAR(explicit_k.energy[b],
+                naive_energy("explicit", p, y, N, dim, nullptr, &edges, &weights), 1e-12);
   }
   // Per-system lists with padding rows: system 1 keeps only its first two edges.
   std::vector<int64_t> per_system = flat;
   per_system.insert(per_system.end(), {0, 1, 1, 2, -1, -1, -1, -1, -1, -1});
   const Result split = run("exp", pred, ref, B, N, dim, nullptr, per_system.data(), 5, true);
   const std::vector<std::array<int64_t, 2>> first_two(edges.begin(), edges.begin() + 2);
-  EXPECT_NEAR(split.energy[0], naive_energy("exp", pred.data(), ref.data(), N, dim, nullptr, &edges), 1e-12);
-  EXPECT_NEAR(split.energy[1],
-              naive_energy("exp", pred.data() + N * dim, ref.data() + N * dim, N, dim, nullptr, &first_two),
-              1e-12);
+  EXPECT_NEAR(split.energy[0],
+              naive_energy("exp", pred.data(), ref.data(), N, dim, nullptr, &edges), 1e-12);
+  EXPECT_NEAR(
+      split.energy[1],
+      naive_energy("exp", pred.data() + N * dim, ref.data() + N * dim, N, dim, nullptr, &first_two),
+      1e-12);
 }
 
 TEST(PairEnergy, CutoffKeepsOnlyShortReferencePairs) {
@@ -207,12 +215,15 @@ TEST(PairEnergy, CutoffKeepsOnlyShortReferencePairs) {
     }
   ASSERT_GT(near.size(), 5u);
   ASSERT_LT(near.size(), size_t(N * (N - 1) / 2));
-  const Result result = run("exp", pred, ref, 1, N, dim, nullptr, nullptr, 0, false, nullptr, cutoff);
-  EXPECT_NEAR(result.energy[0], naive_energy("exp", pred.data(), ref.data(), N, dim, nullptr, &near), 1e-12);
+  const Result result =
+      run("exp", pred, ref, 1, N, dim, nullptr, nullptr, 0, false, nullptr, cutoff);
+  EXPECT_NEAR(result.energy[0],
+              naive_energy("exp", pred.data(), ref.data(), N, dim, nullptr, &near), 1e-12);
 }
 
 Eigen::MatrixXd as_matrix(const Vec& x, int64_t n, int64_t dim) {
-  return Eigen::Map<const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>(x.data(), n, dim);
+  return Eigen::Map<const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>(
+      x.data(), n, dim);
 }
 
 // Kabsch RMSD allowing reflections (the loss is E(d)-invariant).
@@ -220,7 +231,8 @@ double isometry_rmsd(const Vec& a, const Vec& b, int64_t n, int64_t dim) {
   Eigen::MatrixXd A = as_matrix(a, n, dim), B = as_matrix(b, n, dim);
   A.rowwise() -= A.colwise().mean();
   B.rowwise() -= B.colwise().mean();
-  Eigen::JacobiSVD<Eigen::MatrixXd> svd(A.transpose() * B, Eigen::ComputeFullU | Eigen::ComputeFullV);
+  Eigen::JacobiSVD<Eigen::MatrixXd> svd(A.transpose() * B,
+                                        Eigen::ComputeFullU | Eigen::ComputeFullV);
   const Eigen::MatrixXd R = svd.matrixU() * svd.matrixV().transpose();
   return std::sqrt((A * R - B).squaredNorm() / n);
 }
@@ -281,12 +293,14 @@ Vec descend(const std::string& mode, Vec pred, const Vec& ref, int64_t N, int64_
             const std::vector<int64_t>* edges = nullptr) {
   const int64_t E = edges ? int64_t(edges->size() / 2) : 0;
   double step = 0.5;
-  double energy = run(mode, pred, ref, 1, N, dim, nullptr, edges ? edges->data() : nullptr, E).energy[0];
+  double energy =
+      run(mode, pred, ref, 1, N, dim, nullptr, edges ? edges->data() : nullptr, E).energy[0];
   for (int iteration = 0; iteration < 20000 && energy > 1e-16; ++iteration) {
     const Result r = run(mode, pred, ref, 1, N, dim, nullptr, edges ? edges->data() : nullptr, E);
     Vec trial = pred;
     for (size_t i = 0; i < trial.size(); ++i) trial[i] -= step * r.grad_pred[i];
-    const double next = run(mode, trial, ref, 1, N, dim, nullptr, edges ? edges->data() : nullptr, E).energy[0];
+    const double next =
+        run(mode, trial, ref, 1, N, dim, nullptr, edges ? edges->data() : nullptr, E).energy[0];
     if (next < energy) {
       pred = trial;
       energy = next;

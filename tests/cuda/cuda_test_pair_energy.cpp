@@ -20,7 +20,8 @@ struct DeviceArray {
   explicit DeviceArray(const std::vector<T>& host) : count(host.size()) {
     if (count == 0) return;
     EXPECT_EQ(cudaMalloc(&data, count * sizeof(T)), cudaSuccess);
-    EXPECT_EQ(cudaMemcpy(data, host.data(), count * sizeof(T), cudaMemcpyHostToDevice), cudaSuccess);
+    EXPECT_EQ(cudaMemcpy(data, host.data(), count * sizeof(T), cudaMemcpyHostToDevice),
+              cudaSuccess);
   }
   ~DeviceArray() { cudaFree(data); }
   std::vector<T> host() const {
@@ -122,7 +123,8 @@ TEST(CudaPair, RejectsBadInputBeforeLaunching) {
   in.layout = {1, 2, 3, nullptr};
   PairLossOutput<double> out;
   out.energy = d_energy.data;
-  EXPECT_THROW(cuda::pair_energy_loss(in, CoefficientSpec::preset(CoefficientMode::Exp), out), Error);
+  EXPECT_THROW(cuda::pair_energy_loss(in, CoefficientSpec::preset(CoefficientMode::Exp), out),
+               Error);
 }
 
 }  // namespace

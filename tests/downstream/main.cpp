@@ -16,7 +16,8 @@ int main() {
   energyloss::PairLossOutput<double> output;
   output.energy = &energy;
   output.grad_pred = grad;
-  energyloss::CoefficientSpec spec = energyloss::CoefficientSpec::preset(energyloss::CoefficientMode::Constant);
+  energyloss::CoefficientSpec spec =
+      energyloss::CoefficientSpec::preset(energyloss::CoefficientMode::Constant);
   spec.k0 = 3.0;
   energyloss::pair_energy_loss(input, spec, output);
   const bool ok = std::abs(energy - 1.5) < 1e-12 && std::abs(grad[3] - 3.0) < 1e-12 &&

@@ -87,22 +87,28 @@ template <typename Body>
 inline void dispatch_coefficient_mode(CoefficientMode mode, Body&& body) {
   using M = CoefficientMode;
   switch (mode) {
-    case M::Constant: return body(std::integral_constant<M, M::Constant>{});
-    case M::Exp: return body(std::integral_constant<M, M::Exp>{});
-    case M::Inv: return body(std::integral_constant<M, M::Inv>{});
-    case M::Inv2: return body(std::integral_constant<M, M::Inv2>{});
-    case M::LennardJones: return body(std::integral_constant<M, M::LennardJones>{});
-    case M::Morse: return body(std::integral_constant<M, M::Morse>{});
-    case M::Explicit: return body(std::integral_constant<M, M::Explicit>{});
+    case M::Constant:
+      return body(std::integral_constant<M, M::Constant>{});
+    case M::Exp:
+      return body(std::integral_constant<M, M::Exp>{});
+    case M::Inv:
+      return body(std::integral_constant<M, M::Inv>{});
+    case M::Inv2:
+      return body(std::integral_constant<M, M::Inv2>{});
+    case M::LennardJones:
+      return body(std::integral_constant<M, M::LennardJones>{});
+    case M::Morse:
+      return body(std::integral_constant<M, M::Morse>{});
+    case M::Explicit:
+      return body(std::integral_constant<M, M::Explicit>{});
   }
 }
 
 // Runtime-mode convenience for callers outside hot loops.
 template <typename T>
 inline void coefficient(const CoefficientSpec& spec, T k0, T r, T& k, T& dk_dr) {
-  dispatch_coefficient_mode(spec.mode, [&](auto mode) {
-    coefficient<decltype(mode)::value>(spec, k0, r, k, dk_dr);
-  });
+  dispatch_coefficient_mode(
+      spec.mode, [&](auto mode) { coefficient<decltype(mode)::value>(spec, k0, r, k, dk_dr); });
 }
 
 }  // namespace energyloss

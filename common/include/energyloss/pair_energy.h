@@ -36,10 +36,10 @@ struct PairLossInput {
 
 template <typename T>
 struct PairLossOutput {
-  T* energy = nullptr;          // [batch], required
-  T* grad_pred = nullptr;       // [batch, atoms, dim] dE_b/dpred, optional
-  T* grad_ref = nullptr;        // [batch, atoms, dim] dE_b/dref, optional
-  T* atom_energy = nullptr;     // [batch, atoms] each atom's half of its pairs, optional
+  T* energy = nullptr;            // [batch], required
+  T* grad_pred = nullptr;         // [batch, atoms, dim] dE_b/dpred, optional
+  T* grad_ref = nullptr;          // [batch, atoms, dim] dE_b/dref, optional
+  T* atom_energy = nullptr;       // [batch, atoms] each atom's half of its pairs, optional
   int64_t* pair_count = nullptr;  // [batch] pairs that contributed, optional
 };
 
@@ -59,8 +59,7 @@ void pair_energy_loss(const PairLossInput<T>& input, const CoefficientSpec& coef
 
 extern template void pair_energy_loss<float>(const PairLossInput<float>&, const CoefficientSpec&,
                                              const PairLossOutput<float>&);
-extern template void pair_energy_loss<double>(const PairLossInput<double>&,
-                                              const CoefficientSpec&,
+extern template void pair_energy_loss<double>(const PairLossInput<double>&, const CoefficientSpec&,
                                               const PairLossOutput<double>&);
 
 }  // namespace energyloss

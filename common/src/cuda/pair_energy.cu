@@ -20,7 +20,9 @@ void check(cudaError_t status, const char* what) {
 template <typename T>
 std::vector<T> to_host(const T* device, int64_t count) {
   std::vector<T> host(count);
-  if (count > 0) check(cudaMemcpy(host.data(), device, count * sizeof(T), cudaMemcpyDeviceToHost), "copy to host");
+  if (count > 0)
+    check(cudaMemcpy(host.data(), device, count * sizeof(T), cudaMemcpyDeviceToHost),
+          "copy to host");
   return host;
 }
 
@@ -129,7 +131,8 @@ void pair_energy_loss(const PairLossInput<T>& in, const CoefficientSpec& spec,
   std::vector<char> mask_bytes;
   if (layout.mask != nullptr) {
     mask_bytes.resize(B * N);
-    check(cudaMemcpy(mask_bytes.data(), layout.mask, B * N, cudaMemcpyDeviceToHost), "copy to host");
+    check(cudaMemcpy(mask_bytes.data(), layout.mask, B * N, cudaMemcpyDeviceToHost),
+          "copy to host");
   }
   const int64_t edge_slots = in.edges == nullptr ? 0 : in.n_edges * (in.edges_per_system ? B : 1);
   const std::vector<int64_t> edges = to_host(in.edges, 2 * edge_slots);
@@ -138,7 +141,8 @@ void pair_energy_loss(const PairLossInput<T>& in, const CoefficientSpec& spec,
   PairLossInput<T> host = in;
   host.pred = pred.data();
   host.ref = ref.data();
-  host.layout.mask = layout.mask == nullptr ? nullptr : reinterpret_cast<const bool*>(mask_bytes.data());
+  host.layout.mask =
+      layout.mask == nullptr ? nullptr : reinterpret_cast<const bool*>(mask_bytes.data());
   host.edges = in.edges == nullptr ? nullptr : edges.data();
   host.edge_weights = in.edge_weights == nullptr ? nullptr : weights.data();
   const std::vector<int64_t> counts = validate_pair_input(host, spec);

@@ -7,8 +7,8 @@
 namespace energyloss {
 
 void check_layout(const BatchLayout& layout, const char* what, int64_t* counts) {
-  require(layout.dim == 2 || layout.dim == 3, what, ": positions must have 2 or 3 coordinates, got ",
-          layout.dim);
+  require(layout.dim == 2 || layout.dim == 3, what,
+          ": positions must have 2 or 3 coordinates, got ", layout.dim);
   require(layout.batch >= 1, what, ": empty batch");
   require(layout.atoms >= 1, what, ": systems have no atoms");
   for (int64_t b = 0; b < layout.batch; ++b) {

@@ -46,11 +46,11 @@ constexpr int64_t kRowPadding = 8;
 // atomics, deterministic for a fixed thread count.
 template <typename T>
 struct Accumulator {
-  std::vector<double> energy;        // [B]
-  std::vector<int64_t> pairs;        // [B]
-  std::vector<T> grad_pred;          // SoA [3][B * padded]
-  std::vector<T> grad_ref;           // SoA [dim][B * padded]
-  std::vector<T> atom_energy;        // [B * padded]
+  std::vector<double> energy;  // [B]
+  std::vector<int64_t> pairs;  // [B]
+  std::vector<T> grad_pred;    // SoA [3][B * padded]
+  std::vector<T> grad_ref;     // SoA [dim][B * padded]
+  std::vector<T> atom_energy;  // [B * padded]
 };
 
 template <typename T>
@@ -58,8 +58,8 @@ struct Problem {
   const PairLossInput<T>& input;
   const CoefficientSpec& spec;
   const PairLossOutput<T>& output;
-  std::vector<T> k0;  // effective prefactor per system
-  int64_t padded;     // per-system stride of the accumulators (>= atoms)
+  std::vector<T> k0;      // effective prefactor per system
+  int64_t padded;         // per-system stride of the accumulators (>= atoms)
   std::vector<T> column;  // 0, 1, ..., padded - 1 as T
   int64_t slots() const { return input.layout.batch * padded; }
   int64_t slot(int64_t b, int64_t i) const { return b * padded + i; }
@@ -90,16 +90,18 @@ struct PairTerm {
 };
 
 template <CoefficientMode Mode, typename T>
-inline __attribute__((always_inline)) void complete_graph(
-    const Problem<T>& problem, Accumulator<T>& acc, int64_t row_begin, int64_t row_end,
-    const SoA<T>& pred, const SoA<T>& ref, const std::vector<T>& real) {
+inline __attribute__((always_inline)) void complete_graph(const Problem<T>& problem,
+                                                          Accumulator<T>& acc, int64_t row_begin,
+                                                          int64_t row_end, const SoA<T>& pred,
+                                                          const SoA<T>& ref,
+                                                          const std::vector<T>& real) {
   const auto& in = problem.input;
   const int64_t N = in.layout.atoms, dim = in.layout.dim, BN = problem.slots();
   const int64_t padded = problem.padded;
   const bool want_ref = problem.output.grad_ref != nullptr;
   const bool want_atoms = problem.output.atom_energy != nullptr;
-  const T cutoff2 = std::isfinite(in.cutoff) ? T(in.cutoff * in.cutoff)
-                                             : std::numeric_limits<T>::infinity();
+  const T cutoff2 =
+      std::isfinite(in.cutoff) ? T(in.cutoff * in.cutoff) : std::numeric_limits<T>::infinity();
   for (int64_t row = row_begin; row < row_end; ++row) {
     const int64_t b = row / N, i = row % N, base = b * padded, slot = base + i;
     if (real[slot] == T(0)) continue;
@@ -199,9 +201,11 @@ void complete_graph_baseline(const Problem<T>& problem, Accumulator<T>& acc, int
 
 #if defined(__x86_64__)
 template <CoefficientMode Mode, typename T>
-__attribute__((target("avx2,fma"))) void complete_graph_avx2(
-    const Problem<T>& problem, Accumulator<T>& acc, int64_t begin, int64_t end,
-    const SoA<T>& pred, const SoA<T>& ref, const std::vector<T>& real) {
+__attribute__((target("avx2,fma"))) void complete_graph_avx2(const Problem<T>& problem,
+                                                             Accumulator<T>& acc, int64_t begin,
+                                                             int64_t end, const SoA<T>& pred,
+                                                             const SoA<T>& ref,
+                                                             const std::vector<T>& real) {
   complete_graph<Mode>(problem, acc, begin, end, pred, ref, real);
 }
 const bool kHasAvx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
@@ -235,7 +239,8 @@ void edge_list(const Problem<T>& problem, Accumulator<T>& acc, int64_t begin, in
       if (ja >= 0) {
         __builtin_prefetch(in.pred + (ba * N + ja) * dim);
         __builtin_prefetch(in.ref + (ba * N + ja) * dim);
-        for (int64_t c = 0; c < dim; ++c) __builtin_prefetch(&acc.grad_pred[c * BN + ba * N + ja], 1);
+        for (int64_t c = 0; c < dim; ++c)
+          __builtin_prefetch(&acc.grad_pred[c * BN + ba * N + ja], 1);
       }
     }
     if (i < 0 || !in.layout.real(b, i) || !in.layout.real(b, j)) continue;
@@ -291,8 +296,9 @@ void check_edges(const PairLossInput<T>& in, CoefficientMode mode) {
     const int64_t e = in.edges_per_system ? s % in.n_edges : s;
     if (i < 0 || j < 0) {
       require(i < 0 && j < 0, "pair_energy_loss: edge ", e,
-              in.edges_per_system ? " of system " : "", in.edges_per_system ? std::to_string(b) : "",
-              " is half padding (", i, ", ", j, "); mark padding with two negative indices");
+              in.edges_per_system ? " of system " : "",
+              in.edges_per_system ? std::to_string(b) : "", " is half padding (", i, ", ", j,
+              "); mark padding with two negative indices");
       continue;
     }
     require(i < N && j < N, "pair_energy_loss: edge ", e, " = (", i, ", ", j,

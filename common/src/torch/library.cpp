@@ -2,4 +2,6 @@
 // TORCH_LIBRARY_FRAGMENT so the op families stay in separate files.
 #include <torch/library.h>
 
-TORCH_LIBRARY(energyloss, m) { (void)m; }
+TORCH_LIBRARY(energyloss, m) {
+  (void)m;
+}

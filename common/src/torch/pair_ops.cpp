@@ -47,8 +47,9 @@ struct PairArguments {
       Tensor e = *edges_in;
       require(!e.is_floating_point() && !e.is_complex() && e.scalar_type() != torch::kBool,
               "edges: expected an integer tensor, got ", e.scalar_type());
-      require((e.dim() == 2 && e.size(1) == 2) || (e.dim() == 3 && e.size(0) == B && e.size(2) == 2),
-              "edges: expected shape [E, 2] or [", B, ", E, 2], got ", e.sizes());
+      require(
+          (e.dim() == 2 && e.size(1) == 2) || (e.dim() == 3 && e.size(0) == B && e.size(2) == 2),
+          "edges: expected shape [E, 2] or [", B, ", E, 2], got ", e.sizes());
       per_system_edges = e.dim() == 3;
       n_edges = e.size(e.dim() - 2);
       edges = e.to(torch::kLong).contiguous();
@@ -56,8 +57,8 @@ struct PairArguments {
     if (weights_in.has_value()) {
       require(edges.has_value(), "edge_weights: given without edges");
       Tensor w = *weights_in;
-      const auto expected = per_system_edges ? std::vector<int64_t>{B, n_edges}
-                                             : std::vector<int64_t>{n_edges};
+      const auto expected =
+          per_system_edges ? std::vector<int64_t>{B, n_edges} : std::vector<int64_t>{n_edges};
       require(w.sizes() == torch::IntArrayRef(expected), "edge_weights: expected shape ",
               torch::IntArrayRef(expected), " to match edges, got ", w.sizes());
       weights = w.to(pred.scalar_type()).contiguous();
@@ -136,12 +137,12 @@ PairLossOptions options_from(const std::string& coeff, c10::optional<double> k0,
   return options;
 }
 
-Tensor pair_energy_loss_op(const Tensor& pred, const Tensor& ref,
-                           const c10::optional<Tensor>& mask, const std::string& coeff,
-                           c10::optional<double> k0, c10::optional<bool> per_atom,
-                           double length_scale, double eps, const c10::optional<Tensor>& edges,
-                           const c10::optional<Tensor>& edge_weights,
-                           c10::optional<double> cutoff, const std::string& reduction) {
+Tensor pair_energy_loss_op(const Tensor& pred, const Tensor& ref, const c10::optional<Tensor>& mask,
+                           const std::string& coeff, c10::optional<double> k0,
+                           c10::optional<bool> per_atom, double length_scale, double eps,
+                           const c10::optional<Tensor>& edges,
+                           const c10::optional<Tensor>& edge_weights, c10::optional<double> cutoff,
+                           const std::string& reduction) {
   PairLossOptions options = options_from(coeff, k0, per_atom, length_scale, eps, cutoff);
   options.reduction = reduction;
   return pair_energy_loss(pred, ref, options, torch_ops::to_std(mask), torch_ops::to_std(edges),
@@ -156,7 +157,7 @@ std::tuple<Tensor, Tensor, Tensor> pair_energy_terms_op(
     const c10::optional<Tensor>& edge_weights, c10::optional<double> cutoff) {
   const PairLossOptions options = options_from(coeff, k0, per_atom, length_scale, eps, cutoff);
   const PairArguments args(pred.detach(), ref.detach(), torch_ops::to_std(mask),
-                          torch_ops::to_std(edges), torch_ops::to_std(edge_weights));
+                           torch_ops::to_std(edges), torch_ops::to_std(edge_weights));
   Tensor energy = torch::empty({args.layout.batch}, pred.options());
   Tensor atoms = torch::empty({args.layout.batch, args.layout.atoms}, pred.options());
   Tensor pairs = torch::empty({args.layout.batch}, pred.options().dtype(torch::kLong));
@@ -176,9 +177,9 @@ std::tuple<Tensor, Tensor, Tensor> pair_energy_terms_op(
 Tensor pair_energy_loss(const Tensor& pred, const Tensor& ref, const PairLossOptions& options,
                         const std::optional<Tensor>& mask, const std::optional<Tensor>& edges,
                         const std::optional<Tensor>& edge_weights) {
-  const auto outputs = PairEnergyFunction::apply(pred, ref, torch_ops::to_c10(mask),
-                                                 torch_ops::to_c10(edges),
-                                                 torch_ops::to_c10(edge_weights), options);
+  const auto outputs =
+      PairEnergyFunction::apply(pred, ref, torch_ops::to_c10(mask), torch_ops::to_c10(edges),
+                                torch_ops::to_c10(edge_weights), options);
   const Tensor& energy = outputs[0];
   if (options.reduction == "mean_pair") {
     // Each system's energy over its own pair count, then the batch mean.
