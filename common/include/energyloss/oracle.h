@@ -28,9 +28,15 @@ class EnergyOracle {
 
   // positions: [batch, atoms, 3]; energies: [batch]; forces: [batch, atoms, 3]
   // or nullptr when not wanted. Throws energyloss::Error (naming the batch
-  // entry) on bad input or when the engine fails; never aborts the process.
-  virtual void evaluate(const double* positions, int64_t batch, double* energies,
-                        double* forces) = 0;
+  // entry and atom) on bad input or when the engine fails; never aborts the
+  // process. Validates, then hands over to compute().
+  void evaluate(const double* positions, int64_t batch, double* energies, double* forces);
+
+ protected:
+  // The engine's work on validated input: batch >= 1, non-null positions
+  // and energies, every coordinate finite.
+  virtual void compute(const double* positions, int64_t batch, double* energies,
+                       double* forces) = 0;
 };
 
 }  // namespace energyloss

@@ -10,4 +10,9 @@ from .spins import *  # noqa: F401,F403
 from .diffusion import *  # noqa: F401,F403
 from .graphs import *  # noqa: F401,F403
 
+try:  # absent when built with -DENERGYLOSS_BUILD_ORACLES=OFF
+    from .oracles import *  # noqa: F401,F403
+except ImportError:
+    pass
+
 __version__ = "0.1.0"

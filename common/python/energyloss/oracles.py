@@ -1,0 +1,251 @@
+"""Energy oracles, force-field-derived coefficients and generators.
+
+An oracle maps configurations ``[B, N, 3]`` to energies ``[B]`` and forces
+``[B, N, 3]`` in its engine's units (``oracle.units`` is ``(length, energy)``,
+e.g. ``("nm", "kJ/mol")`` for OpenMM). Oracles are Torch custom classes
+(``torch.classes.energyloss.Oracle``), so a PyTorch training loop can call them
+and ``oracle_energy`` makes them differentiable. The compiled code lives in
+``libenergyloss_oracles_torch.so`` next to ``libenergyloss_torch.so``; it is
+loaded on import (``ENERGYLOSS_ORACLES_LIBRARY`` overrides its path).
+"""
+import functools
+import os
+
+import torch
+
+from . import _library
+from ._library import ops
+
+__all__ = [
+    "Oracle", "OpenMMOracle", "LammpsOracle", "LennardJonesOracle", "MorseOracle",
+    "HarmonicBondOracle", "oracle_energy", "true_energy_loss", "force_field_coefficients",
+    "Generator", "load_generator",
+]
+
+
+def _load_oracles_library():
+    path = os.environ.get("ENERGYLOSS_ORACLES_LIBRARY")
+    if not path:
+        torch_library = os.environ.get("ENERGYLOSS_TORCH_LIBRARY")
+        if not torch_library:
+            from . import _paths
+
+            torch_library = _paths.TORCH_LIBRARY
+        path = os.path.join(os.path.dirname(torch_library), "libenergyloss_oracles_torch.so")
+    if not os.path.exists(path):
+        raise ImportError(
+            f"energyloss.oracles: {path} not found; build with -DENERGYLOSS_BUILD_ORACLES=ON "
+            "or set ENERGYLOSS_ORACLES_LIBRARY to libenergyloss_oracles_torch.so")
+    torch.ops.load_library(path)
+
+
+_library.load()
+_load_oracles_library()
+
+
+def _value_errors(method):
+    """Torch surfaces energyloss::Error from custom-class methods as
+    RuntimeError (from ops as ValueError): make both ValueError."""
+    @functools.wraps(method)
+    def wrapper(*args, **kwargs):
+        try:
+            return method(*args, **kwargs)
+        except RuntimeError as error:
+            if str(error).startswith("energyloss: "):
+                raise ValueError(str(error)) from None
+            raise
+
+    return wrapper
+
+
+def _handle(oracle):
+    """The torch.classes.energyloss.Oracle behind an Oracle (or the object itself)."""
+    return oracle.handle if isinstance(oracle, Oracle) else oracle
+
+
+class Oracle:
+    """An energy oracle: ``evaluate(positions) -> (energies, forces)``.
+
+    ``positions`` is ``[B, N, 3]`` or ``[N, 3]`` (float32/float64, CPU) in the
+    oracle's length unit; results have the same dtype and batch shape.
+    ``handle`` is the underlying ``torch.classes.energyloss.Oracle`` (what
+    TorchScript code and the ``torch.ops.energyloss`` ops take).
+    """
+
+    def __init__(self, handle):
+        self.handle = handle
+
+    @_value_errors
+    def evaluate(self, positions):
+        """(energies [B], forces [B, N, 3]) in the oracle's units; no autograd."""
+        return self.handle.evaluate(positions)
+
+    def energy(self, positions):
+        """Differentiable energies; see ``oracle_energy``."""
+        return oracle_energy(self, positions)
+
+    @property
+    def units(self):
+        """(length unit, energy unit), e.g. ("nm", "kJ/mol")."""
+        return tuple(self.handle.units())
+
+    @property
+    def n_atoms(self):
+        return self.handle.atoms()
+
+    @property
+    def elements(self):
+        """Element symbols or type names per atom ([] when unknown)."""
+        return list(self.handle.elements())
+
+    def __repr__(self):
+        return f"<energyloss oracle: {self.handle.describe()}>"
+
+
+def _engine_op(name, engine, option):
+    if not hasattr(ops, name):
+        raise RuntimeError(
+            f"energyloss: this build has no {engine} oracle; rebuild with "
+            f"-D{option}=ON (and {engine} installed)")
+    return getattr(ops, name)
+
+
+class OpenMMOracle(Oracle):
+    """OpenMM oracle from a serialized System XML (nm, kJ/mol).
+
+    Args:
+        system_xml_path: file written by ``openmm.XmlSerializer.serialize(system)``.
+        platform: "Reference", "CPU", ... ; properties: platform properties.
+        workers: Contexts evaluating batch entries in parallel.
+    """
+
+    def __init__(self, system_xml_path, platform="CPU", workers=2, properties=None):
+        op = _engine_op("openmm_oracle", "OpenMM", "ENERGYLOSS_WITH_OPENMM")
+        properties = {str(k): str(v) for k, v in (properties or {}).items()}
+        super().__init__(op(str(system_xml_path), platform, properties, int(workers)))
+
+
+class LammpsOracle(Oracle):
+    """LAMMPS oracle from an input deck (units as the deck's ``units`` style).
+
+    Args:
+        deck_path: LAMMPS input defining atoms, force field and units.
+        variables: ``-var NAME VALUE`` style variables, ``{name: value}``.
+        workers: LAMMPS worker processes evaluating batch entries in parallel.
+    """
+
+    def __init__(self, deck_path, variables=None, workers=2):
+        op = _engine_op("lammps_oracle", "LAMMPS", "ENERGYLOSS_WITH_LAMMPS")
+        variables = {str(k): str(v) for k, v in (variables or {}).items()}
+        super().__init__(op(str(deck_path), variables, int(workers)))
+
+
+class LennardJonesOracle(Oracle):
+    """4 epsilon ((sigma/r)^12 - (sigma/r)^6) over all pairs; with a cutoff the
+    potential is truncated there and shifted to 0. ``units`` are labels."""
+
+    def __init__(self, n_atoms, epsilon=1.0, sigma=1.0, cutoff=None, units=("lj", "lj")):
+        super().__init__(ops.lennard_jones_oracle(
+            int(n_atoms), float(epsilon), float(sigma),
+            None if cutoff is None else float(cutoff), units[0], units[1]))
+
+
+class MorseOracle(Oracle):
+    """D ((1 - exp(-a (r - r0)))^2 - 1) over all pairs (minimum -D at r0)."""
+
+    def __init__(self, n_atoms, D, a, r0, cutoff=None, units=("lj", "lj")):
+        super().__init__(ops.morse_oracle(
+            int(n_atoms), float(D), float(a), float(r0),
+            None if cutoff is None else float(cutoff), units[0], units[1]))
+
+
+class HarmonicBondOracle(Oracle):
+    """Sum over bonds of k/2 (r - r0)^2 (OpenMM's convention).
+
+    Args:
+        bonds: int ``[E, 2]``; k, r0: ``[E]``; n_atoms: system size.
+    """
+
+    def __init__(self, bonds, k, r0, n_atoms, units=("lj", "lj")):
+        bonds = torch.as_tensor(bonds, dtype=torch.long)
+        k = torch.as_tensor(k, dtype=torch.float64)
+        r0 = torch.as_tensor(r0, dtype=torch.float64)
+        super().__init__(ops.harmonic_bond_oracle(bonds, k, r0, int(n_atoms), units[0], units[1]))
+
+
+def oracle_energy(oracle, positions):
+    """Energies ``[B]`` (or a scalar for ``[N, 3]``) whose gradient with respect
+    to ``positions`` is -forces, in the oracle's energy / length units.
+    Second derivatives (``create_graph=True``) raise."""
+    return ops.oracle_energy(_handle(oracle), positions)
+
+
+def true_energy_loss(oracle, pred, ref, temperature, reduction="mean"):
+    """The paper's "true energy" objective ``(E(pred) - E(ref)) / T`` per system,
+    reduced with "none" (per-sample energies, an evaluation metric), "sum" or
+    "mean". Differentiable with respect to ``pred``; ``T`` in energy units."""
+    return ops.true_energy_loss(_handle(oracle), pred, ref, float(temperature), reduction)
+
+
+def force_field_coefficients(oracle, ref, edges, step=1e-4, floor=None, method="auto",
+                             return_details=False):
+    """Force-field-derived k_ij for ``pair_energy_loss(..., coeff="explicit",
+    edges=edges, edge_weights=k)``: the curvature of the oracle's energy along
+    each edge's distance at ``ref`` ``[N, 3]``.
+
+    ``method``: "finite_difference" (any oracle: central differences of the
+    forces with ``step`` in the oracle's length unit, k_ij = -u^T H_ij u),
+    "analytic" (Lennard-Jones, Morse, harmonic-bond oracles) or "auto"
+    (analytic where available). Curvatures below ``floor`` (default 1e-6 x
+    the largest curvature) are raised to it, keeping every spring positive.
+
+    Returns k ``[E]`` (ref's dtype), or with ``return_details`` also a dict
+    with the raw ``curvature``, the ``floor`` applied and how many edges were
+    ``floored``.
+    """
+    edges = torch.as_tensor(edges, dtype=torch.long)
+    k, curvature, floored, floor_value = ops.force_field_coefficients(
+        _handle(oracle), ref, edges, float(step), None if floor is None else float(floor), method)
+    if return_details:
+        return k, {"curvature": curvature, "floor": floor_value, "floored": floored}
+    return k
+
+
+class Generator:
+    """A TorchScript generator following the energyloss protocol, validated on
+    load (``n_atoms``, ``length_unit``, optional ``elements``, and
+    ``sample(n, seed) -> [n, n_atoms, 3]``, finite). Errors are ValueError.
+    ``examples/generators/make_generator.py`` writes one without training."""
+
+    @_value_errors
+    def __init__(self, path):
+        self.handle = torch.classes.energyloss.Generator(str(path))
+
+    @property
+    def n_atoms(self):
+        return self.handle.atoms()
+
+    @property
+    def length_unit(self):
+        return self.handle.length_unit()
+
+    @property
+    def elements(self):
+        return list(self.handle.elements())
+
+    @_value_errors
+    def sample(self, n, seed=0, length_unit=None):
+        """``[n, n_atoms, 3]`` float64 in ``length_unit`` (default: the
+        generator's own): "nm", "angstrom", or a LAMMPS unit style ("real",
+        "metal", "si", "cgs", "micro", "nano", "electron"; "lj" only for "lj"
+        generators)."""
+        return self.handle.sample(int(n), int(seed), length_unit or "")
+
+    def __repr__(self):
+        return (f"<energyloss generator {self.handle.path()}: {self.n_atoms} atoms, "
+                f"{self.length_unit}>")
+
+
+def load_generator(path):
+    """``Generator(path)``."""
+    return Generator(path)

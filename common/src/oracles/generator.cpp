@@ -1,0 +1,160 @@
+// Loading and validating TorchScript generators (see energyloss/generator.h).
+#include "energyloss/generator.h"
+
+#include <torch/script.h>
+
+#include <cmath>
+#include <filesystem>
+#include <map>
+#include <utility>
+
+#include "energyloss/error.h"
+
+namespace energyloss {
+namespace {
+
+// Meters per unit; 0 marks reduced units, which only convert to themselves.
+const std::map<std::string, double>& length_units() {
+  static const std::map<std::string, double> units = {
+      {"nm", 1e-9},     {"angstrom", 1e-10}, {"real", 1e-10},
+      {"metal", 1e-10}, {"si", 1.0},         {"cgs", 1e-2},
+      {"micro", 1e-6},  {"nano", 1e-9},      {"electron", 0.529177210903e-10},
+      {"lj", 0.0}};
+  return units;
+}
+
+std::string unit_names() {
+  std::string names;
+  for (const auto& [name, meters] : length_units()) names += (names.empty() ? "" : ", ") + name;
+  return names;
+}
+
+double meters_per(const std::string& unit, const char* what) {
+  const auto found = length_units().find(unit);
+  if (found == length_units().end()) {
+    fail(what, " '", unit, "' is not a known length unit (", unit_names(), ")");
+  }
+  return found->second;
+}
+
+// First line of a LibTorch message (the rest is a C++ backtrace).
+std::string first_line(const std::string& message) {
+  return message.substr(0, message.find('\n'));
+}
+
+}  // namespace
+
+double length_unit_factor(const std::string& from, const std::string& to) {
+  const double from_m = meters_per(from, "length unit"), to_m = meters_per(to, "length unit");
+  if (from_m == 0 || to_m == 0) {
+    require(from == to, "cannot convert lengths between '", from, "' and '", to,
+            "': reduced (lj) units have no absolute size");
+    return 1.0;
+  }
+  return from_m / to_m;
+}
+
+struct Generator::Module {
+  torch::jit::Module module;
+};
+
+Generator::Generator(const std::string& path) : module_(std::make_unique<Module>()), path_(path) {
+  const std::string where = "generator '" + path + "'";
+  require(std::filesystem::is_regular_file(path), where, ": file not found");
+  try {
+    module_->module = torch::jit::load(path, torch::kCPU);
+  } catch (const c10::Error& error) {
+    fail(where, ": not a TorchScript module (write it with torch.jit.save): ",
+         first_line(error.what_without_backtrace()));
+  }
+  torch::jit::Module& module = module_->module;
+  module.eval();
+
+  require(module.hasattr("n_atoms"), where, ": missing attribute n_atoms (int)");
+  const c10::IValue atoms = module.attr("n_atoms");
+  require(atoms.isInt(), where, ": attribute n_atoms must be an int, got ", atoms.tagKind());
+  atoms_ = atoms.toInt();
+  require(atoms_ >= 1, where, ": n_atoms must be >= 1, got ", atoms_);
+
+  require(module.hasattr("length_unit"), where,
+          ": missing attribute length_unit (\"nm\", \"angstrom\" or \"lj\")");
+  const c10::IValue unit = module.attr("length_unit");
+  require(unit.isString(), where, ": attribute length_unit must be a str, got ", unit.tagKind());
+  length_unit_ = unit.toStringRef();
+  require(length_unit_ == "nm" || length_unit_ == "angstrom" || length_unit_ == "lj", where,
+          ": length_unit must be \"nm\", \"angstrom\" or \"lj\", got \"", length_unit_, "\"");
+
+  if (module.hasattr("elements")) {
+    const c10::IValue elements = module.attr("elements");
+    require(elements.isList(), where, ": attribute elements must be a List[str], got ",
+            elements.tagKind());
+    for (const c10::IValue& element : elements.toListRef()) {
+      require(element.isString(), where, ": attribute elements must be a List[str], found a ",
+              element.tagKind());
+      elements_.push_back(element.toStringRef());
+    }
+    require(int64_t(elements_.size()) == atoms_, where, ": elements has ", elements_.size(),
+            " entries but n_atoms is ", atoms_);
+  }
+
+  require(module.find_method("sample").has_value(), where,
+          ": missing method sample(self, n: int, seed: int) -> Tensor");
+  // A trial draw catches wrong shapes and non-finite output at load time.
+  sample(2, 0);
+}
+
+Generator::~Generator() = default;
+Generator::Generator(Generator&&) noexcept = default;
+Generator& Generator::operator=(Generator&&) noexcept = default;
+
+const std::string& Generator::path() const {
+  return path_;
+}
+int64_t Generator::atoms() const {
+  return atoms_;
+}
+const std::string& Generator::length_unit() const {
+  return length_unit_;
+}
+const std::vector<std::string>& Generator::elements() const {
+  return elements_;
+}
+
+std::vector<double> Generator::sample(int64_t n, int64_t seed,
+                                      const std::string& target_length_unit) const {
+  const std::string where = "generator '" + path_ + "'";
+  require(n >= 1, "sample: n must be >= 1, got ", n);
+  const double factor =
+      target_length_unit.empty() ? 1.0 : length_unit_factor(length_unit_, target_length_unit);
+  c10::IValue output;
+  {
+    torch::NoGradGuard no_grad;
+    try {
+      output = module_->module.get_method("sample")({c10::IValue(n), c10::IValue(seed)});
+    } catch (const c10::Error& error) {
+      fail(where, ": sample(", n, ", ", seed,
+           ") failed: ", first_line(error.what_without_backtrace()));
+    }
+  }
+  require(output.isTensor(), where, ": sample must return a Tensor, got ", output.tagKind());
+  const torch::Tensor samples = output.toTensor();
+  require(samples.is_floating_point(), where, ": sample returned dtype ", samples.scalar_type(),
+          ", expected a floating-point tensor");
+  require(samples.sizes() == torch::IntArrayRef({n, atoms_, 3}), where, ": sample(", n, ", ", seed,
+          ") returned shape ", samples.sizes(), ", expected [", n, ", ", atoms_, ", 3]");
+  const torch::Tensor values = samples.to(torch::kCPU, torch::kDouble).contiguous();
+  const torch::Tensor bad = torch::logical_not(torch::isfinite(values)).nonzero();
+  if (bad.size(0) > 0) {
+    fail(where, ": sample(", n, ", ", seed, ") returned a non-finite value at [",
+         bad[0][0].item<int64_t>(), ", ", bad[0][1].item<int64_t>(), ", ",
+         bad[0][2].item<int64_t>(), "]");
+  }
+  const double* data = values.data_ptr<double>();
+  std::vector<double> result(data, data + values.numel());
+  if (factor != 1.0) {
+    for (double& x : result) x *= factor;
+  }
+  return result;
+}
+
+}  // namespace energyloss

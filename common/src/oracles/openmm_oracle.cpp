@@ -1,0 +1,199 @@
+// The OpenMM energy oracle: a serialized System evaluated by one Context per
+// worker thread, the batch shared out among the workers.
+#include "openmm_oracle.h"
+
+#include <OpenMM.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <cstring>
+#include <exception>
+#include <fstream>
+#include <iterator>
+#include <mutex>
+#include <sstream>
+#include <thread>
+
+#include "energyloss/error.h"
+#include "energyloss/oracles/factories.h"
+
+namespace energyloss {
+namespace {
+
+// A C++ program starts with only the Reference platform; the CPU and OpenCL
+// platforms are plugins.
+void load_openmm_plugins() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    OpenMM::Platform::loadPluginsFromDirectory(OpenMM::Platform::getDefaultPluginsDirectory());
+  });
+}
+
+OpenMM::Platform& platform_by_name(const std::string& name) {
+  load_openmm_plugins();
+  std::string available;
+  for (int index = 0; index < OpenMM::Platform::getNumPlatforms(); ++index) {
+    const std::string candidate = OpenMM::Platform::getPlatform(index).getName();
+    if (candidate == name) return OpenMM::Platform::getPlatform(index);
+    available += (available.empty() ? "" : ", ") + candidate;
+  }
+  fail("OpenMM platform '", name, "' is not available; available platforms: ", available);
+}
+
+// XmlSerializer casts whatever the file holds to the requested type, so an
+// Integrator or State file must be turned away before deserializing.
+bool root_element_is_system(const std::string& text) {
+  size_t at = 0;
+  while ((at = text.find('<', at)) != std::string::npos) {
+    const char next = at + 1 < text.size() ? text[at + 1] : '\0';
+    if (next != '?' && next != '!') return text.compare(at, 7, "<System") == 0;
+    ++at;
+  }
+  return false;
+}
+
+struct Worker {
+  OpenMM::VerletIntegrator integrator{0.001};  // never stepped; a Context needs one
+  std::unique_ptr<OpenMM::Context> context;
+  std::vector<OpenMM::Vec3> positions;
+};
+
+class OpenMMOracle final : public EnergyOracle {
+ public:
+  OpenMMOracle(const std::string& system_xml_path, const std::string& platform_name,
+               std::map<std::string, std::string> properties, int workers)
+      : path_(system_xml_path), platform_name_(platform_name) {
+    require(workers >= 1, "workers: expected >= 1, got ", workers);
+    system_ = read_openmm_system(system_xml_path);
+    atoms_ = system_->getNumParticles();
+    require(atoms_ > 0, "OpenMM system '", path_, "' has no particles");
+    for (int i = 0; i < system_->getNumParticles() && !has_virtual_sites_; ++i) {
+      has_virtual_sites_ = system_->isVirtualSite(i);
+    }
+    OpenMM::Platform& platform = platform_by_name(platform_name);
+    // Each CPU Context starts one thread per core by default; with several
+    // workers that oversubscribes the cores, so share them out instead.
+    if (platform_name == "CPU" && properties.count("Threads") == 0) {
+      const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+      properties["Threads"] = std::to_string(std::max(1u, cores / unsigned(workers)));
+    }
+    OpenMM::Vec3 box[3];
+    system_->getDefaultPeriodicBoxVectors(box[0], box[1], box[2]);
+    for (int w = 0; w < workers; ++w) {
+      Worker& worker = *workers_.emplace_back(std::make_unique<Worker>());
+      try {
+        worker.context =
+            std::make_unique<OpenMM::Context>(*system_, worker.integrator, platform, properties);
+      } catch (const OpenMM::OpenMMException& error) {
+        fail("OpenMM could not create a Context for '", path_, "' on platform '", platform_name,
+             "': ", error.what());
+      }
+      if (system_->usesPeriodicBoundaryConditions()) {
+        worker.context->setPeriodicBoxVectors(box[0], box[1], box[2]);
+      }
+      worker.positions.resize(size_t(atoms_));
+    }
+  }
+
+  int64_t atoms() const override { return atoms_; }
+  OracleUnits units() const override { return {"nm", "kJ/mol"}; }
+  std::string describe() const override {
+    return "OpenMM " + path_ + " on " + platform_name_ + " (" + std::to_string(workers_.size()) +
+           " worker" + (workers_.size() > 1 ? "s" : "") + ")";
+  }
+
+  // Called by EnergyOracle::evaluate after it has validated the arguments.
+  void compute(const double* positions, int64_t batch, double* energies, double* forces) override {
+    const int64_t stride = atoms_ * 3;
+
+    // The Contexts are not reentrant: concurrent callers take turns.
+    std::lock_guard<std::mutex> lock(evaluating_);
+    std::atomic<int64_t> next{0};
+    std::atomic<bool> failed{false};
+    std::vector<std::string> errors(workers_.size());
+    auto work = [&](size_t w) {
+      int64_t entry = 0;
+      try {
+        while (!failed && (entry = next++) < batch) {
+          evaluate_one(*workers_[w], positions + entry * stride, energies[entry],
+                       forces == nullptr ? nullptr : forces + entry * stride);
+        }
+      } catch (const std::exception& error) {
+        // Our own checks already carry the "energyloss: " prefix: say it once.
+        std::string reason = error.what();
+        if (reason.rfind("energyloss: ", 0) == 0) reason.erase(0, std::strlen("energyloss: "));
+        errors[w] = describe() + ": batch entry " + std::to_string(entry) + ": " + reason;
+        failed = true;
+      }
+    };
+    const size_t threads = size_t(std::min<int64_t>(batch, int64_t(workers_.size())));
+    std::vector<std::thread> helpers;
+    for (size_t w = 1; w < threads; ++w) helpers.emplace_back(work, w);
+    work(0);
+    for (std::thread& helper : helpers) helper.join();
+    for (const std::string& error : errors) {
+      if (!error.empty()) throw Error("energyloss: " + error);
+    }
+  }
+
+ private:
+  void evaluate_one(Worker& worker, const double* positions, double& energy, double* forces) const {
+    for (int64_t i = 0; i < atoms_; ++i) {
+      worker.positions[size_t(i)] =
+          OpenMM::Vec3(positions[3 * i], positions[3 * i + 1], positions[3 * i + 2]);
+    }
+    worker.context->setPositions(worker.positions);
+    if (has_virtual_sites_) worker.context->computeVirtualSites();
+    const int wanted = OpenMM::State::Energy | (forces ? OpenMM::State::Forces : 0);
+    const OpenMM::State state = worker.context->getState(wanted);
+    energy = state.getPotentialEnergy();
+    // An exploding configuration (overlapping atoms) gives inf or NaN.
+    require(std::isfinite(energy), "the energy is not finite (", energy,
+            "); overlapping atoms or an exploded configuration?");
+    if (forces == nullptr) return;
+    const std::vector<OpenMM::Vec3>& computed = state.getForces();
+    for (int64_t i = 0; i < atoms_; ++i) {
+      for (int c = 0; c < 3; ++c) {
+        forces[3 * i + c] = computed[size_t(i)][c];
+        require(std::isfinite(forces[3 * i + c]), "the force on atom ", i,
+                " is not finite; overlapping atoms or an exploded configuration?");
+      }
+    }
+  }
+
+  std::string path_;
+  std::string platform_name_;
+  std::unique_ptr<OpenMM::System> system_;  // outlives the Contexts built on it
+  int64_t atoms_ = 0;
+  bool has_virtual_sites_ = false;
+  std::vector<std::unique_ptr<Worker>> workers_;  // a Context keeps its integrator's address
+  std::mutex evaluating_;
+};
+
+}  // namespace
+
+std::unique_ptr<OpenMM::System> read_openmm_system(const std::string& path) {
+  std::ifstream file(path);
+  require(file.good(), "OpenMM system file '", path, "' cannot be opened (missing?)");
+  const std::string text{std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>()};
+  require(root_element_is_system(text), "OpenMM system file '", path,
+          "' does not hold a serialized System (expected a <System> root element)");
+  std::istringstream stream(text);
+  try {
+    std::unique_ptr<OpenMM::System> system(
+        OpenMM::XmlSerializer::deserialize<OpenMM::System>(stream));
+    require(system != nullptr, "OpenMM system file '", path, "' could not be deserialized");
+    return system;
+  } catch (const OpenMM::OpenMMException& error) {
+    fail("OpenMM system file '", path, "' is not a valid serialized System: ", error.what());
+  }
+}
+
+std::shared_ptr<EnergyOracle> make_openmm_oracle(
+    const std::string& system_xml_path, const std::string& platform,
+    const std::map<std::string, std::string>& properties, int workers) {
+  return std::make_shared<OpenMMOracle>(system_xml_path, platform, properties, workers);
+}
+
+}  // namespace energyloss
