@@ -3,6 +3,7 @@
 #include <cuda_runtime.h>
 #include <gtest/gtest.h>
 
+#include <ostream>
 #include <random>
 #include <string>
 #include <vector>
@@ -36,6 +37,11 @@ struct Case {
   bool edges;
   bool mask;
 };
+
+// Keeps ctest's names free of raw bytes.
+void PrintTo(const Case& c, std::ostream* os) {
+  *os << c.mode << (c.edges ? " edges" : " complete") << (c.mask ? " masked" : "");
+}
 
 class CudaPair : public ::testing::TestWithParam<Case> {};
 
