@@ -13,9 +13,9 @@
 
 #include <unistd.h>
 
-#include "../../common/src/oracles/openmm_oracle.h"
 #include "energyloss/error.h"
 #include "energyloss/oracles/factories.h"
+#include "energyloss/oracles/openmm.h"
 
 namespace energyloss {
 namespace {

@@ -19,7 +19,7 @@ from ._library import ops
 __all__ = [
     "Oracle", "OpenMMOracle", "LammpsOracle", "LennardJonesOracle", "MorseOracle",
     "HarmonicBondOracle", "oracle_energy", "true_energy_loss", "force_field_coefficients",
-    "Generator", "load_generator",
+    "openmm_pair_coefficients", "Generator", "load_generator",
 ]
 
 
@@ -123,6 +123,8 @@ class OpenMMOracle(Oracle):
         op = _engine_op("openmm_oracle", "OpenMM", "ENERGYLOSS_WITH_OPENMM")
         properties = {str(k): str(v) for k, v in (properties or {}).items()}
         super().__init__(op(str(system_xml_path), platform, properties, int(workers)))
+        # For force_field_coefficients(..., method="analytic").
+        self.system_xml_path = os.path.abspath(str(system_xml_path))
 
 
 class LammpsOracle(Oracle):
@@ -195,19 +197,63 @@ def force_field_coefficients(oracle, ref, edges, step=1e-4, floor=None, method="
 
     ``method``: "finite_difference" (any oracle: central differences of the
     forces with ``step`` in the oracle's length unit, k_ij = -u^T H_ij u),
-    "analytic" (Lennard-Jones, Morse, harmonic-bond oracles) or "auto"
-    (analytic where available). Curvatures below ``floor`` (default 1e-6 x
-    the largest curvature) are raised to it, keeping every spring positive.
+    "analytic" (Lennard-Jones, Morse, harmonic-bond oracles, and
+    ``OpenMMOracle`` through ``openmm_pair_coefficients``, which covers only
+    the System's bond, angle and nonbonded terms) or "auto" (analytic for the
+    pair oracles, finite differences for the engine oracles). Curvatures
+    below ``floor`` (default 1e-6 x the largest curvature) are raised to it,
+    keeping every spring positive.
 
     Returns k ``[E]`` (ref's dtype), or with ``return_details`` also a dict
     with the raw ``curvature``, the ``floor`` applied and how many edges were
-    ``floored``.
+    ``floored`` (for an ``OpenMMOracle`` with "analytic", the dict of
+    ``openmm_pair_coefficients``).
     """
+    if method == "analytic" and isinstance(oracle, OpenMMOracle):
+        return openmm_pair_coefficients(oracle.system_xml_path, ref, edges, floor=floor,
+                                        return_details=return_details)
     edges = torch.as_tensor(edges, dtype=torch.long)
     k, curvature, floored, floor_value = ops.force_field_coefficients(
         _handle(oracle), ref, edges, float(step), None if floor is None else float(floor), method)
     if return_details:
         return k, {"curvature": curvature, "floor": floor_value, "floored": floored}
+    return k
+
+
+def openmm_pair_coefficients(system_xml_path, ref, edges, floor=None, return_details=False):
+    """Force-field-derived k_ij read analytically off a serialized OpenMM
+    System (``openmm.XmlSerializer``; see ``examples/openmm/make_system.py``)
+    at ``ref`` ``[N, 3]`` in nm, for ``edges`` ``[E, 2]``, in kJ/mol/nm^2:
+    the sum over the System's terms of d^2 E / d r_ij^2 along each edge.
+
+    Covered: HarmonicBondForce (the bond's k), HarmonicAngleForce (on the 1-3
+    pair of each angle, with both bond lengths held fixed), and
+    NonbondedForce's Lennard-Jones and Coulomb pair terms (exceptions
+    included; reaction field for the cutoff methods, Ewald/PME taken as bare
+    Coulomb). Other forces (torsions, GB implicit solvent, custom forces)
+    contribute nothing and are listed in ``details["ignored"]``. The angle
+    term is the rigid-bond curvature, so it differs by design from
+    ``force_field_coefficients(..., method="finite_difference")``; bond and
+    nonbonded terms agree with it. Totals below ``floor`` (default 1e-6 x
+    the largest total) are raised to it.
+
+    Returns k ``[E]`` (ref's dtype), or with ``return_details`` also a dict:
+    the raw total ``curvature``, its split ``bond``, ``angle``,
+    ``lennard_jones``, ``coulomb`` (each ``[E]``), the ``floor`` applied, how
+    many edges were ``floored`` and the ``ignored`` forces and
+    approximations (one line each). Bad input raises ValueError.
+    """
+    op = _engine_op("openmm_pair_coefficients", "OpenMM", "ENERGYLOSS_WITH_OPENMM")
+    ref = torch.as_tensor(ref)
+    if not ref.is_floating_point():
+        ref = ref.to(torch.float64)
+    edges = torch.as_tensor(edges, dtype=torch.long)
+    (k, curvature, bond, angle, lennard_jones, coulomb, floored, floor_value,
+     ignored) = op(str(system_xml_path), ref, edges, None if floor is None else float(floor))
+    if return_details:
+        return k, {"curvature": curvature, "bond": bond, "angle": angle,
+                   "lennard_jones": lennard_jones, "coulomb": coulomb, "floor": floor_value,
+                   "floored": floored, "ignored": list(ignored)}
     return k
 
 

@@ -1,6 +1,7 @@
 // Force-field-derived pair coefficients read off an OpenMM System's own force
 // terms: the analytic counterpart of derived_coefficients' finite-difference
-// Hessian projection, exact for the terms it covers (see openmm_oracle.h).
+// Hessian projection, exact for the terms it covers (see
+// energyloss/oracles/openmm.h).
 #include <OpenMM.h>
 
 #include <algorithm>
@@ -8,6 +9,7 @@
 #include <unordered_map>
 
 #include "energyloss/error.h"
+#include "energyloss/oracles/openmm.h"
 #include "openmm_oracle.h"
 
 namespace energyloss {

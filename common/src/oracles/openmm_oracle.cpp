@@ -14,6 +14,7 @@
 #include <mutex>
 #include <sstream>
 #include <thread>
+#include <vector>
 
 #include "energyloss/error.h"
 #include "energyloss/oracles/factories.h"

@@ -15,6 +15,7 @@
 #include "energyloss/oracles/analytic.h"
 #include "energyloss/oracles/derived_coefficients.h"
 #include "energyloss/oracles/factories.h"
+#include "energyloss/oracles/openmm.h"
 #include "energyloss/torch/common.h"
 #include "energyloss/torch/oracle.h"
 
@@ -125,16 +126,26 @@ Handle harmonic_bond_oracle(const Tensor& bonds, const Tensor& k, const Tensor& 
       make_harmonic_bond_oracle(atoms, std::move(list), units_of(length_unit, energy_unit)));
 }
 
+// `edges` [E, 2] of any integer dtype as contiguous int64.
+Tensor edge_pairs(const Tensor& edges) {
+  require(
+      !edges.is_floating_point() && !edges.is_complex() && edges.dim() == 2 && edges.size(1) == 2,
+      "edges: expected an integer tensor [E, 2], got ", edges.scalar_type(), " ", edges.sizes());
+  return edges.to(torch::kLong).contiguous();
+}
+
+// Per-edge values in the dtype of `like`.
+Tensor as_tensor(const std::vector<double>& values, const Tensor& like) {
+  return torch::tensor(values, torch::kDouble).to(like.scalar_type());
+}
+
 std::tuple<Tensor, Tensor, int64_t, double> force_field_coefficients(
     const Handle& handle, const Tensor& reference, const Tensor& edges, double step,
     c10::optional<double> floor, const std::string& method) {
   EnergyOracle& oracle = oracle_of(handle);
   require(reference.dim() == 2, "reference: expected shape [N, 3], got ", reference.sizes());
   const Tensor positions = oracle_batch(oracle, reference, "reference");
-  require(
-      !edges.is_floating_point() && !edges.is_complex() && edges.dim() == 2 && edges.size(1) == 2,
-      "edges: expected an integer tensor [E, 2], got ", edges.scalar_type(), " ", edges.sizes());
-  const Tensor pairs = edges.to(torch::kLong).contiguous();
+  const Tensor pairs = edge_pairs(edges);
   DerivedCoefficientOptions options;
   options.step = step;
   options.floor = torch_ops::to_std(floor);
@@ -145,16 +156,15 @@ std::tuple<Tensor, Tensor, int64_t, double> force_field_coefficients(
                                   pairs.size(0), options);
   } else if (method == "analytic" || method == "auto") {
     require(pair_oracle != nullptr, "method 'analytic': ", oracle.describe(),
-            " has no analytic pair curvature; use 'finite_difference'");
+            " has no analytic pair curvature; use 'finite_difference' (or, for an OpenMM "
+            "System, openmm_pair_coefficients)");
     result = analytic_coefficients(*pair_oracle, positions.data_ptr<double>(),
                                    pairs.data_ptr<int64_t>(), pairs.size(0), options);
   } else {
     fail("method must be 'auto', 'analytic' or 'finite_difference', got '", method, "'");
   }
-  const auto as_tensor = [&](const std::vector<double>& values) {
-    return torch::tensor(values, torch::kDouble).to(reference.scalar_type());
-  };
-  return {as_tensor(result.k), as_tensor(result.curvature), result.floored, result.floor};
+  return {as_tensor(result.k, reference), as_tensor(result.curvature, reference), result.floored,
+          result.floor};
 }
 
 #if defined(ENERGYLOSS_HAVE_OPENMM) || defined(ENERGYLOSS_HAVE_LAMMPS)
@@ -173,6 +183,34 @@ Handle openmm_oracle(const std::string& system_xml, const std::string& platform,
                      const c10::optional<c10::Dict<std::string, std::string>>& properties,
                      int64_t workers) {
   return wrap(make_openmm_oracle(system_xml, platform, to_map(properties), int(workers)));
+}
+
+// (k, curvature, bond, angle, lennard_jones, coulomb, floored, floor, ignored):
+// OpenMMPairCoefficients (energyloss/oracles/openmm.h) as tensors [E] in the
+// dtype of `reference` [N, 3] (nm).
+std::tuple<Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, int64_t, double,
+           std::vector<std::string>>
+openmm_pair_coefficient_tensors(const std::string& system_xml, const Tensor& reference,
+                                const Tensor& edges, c10::optional<double> floor) {
+  require_floating_cpu(reference, "reference");
+  require(reference.dim() == 2 && reference.size(1) == 3, "reference: expected shape [N, 3], got ",
+          reference.sizes());
+  const Tensor positions = reference.detach().to(torch::kDouble).contiguous();
+  const Tensor pairs = edge_pairs(edges);
+  DerivedCoefficientOptions options;
+  options.floor = torch_ops::to_std(floor);
+  OpenMMPairCoefficients result =
+      openmm_pair_coefficients(system_xml, positions.data_ptr<double>(), positions.size(0),
+                               pairs.data_ptr<int64_t>(), pairs.size(0), options);
+  return {as_tensor(result.total.k, reference),
+          as_tensor(result.total.curvature, reference),
+          as_tensor(result.bond, reference),
+          as_tensor(result.angle, reference),
+          as_tensor(result.lennard_jones, reference),
+          as_tensor(result.coulomb, reference),
+          result.total.floored,
+          result.total.floor,
+          std::move(result.ignored)};
 }
 #endif
 
@@ -296,6 +334,11 @@ TORCH_LIBRARY_FRAGMENT(energyloss, m) {
          std::string(oracle_type))
             .c_str(),
         &energyloss::openmm_oracle);
+  m.def(
+      "openmm_pair_coefficients(str system_xml, Tensor reference, Tensor edges, "
+      "float? floor=None) -> (Tensor k, Tensor curvature, Tensor bond, Tensor angle, "
+      "Tensor lennard_jones, Tensor coulomb, int floored, float floor, str[] ignored)",
+      &energyloss::openmm_pair_coefficient_tensors);
 #endif
 #ifdef ENERGYLOSS_HAVE_LAMMPS
   m.def(("lammps_oracle(str deck, Dict(str, str)? variables=None, int workers=1) -> " +
