@@ -1,0 +1,50 @@
+#include "internal/EnergyLossForceImpl.h"
+
+#include "EnergyLossKernels.h"
+#include "energyloss/error.h"
+#include "openmm/internal/ContextImpl.h"
+
+namespace EnergyLossPlugin {
+
+void EnergyLossForceImpl::initialize(OpenMM::ContextImpl& context) {
+  const OpenMM::System& system = context.getSystem();
+  energyloss::require(owner.getNumParticles() == system.getNumParticles(),
+                      "EnergyLossForce: ", owner.getNumParticles(),
+                      " reference positions for a System of ", system.getNumParticles(),
+                      " particles");
+  kernel = context.getPlatform().createKernel(CalcEnergyLossForceKernel::Name(), context);
+  kernel.getAs<CalcEnergyLossForceKernel>().initialize(system, owner);
+}
+
+double EnergyLossForceImpl::calcForcesAndEnergy(OpenMM::ContextImpl& context, bool includeForces,
+                                                bool includeEnergy, int groups) {
+  if ((groups & (1 << owner.getForceGroup())) == 0) return 0.0;
+  return kernel.getAs<CalcEnergyLossForceKernel>().execute(context, includeForces, includeEnergy);
+}
+
+std::map<std::string, double> EnergyLossForceImpl::getDefaultParameters() {
+  return {{owner.getScaleParameterName(), owner.getDefaultScale()}};
+}
+
+std::vector<std::string> EnergyLossForceImpl::getKernelNames() {
+  return {CalcEnergyLossForceKernel::Name()};
+}
+
+std::vector<std::pair<int, int>> EnergyLossForceImpl::getBondedParticles() const {
+  std::vector<std::pair<int, int>> bonded;
+  bonded.reserve(owner.getNumEdges());
+  for (int e = 0; e < owner.getNumEdges(); ++e) {
+    int particle1, particle2;
+    double k, r0;
+    owner.getEdgeParameters(e, particle1, particle2, k, r0);
+    bonded.emplace_back(particle1, particle2);
+  }
+  return bonded;
+}
+
+void EnergyLossForceImpl::updateParametersInContext(OpenMM::ContextImpl& context) {
+  kernel.getAs<CalcEnergyLossForceKernel>().copyParametersToContext(context, owner);
+  context.systemChanged();
+}
+
+}  // namespace EnergyLossPlugin

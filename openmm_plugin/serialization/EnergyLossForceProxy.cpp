@@ -1,0 +1,73 @@
+// XML serialization of EnergyLossForce (XmlSerializer, System XML files).
+#include <memory>
+#include <typeinfo>
+
+#include "EnergyLossForce.h"
+#include "openmm/OpenMMException.h"
+#include "openmm/serialization/SerializationNode.h"
+#include "openmm/serialization/SerializationProxy.h"
+
+namespace EnergyLossPlugin {
+namespace {
+
+constexpr int kVersion = 1;
+
+class EnergyLossForceProxy : public OpenMM::SerializationProxy {
+ public:
+  EnergyLossForceProxy() : OpenMM::SerializationProxy("EnergyLossForce") {}
+
+  void serialize(const void* object, OpenMM::SerializationNode& node) const override {
+    const auto& force = *static_cast<const EnergyLossForce*>(object);
+    node.setIntProperty("version", kVersion);
+    node.setIntProperty("forceGroup", force.getForceGroup());
+    node.setStringProperty("name", force.getName());
+    node.setStringProperty("scaleName", force.getScaleParameterName());
+    node.setDoubleProperty("defaultScale", force.getDefaultScale());
+    OpenMM::SerializationNode& positions = node.createChildNode("ReferencePositions");
+    for (const OpenMM::Vec3& position : force.getReferencePositions())
+      positions.createChildNode("Position")
+          .setDoubleProperty("x", position[0])
+          .setDoubleProperty("y", position[1])
+          .setDoubleProperty("z", position[2]);
+    OpenMM::SerializationNode& edges = node.createChildNode("Edges");
+    for (int e = 0; e < force.getNumEdges(); ++e) {
+      int particle1, particle2;
+      double k, r0;
+      force.getEdgeParameters(e, particle1, particle2, k, r0);
+      edges.createChildNode("Edge")
+          .setIntProperty("p1", particle1)
+          .setIntProperty("p2", particle2)
+          .setDoubleProperty("k", k);
+    }
+  }
+
+  void* deserialize(const OpenMM::SerializationNode& node) const override {
+    const int version = node.getIntProperty("version");
+    if (version != kVersion)
+      throw OpenMM::OpenMMException("EnergyLossForce: unsupported serialization version " +
+                                    std::to_string(version));
+    std::vector<OpenMM::Vec3> positions;
+    for (const OpenMM::SerializationNode& position :
+         node.getChildNode("ReferencePositions").getChildren())
+      positions.emplace_back(position.getDoubleProperty("x"), position.getDoubleProperty("y"),
+                             position.getDoubleProperty("z"));
+    auto force = std::make_unique<EnergyLossForce>(positions);
+    force->setForceGroup(node.getIntProperty("forceGroup", 0));
+    force->setName(node.getStringProperty("name", force->getName()));
+    force->setScaleParameterName(node.getStringProperty("scaleName"));
+    force->setDefaultScale(node.getDoubleProperty("defaultScale"));
+    for (const OpenMM::SerializationNode& edge : node.getChildNode("Edges").getChildren())
+      force->addEdge(edge.getIntProperty("p1"), edge.getIntProperty("p2"),
+                     edge.getDoubleProperty("k"));
+    return force.release();
+  }
+};
+
+// Registers the proxy when the API library is loaded.
+const bool registered = [] {
+  OpenMM::SerializationProxy::registerProxy(typeid(EnergyLossForce), new EnergyLossForceProxy());
+  return true;
+}();
+
+}  // namespace
+}  // namespace EnergyLossPlugin
