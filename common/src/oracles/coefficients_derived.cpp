@@ -48,8 +48,22 @@ std::vector<Edge> reference_edges(int64_t atoms, const double* reference, const 
   return result;
 }
 
-DerivedCoefficients floored(std::vector<double> curvature,
-                            const DerivedCoefficientOptions& options) {
+// A displacement of one atom along a unit direction, evaluated at +-step.
+struct Probe {
+  int64_t atom;
+  double direction[3];
+};
+
+// Contribution weight * u_e . dF_i/d(probe) to edge e's curvature.
+struct Use {
+  size_t edge;
+  double weight;
+};
+
+}  // namespace
+
+DerivedCoefficients apply_curvature_floor(std::vector<double> curvature,
+                                          const DerivedCoefficientOptions& options) {
   DerivedCoefficients result;
   double largest = 0;
   for (size_t e = 0; e < curvature.size(); ++e) {
@@ -74,20 +88,6 @@ DerivedCoefficients floored(std::vector<double> curvature,
   result.curvature = std::move(curvature);
   return result;
 }
-
-// A displacement of one atom along a unit direction, evaluated at +-step.
-struct Probe {
-  int64_t atom;
-  double direction[3];
-};
-
-// Contribution weight * u_e . dF_i/d(probe) to edge e's curvature.
-struct Use {
-  size_t edge;
-  double weight;
-};
-
-}  // namespace
 
 DerivedCoefficients derived_coefficients(EnergyOracle& oracle, const double* reference,
                                          const int64_t* edges, int64_t n_edges,
@@ -157,7 +157,7 @@ DerivedCoefficients derived_coefficients(EnergyOracle& oracle, const double* ref
       }
     }
   }
-  return floored(std::move(curvature), options);
+  return apply_curvature_floor(std::move(curvature), options);
 }
 
 DerivedCoefficients analytic_coefficients(const PairCurvatureOracle& oracle,
@@ -169,7 +169,7 @@ DerivedCoefficients analytic_coefficients(const PairCurvatureOracle& oracle,
   for (size_t e = 0; e < pairs.size(); ++e) {
     curvature[e] = oracle.pair_curvature(pairs[e].i, pairs[e].j, pairs[e].r);
   }
-  return floored(std::move(curvature), options);
+  return apply_curvature_floor(std::move(curvature), options);
 }
 
 }  // namespace energyloss

@@ -181,34 +181,6 @@ void add_nonbonded(const OpenMM::NonbondedForce& force, const Geometry& geometry
   }
 }
 
-// The floor rule of derived_coefficients (derived_coefficients.h).
-DerivedCoefficients apply_floor(std::vector<double> curvature,
-                                const DerivedCoefficientOptions& options) {
-  DerivedCoefficients result;
-  double largest = 0;
-  for (size_t e = 0; e < curvature.size(); ++e) {
-    require(std::isfinite(curvature[e]), "edges[", e, "]: curvature is not finite (", curvature[e],
-            ")");
-    largest = std::max(largest, curvature[e]);
-  }
-  if (options.floor.has_value()) {
-    require(std::isfinite(*options.floor) && *options.floor >= 0,
-            "floor: expected finite and >= 0, got ", *options.floor);
-    result.floor = *options.floor;
-  } else {
-    result.floor = largest > 0 ? kRelativeCurvatureFloor * largest : kRelativeCurvatureFloor;
-  }
-  result.k = curvature;
-  for (double& k : result.k) {
-    if (k < result.floor) {
-      k = result.floor;
-      ++result.floored;
-    }
-  }
-  result.curvature = std::move(curvature);
-  return result;
-}
-
 }  // namespace
 
 OpenMMPairCoefficients openmm_pair_coefficients(const std::string& system_xml_path,
@@ -255,7 +227,7 @@ OpenMMPairCoefficients openmm_pair_coefficients(const std::string& system_xml_pa
   for (size_t e = 0; e < total.size(); ++e) {
     total[e] = result.bond[e] + result.angle[e] + result.lennard_jones[e] + result.coulomb[e];
   }
-  result.total = apply_floor(std::move(total), options);
+  result.total = apply_curvature_floor(std::move(total), options);
   return result;
 }
 

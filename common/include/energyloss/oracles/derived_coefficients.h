@@ -49,6 +49,11 @@ struct DerivedCoefficients {
 // edges: [n_edges, 2] atom indices (i != j). The oracle is evaluated on
 // 2 x min(3 x distinct displaced atoms, n_edges) displaced copies of the
 // reference, whichever needs fewer configurations.
+// The floor rule above applied to raw curvatures [edges]: shared by every
+// source of coefficients (finite differences, analytic potentials, OpenMM).
+DerivedCoefficients apply_curvature_floor(std::vector<double> curvature,
+                                          const DerivedCoefficientOptions& options);
+
 DerivedCoefficients derived_coefficients(EnergyOracle& oracle, const double* reference,
                                          const int64_t* edges, int64_t n_edges,
                                          const DerivedCoefficientOptions& options = {});
