@@ -2,16 +2,10 @@
 
 #include <exception>
 
-#include "openmm/KernelFactory.h"
-#include "openmm/OpenMMException.h"
 #include "openmm/cpu/CpuPlatform.h"
 #include "openmm/internal/ContextImpl.h"
 
 namespace EnergyLossPlugin {
-
-void CpuCalcEnergyLossForceKernel::initialize(const OpenMM::System&, const EnergyLossForce& force) {
-  terms = std::make_unique<EnergyLossTerms>(force);
-}
 
 double CpuCalcEnergyLossForceKernel::execute(OpenMM::ContextImpl& context, bool includeForces,
                                              bool) {
@@ -44,43 +38,17 @@ double CpuCalcEnergyLossForceKernel::execute(OpenMM::ContextImpl& context, bool 
 
   double energy = 0.0;
   for (double share : energies) energy += share;
-  if (includeForces) {
-    std::vector<OpenMM::Vec3>& forces = *data.forces;
+  if (includeForces)
     for (const std::vector<double>& gradient : gradients)
-      for (size_t i = 0; i < forces.size(); ++i)
-        for (int c = 0; c < 3; ++c) forces[i][c] -= scale * gradient[3 * i + c];
-  }
+      subtractScaledGradient(gradient, scale, *data.forces);
   return scale * energy;
 }
 
-void CpuCalcEnergyLossForceKernel::copyParametersToContext(OpenMM::ContextImpl&,
-                                                           const EnergyLossForce& force) {
-  terms->update(force);
-}
-
-namespace {
-class CpuEnergyLossKernelFactory : public OpenMM::KernelFactory {
- public:
-  OpenMM::KernelImpl* createKernelImpl(std::string name, const OpenMM::Platform& platform,
-                                       OpenMM::ContextImpl&) const override {
-    if (name == CalcEnergyLossForceKernel::Name())
-      return new CpuCalcEnergyLossForceKernel(name, platform);
-    throw OpenMM::OpenMMException("energyloss CPU plugin: no kernel named '" + name + "'");
-  }
-};
-}  // namespace
-
 }  // namespace EnergyLossPlugin
 
-// OpenMM's plugin entry points. The CPU platform does not fall back to kernels
-// registered for Reference, so it gets its own factory.
+// OpenMM's plugin entry points.
 extern "C" __attribute__((visibility("default"))) void registerPlatforms() {}
 
 extern "C" __attribute__((visibility("default"))) void registerKernelFactories() {
-  for (int i = 0; i < OpenMM::Platform::getNumPlatforms(); ++i) {
-    OpenMM::Platform& platform = OpenMM::Platform::getPlatform(i);
-    if (platform.getName() == "CPU")
-      platform.registerKernelFactory(EnergyLossPlugin::CalcEnergyLossForceKernel::Name(),
-                                     new EnergyLossPlugin::CpuEnergyLossKernelFactory());
-  }
+  EnergyLossPlugin::registerEnergyLossKernel<EnergyLossPlugin::CpuCalcEnergyLossForceKernel>("CPU");
 }
