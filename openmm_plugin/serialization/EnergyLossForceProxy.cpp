@@ -1,8 +1,11 @@
 // XML serialization of EnergyLossForce (XmlSerializer, System XML files).
+#include <cmath>
+#include <limits>
 #include <memory>
 #include <typeinfo>
 
 #include "EnergyLossForce.h"
+#include "internal/EnergyLossErrors.h"
 #include "openmm/OpenMMException.h"
 #include "openmm/serialization/SerializationNode.h"
 #include "openmm/serialization/SerializationProxy.h"
@@ -10,7 +13,8 @@
 namespace EnergyLossPlugin {
 namespace {
 
-constexpr int kVersion = 1;
+// Version 2 added the pair rule; version 1 files (explicit edges only) still load.
+constexpr int kVersion = 2;
 
 class EnergyLossForceProxy : public OpenMM::SerializationProxy {
  public:
@@ -29,6 +33,18 @@ class EnergyLossForceProxy : public OpenMM::SerializationProxy {
           .setDoubleProperty("x", position[0])
           .setDoubleProperty("y", position[1])
           .setDoubleProperty("z", position[2]);
+    if (force.hasPairsWithinCutoff()) {
+      const energyloss::CoefficientSpec& spec = force.getPairCoefficients();
+      OpenMM::SerializationNode& rule = node.createChildNode("PairsWithinCutoff");
+      rule.setStringProperty("mode", energyloss::coefficient_mode_name(spec.mode))
+          .setDoubleProperty("k0", spec.k0)
+          .setIntProperty("perAtom", spec.per_atom ? 1 : 0)
+          .setDoubleProperty("lengthScale", spec.length_scale)
+          .setDoubleProperty("eps", spec.eps);
+      // XML has no portable spelling of infinity: no cutoff attribute means none.
+      if (std::isfinite(force.getPairCutoff()))
+        rule.setDoubleProperty("cutoff", force.getPairCutoff());
+    }
     OpenMM::SerializationNode& edges = node.createChildNode("Edges");
     for (int e = 0; e < force.getNumEdges(); ++e) {
       int particle1, particle2;
@@ -43,7 +59,7 @@ class EnergyLossForceProxy : public OpenMM::SerializationProxy {
 
   void* deserialize(const OpenMM::SerializationNode& node) const override {
     const int version = node.getIntProperty("version");
-    if (version != kVersion)
+    if (version < 1 || version > kVersion)
       throw OpenMM::OpenMMException("EnergyLossForce: unsupported serialization version " +
                                     std::to_string(version));
     std::vector<OpenMM::Vec3> positions;
@@ -56,6 +72,18 @@ class EnergyLossForceProxy : public OpenMM::SerializationProxy {
     force->setName(node.getStringProperty("name", force->getName()));
     force->setScaleParameterName(node.getStringProperty("scaleName"));
     force->setDefaultScale(node.getDoubleProperty("defaultScale"));
+    for (const OpenMM::SerializationNode& rule : node.getChildren()) {
+      if (rule.getName() != "PairsWithinCutoff") continue;
+      energyloss::CoefficientSpec spec;
+      spec.mode = asOpenMMErrors(
+          [&] { return energyloss::parse_coefficient_mode(rule.getStringProperty("mode")); });
+      spec.k0 = rule.getDoubleProperty("k0");
+      spec.per_atom = rule.getIntProperty("perAtom") != 0;
+      spec.length_scale = rule.getDoubleProperty("lengthScale");
+      spec.eps = rule.getDoubleProperty("eps");
+      force->setPairsWithinCutoff(
+          spec, rule.getDoubleProperty("cutoff", std::numeric_limits<double>::infinity()));
+    }
     for (const OpenMM::SerializationNode& edge : node.getChildNode("Edges").getChildren())
       force->addEdge(edge.getIntProperty("p1"), edge.getIntProperty("p2"),
                      edge.getDoubleProperty("k"));

@@ -4,15 +4,16 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <limits>
 #include <map>
 #include <memory>
 #include <random>
 #include <sstream>
 
 #include "EnergyLossForce.h"
-#include "energyloss/error.h"
 #include "energyloss/pair_energy.h"
 #include "openmm/Context.h"
+#include "openmm/HarmonicBondForce.h"
 #include "openmm/OpenMMException.h"
 #include "openmm/Platform.h"
 #include "openmm/State.h"
@@ -83,18 +84,55 @@ struct Evaluation {
   }
 };
 
-// sum over the force's edges of 1/2 k (|x_i - x_j| - r0)^2, written out.
+// The force's energy written out pair by pair: its pair rule (k from
+// coefficients.h's k(r), the prefactor divided by N when per_atom) plus its
+// explicit edges, each 1/2 k (|x_i - x_j| - r0)^2.
 double naiveEnergy(const EnergyLossForce& force, const std::vector<Vec3>& positions) {
+  auto stretchEnergy = [&](int i, int j, double k, double r0) {
+    const Vec3 d = positions[i] - positions[j];
+    const double stretch = std::sqrt(d.dot(d)) - r0;
+    return 0.5 * k * stretch * stretch;
+  };
   double energy = 0.0;
+  if (force.hasPairsWithinCutoff()) {
+    const energyloss::CoefficientSpec& spec = force.getPairCoefficients();
+    const int n = force.getNumParticles();
+    const double k0 = spec.per_atom ? spec.k0 / n : spec.k0;
+    for (int i = 0; i < n; ++i)
+      for (int j = i + 1; j < n; ++j) {
+        const Vec3 d = force.getReferencePositions()[i] - force.getReferencePositions()[j];
+        const double r0 = std::sqrt(d.dot(d));
+        if (!(r0 < force.getPairCutoff())) continue;
+        double k = 0.0, dk_dr = 0.0;
+        energyloss::coefficient(spec, k0, r0, k, dk_dr);
+        energy += stretchEnergy(i, j, k, r0);
+      }
+  }
   for (int e = 0; e < force.getNumEdges(); ++e) {
     int i, j;
     double k, r0;
     force.getEdgeParameters(e, i, j, k, r0);
-    const Vec3 d = positions[i] - positions[j];
-    const double stretch = std::sqrt(d.dot(d)) - r0;
-    energy += 0.5 * k * stretch * stretch;
+    energy += stretchEnergy(i, j, k, r0);
   }
   return energy;
+}
+
+// The force's pair rule turned into explicit edges (the edge-list path).
+std::unique_ptr<EnergyLossForce> pairRuleAsEdges(const EnergyLossForce& force) {
+  auto edges = std::make_unique<EnergyLossForce>(force.getReferencePositions());
+  const energyloss::CoefficientSpec& spec = force.getPairCoefficients();
+  const int n = force.getNumParticles();
+  const double k0 = spec.per_atom ? spec.k0 / n : spec.k0;
+  for (int i = 0; i < n; ++i)
+    for (int j = i + 1; j < n; ++j) {
+      const Vec3 d = force.getReferencePositions()[i] - force.getReferencePositions()[j];
+      const double r0 = std::sqrt(d.dot(d));
+      if (!(r0 < force.getPairCutoff())) continue;
+      double k = 0.0, dk_dr = 0.0;
+      energyloss::coefficient(spec, k0, r0, k, dk_dr);
+      edges->addEdge(i, j, k);
+    }
+  return edges;
 }
 
 // common/'s kernel on its complete-graph path: k(r0) computed by the kernel.
@@ -132,6 +170,26 @@ TEST_P(OnPlatform, EnergyEqualsCommonKernelForEachCoefficientMode) {
                   1e-12 * (1.0 + expected));
       EXPECT_NEAR(evaluation.energy(reference), 0.0, 1e-14) << mode;
     }
+}
+
+TEST_P(OnPlatform, PairRuleEqualsTheSamePairsAsExplicitEdges) {
+  const std::vector<Vec3> reference = randomPositions(40, 24, 1.5);
+  const std::vector<Vec3> positions = perturbed(reference, 25, 0.2);
+  for (double cutoff : {std::numeric_limits<double>::infinity(), 1.0}) {
+    const EnergyLossForce rule(
+        reference, energyloss::CoefficientSpec::preset(energyloss::CoefficientMode::Inv2), cutoff);
+    std::unique_ptr<EnergyLossForce> edges = pairRuleAsEdges(rule);
+    if (std::isfinite(cutoff)) {
+      EXPECT_LT(edges->getNumEdges(), 40 * 39 / 2);
+    }
+    Evaluation onRule(std::make_unique<EnergyLossForce>(rule), GetParam());
+    Evaluation onEdges(std::move(edges), GetParam());
+    const OpenMM::State a = onRule.state(positions), b = onEdges.state(positions);
+    EXPECT_GT(a.getPotentialEnergy(), 0.0);
+    EXPECT_NEAR(a.getPotentialEnergy(), b.getPotentialEnergy(), 1e-12 * b.getPotentialEnergy());
+    for (size_t i = 0; i < positions.size(); ++i)
+      for (int c = 0; c < 3; ++c) EXPECT_NEAR(a.getForces()[i][c], b.getForces()[i][c], 1e-10);
+  }
 }
 
 TEST_P(OnPlatform, ForcesEqualFiniteDifferences) {
@@ -220,32 +278,36 @@ TEST_P(OnPlatform, RenamedScaleWithDefault) {
 TEST_P(OnPlatform, UpdateParametersInContext) {
   const std::vector<Vec3> reference = randomPositions(7, 11);
   const std::vector<Vec3> positions = perturbed(reference, 12, 0.3);
-  Evaluation evaluation(
-      std::make_unique<EnergyLossForce>(
-          reference, energyloss::CoefficientSpec::preset(energyloss::CoefficientMode::Constant)),
-      GetParam());
+  auto restraint = std::make_unique<EnergyLossForce>(
+      reference, energyloss::CoefficientSpec::preset(energyloss::CoefficientMode::Constant));
+  for (int i = 0; i + 2 < restraint->getNumParticles(); ++i) restraint->addEdge(i, i + 2, 30.0);
+  Evaluation evaluation(std::move(restraint), GetParam());
   EnergyLossForce& force = *evaluation.force;
   int particle1, particle2;
   double k, r0;
   force.getEdgeParameters(0, particle1, particle2, k, r0);
   force.setEdgeParameters(0, particle1, particle2, 250.0);
   force.setReferencePositions(perturbed(reference, 13, 0.1));
+  energyloss::CoefficientSpec exp =
+      energyloss::CoefficientSpec::preset(energyloss::CoefficientMode::Exp);
+  exp.k0 = 60.0;
+  force.setPairsWithinCutoff(exp, 1.5);
   const double expected = naiveEnergy(force, positions);
   EXPECT_NE(evaluation.energy(positions), expected);  // not pushed yet
   force.updateParametersInContext(*evaluation.context);
-  EXPECT_NEAR(evaluation.energy(positions), expected, 1e-12);
+  EXPECT_NEAR(evaluation.energy(positions), expected, 1e-12 * expected);
   // A new k on edge 0 with new particles on the last edge: rejected as a whole.
   const int last = force.getNumEdges() - 1;
   int lastParticle1, lastParticle2;
   force.getEdgeParameters(last, lastParticle1, lastParticle2, k, r0);
   force.setEdgeParameters(0, particle1, particle2, 999.0);
   force.setEdgeParameters(last, lastParticle1 == 0 ? 2 : 0, lastParticle2, k);
-  EXPECT_THROW(force.updateParametersInContext(*evaluation.context), energyloss::Error);
-  EXPECT_NEAR(evaluation.energy(positions), expected, 1e-12);
+  EXPECT_THROW(force.updateParametersInContext(*evaluation.context), OpenMM::OpenMMException);
+  EXPECT_NEAR(evaluation.energy(positions), expected, 1e-12 * expected);
   force.setEdgeParameters(last, lastParticle1, lastParticle2, k);
   force.addEdge(0, 1, 1.0);
-  EXPECT_THROW(force.updateParametersInContext(*evaluation.context), energyloss::Error);
-  EXPECT_NEAR(evaluation.energy(positions), expected, 1e-12);
+  EXPECT_THROW(force.updateParametersInContext(*evaluation.context), OpenMM::OpenMMException);
+  EXPECT_NEAR(evaluation.energy(positions), expected, 1e-12 * expected);
 }
 
 TEST_P(OnPlatform, SparseRigidEdgesRestrainTowardTheReference) {
@@ -271,12 +333,9 @@ TEST_P(OnPlatform, NonFinitePositionsRaiseInsteadOfReturningNaN) {
   std::vector<Vec3> positions = reference;
   positions[3][1] = std::nan("");
   evaluation.context->setPositions(positions);
-  // The CPU platform checks coordinates itself (OpenMMException) before our
-  // kernel runs; on Reference the kernel's own check raises energyloss::Error.
-  if (GetParam() == "Reference")
-    EXPECT_THROW(evaluation.context->getState(OpenMM::State::Energy), energyloss::Error);
-  else
-    EXPECT_THROW(evaluation.context->getState(OpenMM::State::Energy), std::exception);
+  // The CPU platform checks coordinates itself before our kernel runs; on
+  // Reference the kernel's own check (common/'s, rethrown as OpenMM's type) raises.
+  EXPECT_THROW(evaluation.context->getState(OpenMM::State::Energy), OpenMM::OpenMMException);
 }
 
 TEST_P(OnPlatform, DynamicsConserveEnergy) {
@@ -301,15 +360,22 @@ TEST_P(OnPlatform, DynamicsConserveEnergy) {
 INSTANTIATE_TEST_SUITE_P(Platforms, OnPlatform, ::testing::Values("Reference", "CPU"));
 
 TEST(EnergyLossForce, ReferenceAndCpuAgree) {
-  const std::vector<Vec3> reference = randomPositions(150, 16, 2.0);
+  const std::vector<Vec3> reference = randomPositions(300, 16, 2.0);
   const std::vector<Vec3> positions = perturbed(reference, 17, 0.3);
-  const energyloss::CoefficientSpec spec =
-      energyloss::CoefficientSpec::preset(energyloss::CoefficientMode::Exp);
-  Evaluation onReference(std::make_unique<EnergyLossForce>(reference, spec), "Reference");
-  // Three threads on 11175 edges: uneven shares, more threads than this machine's cores.
-  Evaluation onCpu(std::make_unique<EnergyLossForce>(reference, spec), "CPU", {{"Threads", "3"}});
+  auto restraint = [&] {
+    auto force = std::make_unique<EnergyLossForce>(
+        reference, energyloss::CoefficientSpec::preset(energyloss::CoefficientMode::Exp));
+    for (int i = 0; i + 7 < force->getNumParticles(); ++i) force->addEdge(i, i + 7, 3.0);
+    return force;
+  };
+  Evaluation onReference(restraint(), "Reference");
+  // Three threads on 44850 rule pairs and 293 edges: uneven row and edge
+  // shares, more threads than this machine's cores.
+  Evaluation onCpu(restraint(), "CPU", {{"Threads", "3"}});
   EXPECT_EQ(onCpu.context->getPlatform().getPropertyValue(*onCpu.context, "Threads"), "3");
   const OpenMM::State a = onReference.state(positions), b = onCpu.state(positions);
+  EXPECT_NEAR(a.getPotentialEnergy(), naiveEnergy(*onReference.force, positions),
+              1e-12 * a.getPotentialEnergy());
   EXPECT_NEAR(a.getPotentialEnergy(), b.getPotentialEnergy(), 1e-12 * a.getPotentialEnergy());
   for (size_t i = 0; i < positions.size(); ++i)
     for (int c = 0; c < 3; ++c) EXPECT_NEAR(a.getForces()[i][c], b.getForces()[i][c], 1e-10);
@@ -337,6 +403,14 @@ TEST(EnergyLossForce, SerializationRoundTrip) {
   for (int i = 0; i < force.getNumParticles(); ++i)
     for (int c = 0; c < 3; ++c)
       EXPECT_EQ(copy->getReferencePositions()[i][c], force.getReferencePositions()[i][c]);
+  ASSERT_TRUE(copy->hasPairsWithinCutoff());
+  EXPECT_EQ(copy->getPairCutoff(), 1.0);
+  EXPECT_EQ(copy->getPairCoefficients().mode, energyloss::CoefficientMode::Inv2);
+  EXPECT_EQ(copy->getPairCoefficients().k0, force.getPairCoefficients().k0);
+  EXPECT_EQ(copy->getPairCoefficients().per_atom, force.getPairCoefficients().per_atom);
+  EXPECT_EQ(copy->getPairCoefficients().eps, force.getPairCoefficients().eps);
+  const std::vector<Vec3> positions = perturbed(reference, 26, 0.2);
+  EXPECT_EQ(naiveEnergy(*copy, positions), naiveEnergy(force, positions));
   ASSERT_EQ(copy->getNumEdges(), force.getNumEdges());
   for (int e = 0; e < force.getNumEdges(); ++e) {
     int i1, j1, i2, j2;
@@ -350,22 +424,73 @@ TEST(EnergyLossForce, SerializationRoundTrip) {
   }
 }
 
+TEST(EnergyLossForce, CompleteGraphRuleSurvivesSerialization) {
+  // No cutoff: infinity has no XML spelling and must come back as "none".
+  const std::vector<Vec3> reference = randomPositions(6, 27);
+  const EnergyLossForce force(
+      reference, energyloss::CoefficientSpec::preset(energyloss::CoefficientMode::Exp));
+  std::stringstream xml;
+  OpenMM::XmlSerializer::serialize<OpenMM::Force>(&force, "Force", xml);
+  std::unique_ptr<OpenMM::Force> base(OpenMM::XmlSerializer::deserialize<OpenMM::Force>(xml));
+  const auto& copy = dynamic_cast<const EnergyLossForce&>(*base);
+  ASSERT_TRUE(copy.hasPairsWithinCutoff());
+  EXPECT_TRUE(std::isinf(copy.getPairCutoff()));
+  const std::vector<Vec3> positions = perturbed(reference, 28, 0.2);
+  EXPECT_GT(naiveEnergy(copy, positions), 0.0);
+  EXPECT_EQ(naiveEnergy(copy, positions), naiveEnergy(force, positions));
+}
+
+TEST(EnergyLossForce, BondEdgesAndCoefficientEdges) {
+  const std::vector<Vec3> reference = randomPositions(5, 29);
+  OpenMM::System system;
+  auto* bonds = new OpenMM::HarmonicBondForce();
+  for (int i = 0; i < 5; ++i) system.addParticle(1.0);
+  for (int i = 0; i + 1 < 5; ++i) bonds->addBond(i + 1, i, 0.1, 1000.0);  // reversed order
+  bonds->addBond(0, 1, 0.1, 1000.0);                                      // a repeat
+  system.addForce(bonds);
+  energyloss::CoefficientSpec constant =
+      energyloss::CoefficientSpec::preset(energyloss::CoefficientMode::Constant);
+  constant.k0 = 7.0;
+  constant.per_atom = false;
+  EnergyLossForce force(reference);
+  EXPECT_EQ(force.addBondEdges(system, constant), 4);
+  for (int e = 0; e < 4; ++e) {
+    int i, j;
+    double k, r0;
+    force.getEdgeParameters(e, i, j, k, r0);
+    EXPECT_EQ(i, e);
+    EXPECT_EQ(j, e + 1);
+    EXPECT_EQ(k, 7.0);
+  }
+  // k(r0) of a mode at the pair's reference distance, k0 divided by N.
+  const energyloss::CoefficientSpec exp =
+      energyloss::CoefficientSpec::preset(energyloss::CoefficientMode::Exp);
+  const int index = force.addEdge(0, 3, exp);
+  int i, j;
+  double k, r0;
+  force.getEdgeParameters(index, i, j, k, r0);
+  EXPECT_NEAR(k, exp.k0 / 5 * std::exp(-r0 / exp.length_scale), 1e-14);
+  OpenMM::System empty;
+  for (int p = 0; p < 5; ++p) empty.addParticle(1.0);
+  EXPECT_THROW(force.addBondEdges(empty, constant), OpenMM::OpenMMException);
+}
+
 TEST(EnergyLossForce, BadInputIsRejectedWithClearErrors) {
   const std::vector<Vec3> reference = randomPositions(4, 19);
   EnergyLossForce force(reference);
-  EXPECT_THROW(force.addEdge(0, 4, 1.0), energyloss::Error);
-  EXPECT_THROW(force.addEdge(2, 2, 1.0), energyloss::Error);
-  EXPECT_THROW(force.addEdge(0, 1, -1.0), energyloss::Error);
-  EXPECT_THROW(force.addEdge(0, 1, std::nan("")), energyloss::Error);
-  EXPECT_THROW(force.addPairsWithinCutoff(
+  EXPECT_THROW(force.addEdge(0, 4, 1.0), OpenMM::OpenMMException);
+  EXPECT_THROW(force.addEdge(2, 2, 1.0), OpenMM::OpenMMException);
+  EXPECT_THROW(force.addEdge(0, 1, -1.0), OpenMM::OpenMMException);
+  EXPECT_THROW(force.addEdge(0, 1, std::nan("")), OpenMM::OpenMMException);
+  EXPECT_THROW(force.setPairsWithinCutoff(
                    energyloss::CoefficientSpec::preset(energyloss::CoefficientMode::Explicit)),
-               energyloss::Error);
-  EXPECT_THROW(force.setReferencePositions(randomPositions(5, 20)), energyloss::Error);
-  EXPECT_THROW(EnergyLossForce(std::vector<Vec3>{}), energyloss::Error);
-  EXPECT_THROW(EnergyLossForce({Vec3(0, 0, 0), Vec3(std::nan(""), 0, 0)}), energyloss::Error);
+               OpenMM::OpenMMException);
+  EXPECT_THROW(force.setReferencePositions(randomPositions(5, 20)), OpenMM::OpenMMException);
+  EXPECT_THROW(EnergyLossForce(std::vector<Vec3>{}), OpenMM::OpenMMException);
+  EXPECT_THROW(EnergyLossForce({Vec3(0, 0, 0), Vec3(std::nan(""), 0, 0)}), OpenMM::OpenMMException);
   try {
     force.addEdge(0, 9, 1.0);
-  } catch (const energyloss::Error& error) {
+  } catch (const OpenMM::OpenMMException& error) {
     EXPECT_NE(std::string(error.what()).find("(0, 9)"), std::string::npos) << error.what();
   }
   // A System whose particle count differs from the reference.
@@ -375,7 +500,7 @@ TEST(EnergyLossForce, BadInputIsRejectedWithClearErrors) {
   OpenMM::VerletIntegrator integrator(0.001);
   EXPECT_THROW(
       OpenMM::Context(system, integrator, OpenMM::Platform::getPlatformByName("Reference")),
-      energyloss::Error);
+      OpenMM::OpenMMException);
 }
 
 }  // namespace

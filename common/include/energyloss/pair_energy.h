@@ -32,6 +32,13 @@ struct PairLossInput {
 
   // Only pairs whose reference distance is below the cutoff contribute.
   double cutoff = std::numeric_limits<double>::infinity();
+
+  // Complete graph on the host only: walk just the rows [row_begin, row_end)
+  // of the flat batch * atoms rows, row i holding the pairs (i, j > i); -1:
+  // to the last row. Lets a caller with its own thread pool (OpenMM's CPU
+  // platform) split the rows over its threads and sum the outputs.
+  int64_t row_begin = 0;
+  int64_t row_end = -1;
 };
 
 template <typename T>

@@ -339,6 +339,13 @@ void pair_energy_loss(const PairLossInput<T>& in, const CoefficientSpec& spec,
 
   const bool complete = in.edges == nullptr;
   const int64_t B = layout.batch, N = layout.atoms, dim = layout.dim, BN = B * N;
+  const bool all_rows = in.row_begin == 0 && in.row_end < 0;
+  require(all_rows || complete,
+          "pair_energy_loss: a row range needs the complete graph (edges = nullptr)");
+  const int64_t row_end = in.row_end < 0 ? BN : in.row_end;
+  require(in.row_begin >= 0 && in.row_begin <= row_end && row_end <= BN,
+          "pair_energy_loss: row range [", in.row_begin, ", ", in.row_end, ") is out of range for ",
+          BN, " rows");
   const int64_t padded = complete ? (N + kRowPadding - 1) / kRowPadding * kRowPadding : N;
   Problem<T> problem{in, spec, out, std::vector<T>(B), padded, std::vector<T>(padded)};
   for (int64_t j = 0; j < padded; ++j) problem.column[j] = T(j);
@@ -348,7 +355,8 @@ void pair_energy_loss(const PairLossInput<T>& in, const CoefficientSpec& spec,
 
   const int threads = omp_get_max_threads();
   std::vector<Accumulator<T>> shares(threads);
-  const int64_t work = complete ? BN : B * in.n_edges;
+  const int64_t first = complete ? in.row_begin : 0;
+  const int64_t work = complete ? row_end : B * in.n_edges;
   // Rows (complete graph) or edges handed out at a time; long edge runs keep
   // the prefetching ahead useful.
   const int64_t grain = complete ? 64 : 2048;
@@ -371,7 +379,7 @@ void pair_energy_loss(const PairLossInput<T>& in, const CoefficientSpec& spec,
       constexpr CoefficientMode M = decltype(mode)::value;
       // Rows of the complete graph shrink with i: small dynamic chunks balance them.
 #pragma omp for schedule(dynamic, 8)
-      for (int64_t chunk = 0; chunk < work; chunk += grain) {
+      for (int64_t chunk = first; chunk < work; chunk += grain) {
         const int64_t end = std::min(work, chunk + grain);
         if (complete)
           complete_graph_dispatch<M>(problem, acc, chunk, end, pred_soa, ref_soa, real);

@@ -190,6 +190,15 @@ OpenMMPairCoefficients openmm_pair_coefficients(const std::string& system_xml_pa
   const std::unique_ptr<OpenMM::System> system = read_openmm_system(system_xml_path);
   require(atoms == system->getNumParticles(), "reference: has ", atoms, " atoms but the system '",
           system_xml_path, "' has ", system->getNumParticles(), " particles");
+  return openmm_pair_coefficients(*system, reference, atoms, edges, n_edges, options);
+}
+
+OpenMMPairCoefficients openmm_pair_coefficients(const OpenMM::System& system,
+                                                const double* reference, int64_t atoms,
+                                                const int64_t* edges, int64_t n_edges,
+                                                const DerivedCoefficientOptions& options) {
+  require(atoms == system.getNumParticles(), "reference: has ", atoms, " atoms but the System has ",
+          system.getNumParticles(), " particles");
   require(reference != nullptr, "reference: must not be null");
   require(n_edges >= 0 && (n_edges == 0 || edges != nullptr),
           "edges: expected a non-null [n_edges, 2] array, n_edges >= 0, got ", n_edges);
@@ -197,7 +206,7 @@ OpenMMPairCoefficients openmm_pair_coefficients(const std::string& system_xml_pa
     require(std::isfinite(reference[n]), "reference: atom ", n / 3, " coordinate ", n % 3,
             " is not finite (", reference[n], ")");
   }
-  const Geometry geometry(*system, reference);
+  const Geometry geometry(system, reference);
   const EdgeIndex index(edges, n_edges, atoms);
   for (int64_t e = 0; e < n_edges; ++e) {
     require(geometry.distance(edges[2 * e], edges[2 * e + 1], false) > 0, "edges[", e, "]: atoms ",
@@ -209,8 +218,8 @@ OpenMMPairCoefficients openmm_pair_coefficients(const std::string& system_xml_pa
        {&result.bond, &result.angle, &result.lennard_jones, &result.coulomb}) {
     term->assign(size_t(n_edges), 0.0);
   }
-  for (int f = 0; f < system->getNumForces(); ++f) {
-    const OpenMM::Force& force = system->getForce(f);
+  for (int f = 0; f < system.getNumForces(); ++f) {
+    const OpenMM::Force& force = system.getForce(f);
     if (const auto* bonds = dynamic_cast<const OpenMM::HarmonicBondForce*>(&force)) {
       add_harmonic_bonds(*bonds, index, result.bond);
     } else if (const auto* angles = dynamic_cast<const OpenMM::HarmonicAngleForce*>(&force)) {

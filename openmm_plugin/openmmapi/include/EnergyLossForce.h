@@ -2,8 +2,12 @@
 //   E(x) = s * sum_(i,j) in edges  1/2 k_ij (|x_i - x_j| - r0_ij)^2,
 // with r0_ij = |y_i - y_j| taken from reference positions y. Invariant under
 // rotations and translations of x, so it restrains toward a structure without
-// an alignment step. k_ij is fixed per edge when the edge is added (from a
-// coefficient mode of energyloss::CoefficientSpec, or given explicitly);
+// an alignment step. The edges are the union of
+//  - a pair rule: every pair whose reference distance is below a cutoff (all
+//    pairs by default, the complete graph), k_ij = k(r0_ij) from a coefficient
+//    mode. Kept as a rule, never as a list: the kernels walk it with common/'s
+//    vectorised complete-graph path in O(N) memory;
+//  - explicit edges, each with its own k (sparse rigid graphs, bonds, ...).
 // s is a Context parameter (default name "energyloss_scale") so scripts can
 // anneal it with Context::setParameter.
 #pragma once
@@ -16,6 +20,7 @@
 #include "energyloss/graphs.h"
 #include "openmm/Context.h"
 #include "openmm/Force.h"
+#include "openmm/System.h"
 #include "openmm/Vec3.h"
 
 namespace EnergyLossPlugin {
@@ -26,21 +31,35 @@ class EnergyLossForce : public OpenMM::Force {
 
   // Reference positions (nm), one per System particle; no edges yet.
   explicit EnergyLossForce(const std::vector<OpenMM::Vec3>& referencePositions);
-  // Same, plus every reference pair closer than `cutoff` nm (all pairs by
-  // default: the complete graph) with k from `coefficients`.
+  // Same, with the pair rule set (see setPairsWithinCutoff).
   EnergyLossForce(const std::vector<OpenMM::Vec3>& referencePositions,
                   const energyloss::CoefficientSpec& coefficients,
                   double cutoff = std::numeric_limits<double>::infinity());
 
-  // Edge builders over the reference positions. k_ij = weight_ij * k(r0_ij)
-  // with the coefficient mode's k(r); 'explicit' is rejected here (use addEdge).
-  void addPairsWithinCutoff(const energyloss::CoefficientSpec& coefficients,
+  // The pair rule: every pair closer than `cutoff` nm in the reference (all
+  // pairs by default) with k = k(r0) of `coefficients`; replaces an earlier
+  // rule. 'explicit' has no k(r) and is rejected (use addEdge).
+  void setPairsWithinCutoff(const energyloss::CoefficientSpec& coefficients,
                             double cutoff = std::numeric_limits<double>::infinity());
+  void clearPairsWithinCutoff() { pairRule = false; }
+  bool hasPairsWithinCutoff() const { return pairRule; }
+  // Only meaningful when hasPairsWithinCutoff().
+  const energyloss::CoefficientSpec& getPairCoefficients() const { return pairCoefficients; }
+  double getPairCutoff() const { return pairCutoff; }
+
+  // Explicit edges from common/'s sparse globally rigid graphs:
+  // k_ij = weight_ij * k(r0_ij) with the coefficient mode's k(r).
   void addSparseRigidEdges(const energyloss::CoefficientSpec& coefficients,
                            const energyloss::SparseRigidOptions& options = {});
 
+  // Explicit edges for the bonds of the System's HarmonicBondForces (each
+  // pair once), k = k(r0) of `coefficients`. Returns how many were added.
+  int addBondEdges(const OpenMM::System& system, const energyloss::CoefficientSpec& coefficients);
+
   // One edge with an explicit spring constant k (kJ/mol/nm^2). Returns its index.
   int addEdge(int particle1, int particle2, double k);
+  // One edge with k = k(r0) of `coefficients` at the pair's reference distance.
+  int addEdge(int particle1, int particle2, const energyloss::CoefficientSpec& coefficients);
   int getNumEdges() const { return static_cast<int>(edges.size()); }
   // r0 is the reference distance of the two particles (nm).
   void getEdgeParameters(int index, int& particle1, int& particle2, double& k, double& r0) const;
@@ -56,8 +75,9 @@ class EnergyLossForce : public OpenMM::Force {
   double getDefaultScale() const { return defaultScale; }
   void setDefaultScale(double scale);
 
-  // Pushes changed k and reference positions into a Context. The edge count,
-  // each edge's particles and the scale parameter's name must not change.
+  // Pushes changed k, pair rule and reference positions into a Context. The
+  // explicit edge count, each edge's particles and the scale parameter's name
+  // must not change.
   void updateParametersInContext(OpenMM::Context& context);
 
   // Periodic boundary conditions are not supported yet.
@@ -72,10 +92,16 @@ class EnergyLossForce : public OpenMM::Force {
     double k;
   };
   void checkEdge(int particle1, int particle2, double k) const;
+  // k(r0) of a builder's coefficient mode ('explicit' rejected, naming `builder`).
+  double coefficientAt(const energyloss::CoefficientSpec& coefficients, double r0,
+                       const char* builder) const;
   double referenceDistance(int particle1, int particle2) const;
 
   std::vector<OpenMM::Vec3> referencePositions;
   std::vector<EdgeInfo> edges;
+  bool pairRule = false;
+  energyloss::CoefficientSpec pairCoefficients;
+  double pairCutoff = std::numeric_limits<double>::infinity();
   std::string scaleName = kDefaultScaleName;
   double defaultScale = 1.0;
 };

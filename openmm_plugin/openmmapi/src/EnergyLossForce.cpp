@@ -1,11 +1,13 @@
 #include "EnergyLossForce.h"
 
+#include <algorithm>
 #include <cmath>
+#include <set>
+#include <utility>
 
-#include "energyloss/error.h"
+#include "internal/EnergyLossErrors.h"
 #include "internal/EnergyLossForceImpl.h"
-
-using energyloss::require;
+#include "openmm/HarmonicBondForce.h"
 
 namespace EnergyLossPlugin {
 
@@ -16,7 +18,7 @@ EnergyLossForce::EnergyLossForce(const std::vector<OpenMM::Vec3>& positions) {
 EnergyLossForce::EnergyLossForce(const std::vector<OpenMM::Vec3>& positions,
                                  const energyloss::CoefficientSpec& coefficients, double cutoff)
     : EnergyLossForce(positions) {
-  addPairsWithinCutoff(coefficients, cutoff);
+  setPairsWithinCutoff(coefficients, cutoff);
 }
 
 namespace {
@@ -26,27 +28,20 @@ double effectiveK0(const energyloss::CoefficientSpec& coefficients, int numParti
 }
 
 void checkBuilderSpec(const energyloss::CoefficientSpec& coefficients, const char* builder) {
-  energyloss::check_coefficient_spec(coefficients);
+  asOpenMMErrors([&] { energyloss::check_coefficient_spec(coefficients); });
   require(coefficients.mode != energyloss::CoefficientMode::Explicit, "EnergyLossForce::", builder,
           ": coefficient mode 'explicit' has no k(r); add such edges with addEdge");
 }
 }  // namespace
 
-void EnergyLossForce::addPairsWithinCutoff(const energyloss::CoefficientSpec& coefficients,
+void EnergyLossForce::setPairsWithinCutoff(const energyloss::CoefficientSpec& coefficients,
                                            double cutoff) {
-  checkBuilderSpec(coefficients, "addPairsWithinCutoff");
-  require(cutoff > 0.0, "EnergyLossForce::addPairsWithinCutoff: cutoff must be positive, got ",
+  checkBuilderSpec(coefficients, "setPairsWithinCutoff");
+  require(cutoff > 0.0, "EnergyLossForce::setPairsWithinCutoff: cutoff must be positive, got ",
           cutoff);
-  const int n = getNumParticles();
-  const double k0 = effectiveK0(coefficients, n);
-  for (int i = 0; i < n; ++i)
-    for (int j = i + 1; j < n; ++j) {
-      const double r0 = referenceDistance(i, j);
-      if (!(r0 < cutoff)) continue;
-      double k = 0.0, dk_dr = 0.0;
-      energyloss::coefficient(coefficients, k0, r0, k, dk_dr);
-      addEdge(i, j, k);
-    }
+  pairRule = true;
+  pairCoefficients = coefficients;
+  pairCutoff = cutoff;
 }
 
 void EnergyLossForce::addSparseRigidEdges(const energyloss::CoefficientSpec& coefficients,
@@ -56,15 +51,45 @@ void EnergyLossForce::addSparseRigidEdges(const energyloss::CoefficientSpec& coe
   flat.reserve(3 * referencePositions.size());
   for (const OpenMM::Vec3& position : referencePositions)
     for (int c = 0; c < 3; ++c) flat.push_back(position[c]);
-  const energyloss::SparseRigidGraph graph =
-      energyloss::sparse_rigid_edges(flat.data(), getNumParticles(), 3, options);
-  const double k0 = effectiveK0(coefficients, getNumParticles());
+  const energyloss::SparseRigidGraph graph = asOpenMMErrors(
+      [&] { return energyloss::sparse_rigid_edges(flat.data(), getNumParticles(), 3, options); });
   for (size_t e = 0; e < graph.edges.size(); ++e) {
     const int i = static_cast<int>(graph.edges[e][0]), j = static_cast<int>(graph.edges[e][1]);
-    double k = 0.0, dk_dr = 0.0;
-    energyloss::coefficient(coefficients, k0, referenceDistance(i, j), k, dk_dr);
-    addEdge(i, j, graph.weights[e] * k);
+    addEdge(i, j,
+            graph.weights[e] *
+                coefficientAt(coefficients, referenceDistance(i, j), "addSparseRigidEdges"));
   }
+}
+
+int EnergyLossForce::addBondEdges(const OpenMM::System& system,
+                                  const energyloss::CoefficientSpec& coefficients) {
+  checkBuilderSpec(coefficients, "addBondEdges");
+  require(system.getNumParticles() == getNumParticles(),
+          "EnergyLossForce::addBondEdges: the System has ", system.getNumParticles(),
+          " particles, the reference ", getNumParticles());
+  std::set<std::pair<int, int>> pairs;
+  for (int f = 0; f < system.getNumForces(); ++f) {
+    const auto* bonds = dynamic_cast<const OpenMM::HarmonicBondForce*>(&system.getForce(f));
+    if (bonds == nullptr) continue;
+    for (int b = 0; b < bonds->getNumBonds(); ++b) {
+      int i, j;
+      double length, k;
+      bonds->getBondParameters(b, i, j, length, k);
+      pairs.emplace(std::min(i, j), std::max(i, j));
+    }
+  }
+  require(!pairs.empty(),
+          "EnergyLossForce::addBondEdges: the System has no HarmonicBondForce bonds");
+  for (const auto& [i, j] : pairs) addEdge(i, j, coefficients);
+  return static_cast<int>(pairs.size());
+}
+
+double EnergyLossForce::coefficientAt(const energyloss::CoefficientSpec& coefficients, double r0,
+                                      const char* builder) const {
+  checkBuilderSpec(coefficients, builder);
+  double k = 0.0, dk_dr = 0.0;
+  energyloss::coefficient(coefficients, effectiveK0(coefficients, getNumParticles()), r0, k, dk_dr);
+  return k;
 }
 
 void EnergyLossForce::checkEdge(int particle1, int particle2, double k) const {
@@ -81,6 +106,13 @@ int EnergyLossForce::addEdge(int particle1, int particle2, double k) {
   checkEdge(particle1, particle2, k);
   edges.push_back(EdgeInfo{particle1, particle2, k});
   return getNumEdges() - 1;
+}
+
+int EnergyLossForce::addEdge(int particle1, int particle2,
+                             const energyloss::CoefficientSpec& coefficients) {
+  checkEdge(particle1, particle2, 0.0);
+  return addEdge(particle1, particle2,
+                 coefficientAt(coefficients, referenceDistance(particle1, particle2), "addEdge"));
 }
 
 void EnergyLossForce::getEdgeParameters(int index, int& particle1, int& particle2, double& k,

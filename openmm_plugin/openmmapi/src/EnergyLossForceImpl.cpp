@@ -1,17 +1,16 @@
 #include "internal/EnergyLossForceImpl.h"
 
 #include "EnergyLossKernels.h"
-#include "energyloss/error.h"
+#include "internal/EnergyLossErrors.h"
 #include "openmm/internal/ContextImpl.h"
 
 namespace EnergyLossPlugin {
 
 void EnergyLossForceImpl::initialize(OpenMM::ContextImpl& context) {
   const OpenMM::System& system = context.getSystem();
-  energyloss::require(owner.getNumParticles() == system.getNumParticles(),
-                      "EnergyLossForce: ", owner.getNumParticles(),
-                      " reference positions for a System of ", system.getNumParticles(),
-                      " particles");
+  require(owner.getNumParticles() == system.getNumParticles(),
+          "EnergyLossForce: ", owner.getNumParticles(), " reference positions for a System of ",
+          system.getNumParticles(), " particles");
   kernel = context.getPlatform().createKernel(CalcEnergyLossForceKernel::Name(), context);
   kernel.getAs<CalcEnergyLossForceKernel>().initialize(system, owner);
 }

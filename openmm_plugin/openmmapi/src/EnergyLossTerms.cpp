@@ -4,15 +4,16 @@
 
 #include <algorithm>
 
-#include "energyloss/error.h"
 #include "energyloss/pair_energy.h"
+#include "internal/EnergyLossErrors.h"
 
 namespace EnergyLossPlugin {
 namespace {
 // pair_energy_loss opens an OpenMP team of omp_get_max_threads() threads. The
-// platforms schedule threads themselves (Reference: none, CPU: its pool), and
-// a team per call on a busy machine costs more than small systems take, so
-// each call runs on the calling thread alone; the caller's setting is restored.
+// platforms schedule threads themselves (Reference: none, CPU: its pool; an
+// OpenMP team next to that pool on a loaded machine stalls for whole
+// scheduler slices), so each call runs on the calling thread alone; the
+// caller's setting is restored.
 class SingleOpenMPThread {
  public:
   SingleOpenMPThread() : previous(omp_get_max_threads()) { omp_set_num_threads(1); }
@@ -23,6 +24,29 @@ class SingleOpenMPThread {
  private:
   int previous;
 };
+
+// common/'s input for one system of all the force's particles.
+energyloss::PairLossInput<double> pairInput(const double* positions,
+                                            const std::vector<double>& reference) {
+  energyloss::PairLossInput<double> input;
+  input.pred = positions;
+  input.ref = reference.data();
+  input.layout.atoms = static_cast<int64_t>(reference.size() / 3);
+  return input;
+}
+
+// Runs common/'s kernel on one thread (the caller's pool splits the work) and
+// returns the energy; OpenMM callers get OpenMMException on bad input.
+double runPairKernel(const energyloss::PairLossInput<double>& input,
+                     const energyloss::CoefficientSpec& spec, double* gradient) {
+  double energy = 0.0;
+  energyloss::PairLossOutput<double> output;
+  output.energy = &energy;
+  output.grad_pred = gradient;
+  const SingleOpenMPThread single;
+  asOpenMMErrors([&] { energyloss::pair_energy_loss(input, spec, output); });
+  return energy;
+}
 
 // The force's edges as int64 [E, 2] pairs and their k.
 void readEdges(const EnergyLossForce& force, std::vector<int64_t>& edges, std::vector<double>& k) {
@@ -40,7 +64,10 @@ void readEdges(const EnergyLossForce& force, std::vector<int64_t>& edges, std::v
 }  // namespace
 
 EnergyLossTerms::EnergyLossTerms(const EnergyLossForce& force)
-    : scale(force.getScaleParameterName()) {
+    : pairRule(force.hasPairsWithinCutoff()),
+      pairCoefficients(force.getPairCoefficients()),
+      pairCutoff(force.getPairCutoff()),
+      scale(force.getScaleParameterName()) {
   readEdges(force, edges, k);
   flatten(force.getReferencePositions(), reference);
 }
@@ -48,15 +75,14 @@ EnergyLossTerms::EnergyLossTerms(const EnergyLossForce& force)
 void EnergyLossTerms::update(const EnergyLossForce& force) {
   // Everything is checked before anything changes: a rejected update leaves
   // the Context as it was.
-  energyloss::require(force.getNumEdges() == numEdges(),
-                      "EnergyLossForce: the number of edges changed from ", numEdges(), " to ",
-                      force.getNumEdges(), " (not allowed after a Context was created)");
-  energyloss::require(force.getNumParticles() == numParticles(),
-                      "EnergyLossForce: the number of reference positions changed from ",
-                      numParticles(), " to ", force.getNumParticles());
-  energyloss::require(force.getScaleParameterName() == scale,
-                      "EnergyLossForce: the scale parameter was renamed from '", scale, "' to '",
-                      force.getScaleParameterName(), "' (not allowed after a Context was created)");
+  require(force.getNumEdges() == numEdges(), "EnergyLossForce: the number of edges changed from ",
+          numEdges(), " to ", force.getNumEdges(), " (not allowed after a Context was created)");
+  require(force.getNumParticles() == numParticles(),
+          "EnergyLossForce: the number of reference positions changed from ", numParticles(),
+          " to ", force.getNumParticles());
+  require(force.getScaleParameterName() == scale,
+          "EnergyLossForce: the scale parameter was renamed from '", scale, "' to '",
+          force.getScaleParameterName(), "' (not allowed after a Context was created)");
   std::vector<int64_t> newEdges;
   std::vector<double> newK;
   readEdges(force, newEdges, newK);
@@ -65,12 +91,15 @@ void EnergyLossTerms::update(const EnergyLossForce& force) {
   const auto changed = std::mismatch(edges.begin(), edges.end(), newEdges.begin()).first;
   if (changed != edges.end()) {
     const int64_t e = (changed - edges.begin()) / 2;
-    energyloss::fail("EnergyLossForce: edge ", e, " changed its particles from (", edges[2 * e],
-                     ", ", edges[2 * e + 1], ") to (", newEdges[2 * e], ", ", newEdges[2 * e + 1],
-                     ") (not allowed after a Context was created)");
+    fail("EnergyLossForce: edge ", e, " changed its particles from (", edges[2 * e], ", ",
+         edges[2 * e + 1], ") to (", newEdges[2 * e], ", ", newEdges[2 * e + 1],
+         ") (not allowed after a Context was created)");
   }
   k.swap(newK);
   flatten(force.getReferencePositions(), reference);
+  pairRule = force.hasPairsWithinCutoff();
+  pairCoefficients = force.getPairCoefficients();
+  pairCutoff = force.getPairCutoff();
 }
 
 void EnergyLossTerms::flatten(const std::vector<OpenMM::Vec3>& positions,
@@ -80,8 +109,29 @@ void EnergyLossTerms::flatten(const std::vector<OpenMM::Vec3>& positions,
     for (int c = 0; c < 3; ++c) flat[3 * i + c] = positions[i][c];
 }
 
-double EnergyLossTerms::evaluate(const double* positions, int64_t begin, int64_t end,
-                                 double* gradient) const {
+int64_t EnergyLossTerms::pairRuleRowSplit(int share, int shares) const {
+  const int64_t n = numParticles();
+  const int64_t target = n * (n - 1) / 2 * share / shares;
+  int64_t row = 0;
+  for (int64_t pairs = 0; row < n && pairs < target; ++row) pairs += n - 1 - row;
+  return share == shares ? n : row;
+}
+
+double EnergyLossTerms::evaluatePairRule(const double* positions, int64_t rowBegin, int64_t rowEnd,
+                                         double* gradient) const {
+  if (!pairRule || rowBegin == rowEnd) {
+    if (gradient != nullptr) std::fill(gradient, gradient + reference.size(), 0.0);
+    return 0.0;
+  }
+  energyloss::PairLossInput<double> input = pairInput(positions, reference);
+  input.cutoff = pairCutoff;  // edges stay nullptr: the complete-graph path
+  input.row_begin = rowBegin;
+  input.row_end = rowEnd;
+  return runPairKernel(input, pairCoefficients, gradient);
+}
+
+double EnergyLossTerms::evaluateEdges(const double* positions, int64_t begin, int64_t end,
+                                      double* gradient) const {
   // An empty range has no edge list to hand over (nullptr means the complete graph).
   if (begin == end) {
     if (gradient != nullptr) std::fill(gradient, gradient + reference.size(), 0.0);
@@ -92,20 +142,11 @@ double EnergyLossTerms::evaluate(const double* positions, int64_t begin, int64_t
       energyloss::CoefficientSpec::preset(energyloss::CoefficientMode::Explicit);
   spec.k0 = 1.0;
   spec.per_atom = false;
-  energyloss::PairLossInput<double> input;
-  input.pred = positions;
-  input.ref = reference.data();
-  input.layout.atoms = numParticles();
+  energyloss::PairLossInput<double> input = pairInput(positions, reference);
   input.edges = edges.data() + 2 * begin;
   input.edge_weights = k.data() + begin;
   input.n_edges = end - begin;
-  double energy = 0.0;
-  energyloss::PairLossOutput<double> output;
-  output.energy = &energy;
-  output.grad_pred = gradient;
-  const SingleOpenMPThread single;
-  energyloss::pair_energy_loss(input, spec, output);
-  return energy;
+  return runPairKernel(input, spec, gradient);
 }
 
 }  // namespace EnergyLossPlugin

@@ -6,8 +6,9 @@
 
 namespace EnergyLossPlugin {
 
-// Splits the edges over the CPU platform's thread pool; each thread runs
-// common/'s pair kernel on its share, and the shares are summed in thread
+// Splits the pair rule's rows (in shares of about equal pair counts) and the
+// explicit edges over the CPU platform's thread pool; each thread runs
+// common/'s pair kernel on its shares, and the shares are summed in thread
 // order (deterministic for a fixed thread count).
 class CpuCalcEnergyLossForceKernel : public EnergyLossKernelBase {
  public:
@@ -15,7 +16,7 @@ class CpuCalcEnergyLossForceKernel : public EnergyLossKernelBase {
   double execute(OpenMM::ContextImpl& context, bool includeForces, bool includeEnergy) override;
 
  private:
-  std::vector<std::vector<double>> gradients;  // per thread, flat [N, 3]
+  std::vector<std::vector<double>> ruleGradients, edgeGradients;  // per thread, flat [N, 3]
 };
 
 }  // namespace EnergyLossPlugin

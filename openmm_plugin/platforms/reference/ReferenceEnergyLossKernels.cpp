@@ -11,8 +11,10 @@ double ReferenceCalcEnergyLossForceKernel::execute(OpenMM::ContextImpl& context,
   const double scale = context.getParameter(terms->scaleName());
   EnergyLossTerms::flatten(*data.positions, positions);
   gradient.resize(positions.size());
-  const double energy = terms->evaluate(positions.data(), 0, terms->numEdges(),
-                                        includeForces ? gradient.data() : nullptr);
+  double* const wanted = includeForces ? gradient.data() : nullptr;
+  double energy = terms->evaluatePairRule(positions.data(), 0, terms->numParticles(), wanted);
+  if (includeForces) subtractScaledGradient(gradient, scale, *data.forces);
+  energy += terms->evaluateEdges(positions.data(), 0, terms->numEdges(), wanted);
   if (includeForces) subtractScaledGradient(gradient, scale, *data.forces);
   return scale * energy;
 }

@@ -6,7 +6,8 @@
 
 namespace EnergyLossPlugin {
 
-// Evaluates all edges in one call of common/'s pair kernel.
+// Evaluates the pair rule and then the explicit edges with common/'s pair
+// kernel, on the calling thread.
 class ReferenceCalcEnergyLossForceKernel : public EnergyLossKernelBase {
  public:
   using EnergyLossKernelBase::EnergyLossKernelBase;

@@ -11,6 +11,10 @@
 
 #include "energyloss/oracles/derived_coefficients.h"
 
+namespace OpenMM {
+class System;
+}
+
 namespace energyloss {
 
 // k_ij = d^2 E / d r_ij^2 at the reference structure, the curvature of the
@@ -50,6 +54,11 @@ struct OpenMMPairCoefficients {
 // positions, an out-of-range or self edge, or coincident edge atoms. Edges may
 // repeat (each copy gets the pair's k).
 OpenMMPairCoefficients openmm_pair_coefficients(const std::string& system_xml_path,
+                                                const double* reference, int64_t atoms,
+                                                const int64_t* edges, int64_t n_edges,
+                                                const DerivedCoefficientOptions& options = {});
+// Same, for a System in memory (the OpenMM plugin's force-field coefficients).
+OpenMMPairCoefficients openmm_pair_coefficients(const OpenMM::System& system,
                                                 const double* reference, int64_t atoms,
                                                 const int64_t* edges, int64_t n_edges,
                                                 const DerivedCoefficientOptions& options = {});

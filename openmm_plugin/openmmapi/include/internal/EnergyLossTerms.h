@@ -1,6 +1,7 @@
 // An EnergyLossForce's data in the layout energyloss::pair_energy_loss reads
-// (int64 [E, 2] edges, per-edge k, flat reference positions), shared by the
-// platform kernels so every platform evaluates the one formula in common/.
+// (the pair rule's coefficient spec and cutoff, int64 [E, 2] explicit edges
+// with per-edge k, flat reference positions), shared by the platform kernels
+// so every platform evaluates the one formula in common/.
 #pragma once
 
 #include <cstdint>
@@ -15,8 +16,9 @@ namespace EnergyLossPlugin {
 class EnergyLossTerms {
  public:
   explicit EnergyLossTerms(const EnergyLossForce& force);
-  // Takes new k and reference positions; throws unless the edge count, each
-  // edge's particles, the particle count and the scale name are unchanged.
+  // Takes new k, pair rule and reference positions; throws unless the edge
+  // count, each edge's particles, the particle count and the scale name are
+  // unchanged.
   void update(const EnergyLossForce& force);
 
   int64_t numEdges() const { return static_cast<int64_t>(k.size()); }
@@ -26,14 +28,28 @@ class EnergyLossTerms {
   // [x0, y0, z0, x1, ...] of the positions (pair_energy_loss's layout).
   static void flatten(const std::vector<OpenMM::Vec3>& positions, std::vector<double>& flat);
 
-  // Unscaled energy of the edges [begin, end) at `positions` (flat, 3N);
-  // when `gradient` is given it receives dE/dx (3N, overwritten).
-  double evaluate(const double* positions, int64_t begin, int64_t end, double* gradient) const;
+  bool hasPairRule() const { return pairRule; }
+
+  // The first row of share `share` of `shares` when the pair rule's rows
+  // (row i: the pairs (i, j > i)) are split into shares of about equal pair
+  // counts; share == shares gives N.
+  int64_t pairRuleRowSplit(int share, int shares) const;
+
+  // Unscaled energy of the pair rule's rows [rowBegin, rowEnd) at `positions`
+  // (flat, 3N) on common/'s complete-graph path, on the calling thread; 0
+  // without a rule. When `gradient` is given it receives dE/dx (3N, overwritten).
+  double evaluatePairRule(const double* positions, int64_t rowBegin, int64_t rowEnd,
+                          double* gradient) const;
+  // Same for the explicit edges [begin, end).
+  double evaluateEdges(const double* positions, int64_t begin, int64_t end, double* gradient) const;
 
  private:
   std::vector<int64_t> edges;     // [E, 2]
   std::vector<double> k;          // [E]
   std::vector<double> reference;  // [N, 3]
+  bool pairRule;
+  energyloss::CoefficientSpec pairCoefficients;
+  double pairCutoff;
   std::string scale;
 };
 

@@ -1,0 +1,289 @@
+"""openmmenergyloss.EnergyLossForce from Python, checked against numpy sums
+and OpenMM's own CustomBondForce over the same pairs."""
+import copy
+import math
+import os
+import pathlib
+import pickle
+import sys
+
+import numpy as np
+import openmm
+import pytest
+from openmm import unit
+
+import openmmenergyloss
+from openmmenergyloss import EnergyLossForce
+
+SOURCE = pathlib.Path(os.environ.get("ENERGYLOSS_SOURCE_DIR",
+                                     pathlib.Path(__file__).resolve().parents[3]))
+sys.path.insert(0, str(SOURCE / "examples/openmm"))
+import make_system  # noqa: E402  (the examples' own System builder)
+
+PLATFORMS = ["Reference", "CPU"]
+KJ = unit.kilojoule_per_mole
+
+
+def random_structure(n, seed, spread=1.0):
+    return np.random.default_rng(seed).uniform(-spread, spread, size=(n, 3))
+
+
+def perturbed(positions, seed, amount):
+    return positions + np.random.default_rng(seed).normal(scale=amount, size=positions.shape)
+
+
+def system_with(force, n):
+    system = openmm.System()
+    for _ in range(n):
+        system.addParticle(12.0)
+    system.addForce(force)
+    return system
+
+
+def evaluate(system, positions, platform="Reference", parameters=None):
+    context = openmm.Context(system, openmm.VerletIntegrator(0.001),
+                             openmm.Platform.getPlatformByName(platform))
+    context.setPositions(positions)
+    for name, value in (parameters or {}).items():
+        context.setParameter(name, value)
+    state = context.getState(getEnergy=True, getForces=True)
+    return (state.getPotentialEnergy().value_in_unit(KJ),
+            state.getForces(asNumpy=True).value_in_unit(KJ / unit.nanometer))
+
+
+def numpy_energy(positions, reference, pairs, k):
+    """sum 1/2 k (|x_i - x_j| - |y_i - y_j|)^2, written with numpy."""
+    i, j = np.asarray(pairs).T
+    r = np.linalg.norm(positions[i] - positions[j], axis=1)
+    r0 = np.linalg.norm(reference[i] - reference[j], axis=1)
+    return float(np.sum(0.5 * np.asarray(k) * (r - r0) ** 2))
+
+
+def all_pairs(n):
+    return [(i, j) for i in range(n) for j in range(i + 1, n)]
+
+
+def exp_k(reference, pairs, k0=24.0, length_scale=1.0):
+    i, j = np.asarray(pairs).T
+    return k0 * np.exp(-np.linalg.norm(reference[i] - reference[j], axis=1) / length_scale)
+
+
+def custom_bond_force(reference, pairs, k):
+    """OpenMM's own evaluation of the same restraint."""
+    bonds = openmm.CustomBondForce("0.5*k*(r-r0)^2")
+    bonds.addPerBondParameter("k")
+    bonds.addPerBondParameter("r0")
+    for (i, j), kij in zip(pairs, k):
+        bonds.addBond(i, j, [float(kij), float(np.linalg.norm(reference[i] - reference[j]))])
+    return bonds
+
+
+@pytest.mark.parametrize("platform", PLATFORMS)
+def test_complete_graph_equals_numpy_and_custom_bond_force(platform):
+    n = 25
+    reference = random_structure(n, 1)
+    positions = perturbed(reference, 2, 0.1)
+    pairs = all_pairs(n)
+    k = exp_k(reference, pairs, k0=24.0 / n)  # the exp preset: 24 / N, length 1 nm
+    energy, forces = evaluate(system_with(EnergyLossForce(reference), n), positions, platform)
+    expected_energy, expected_forces = evaluate(
+        system_with(custom_bond_force(reference, pairs, k), n), positions, platform)
+    assert energy > 0
+    assert energy == pytest.approx(numpy_energy(positions, reference, pairs, k), rel=1e-12)
+    assert energy == pytest.approx(expected_energy, rel=1e-10)
+    np.testing.assert_allclose(forces, expected_forces, atol=1e-8)
+
+
+@pytest.mark.parametrize("platform", PLATFORMS)
+def test_cutoff_and_explicit_pairs_with_units(platform):
+    n = 30
+    reference = random_structure(n, 3, 1.5)
+    positions = perturbed(reference, 4, 0.1)
+    # Reference in angstrom, cutoff in angstrom, k0 in kJ/mol/angstrom^2.
+    force = EnergyLossForce(reference * 10 * unit.angstrom, coeff="exp",
+                            k0=0.5 * KJ / unit.angstrom**2, edges="cutoff",
+                            cutoff=12 * unit.angstrom, per_atom=False,
+                            length_scale=5 * unit.angstrom)
+    pairs = [(i, j) for i, j in all_pairs(n) if np.linalg.norm(reference[i] - reference[j]) < 1.2]
+    assert 0 < len(pairs) < n * (n - 1) // 2
+    k = exp_k(reference, pairs, k0=50.0, length_scale=0.5)
+    energy, _ = evaluate(system_with(force, n), positions * unit.nanometer, platform)
+    assert energy == pytest.approx(numpy_energy(positions, reference, pairs, k), rel=1e-12)
+
+    chosen = [(0, 5), (3, 17), (8, 29)]
+    explicit = EnergyLossForce([openmm.Vec3(*row) for row in reference] * unit.nanometer,
+                               coeff="explicit", edges=chosen, k=[10.0, 20.0, 30.0])
+    assert explicit.getNumEdges() == 3 and not explicit.hasPairsWithinCutoff()
+    energy, _ = evaluate(system_with(explicit, n), positions, platform)
+    assert energy == pytest.approx(numpy_energy(positions, reference, chosen, [10, 20, 30]),
+                                   rel=1e-12)
+
+
+def test_bond_edges_follow_the_harmonic_bond_force():
+    n = 6
+    reference = random_structure(n, 5)
+    positions = perturbed(reference, 6, 0.1)
+    system = openmm.System()
+    for _ in range(n):
+        system.addParticle(1.0)
+    bonds = openmm.HarmonicBondForce()
+    for i in range(n - 1):
+        bonds.addBond(i, i + 1, 0.1, 1000.0)
+    bonds.addBond(1, 0, 0.1, 1000.0)  # the same pair again: one edge
+    system.addForce(bonds)
+    force = EnergyLossForce(reference, coeff="constant", k0=7.0, edges="bonds", system=system)
+    assert force.getNumEdges() == n - 1
+    energy, _ = evaluate(system_with(force, n), positions)
+    chain = [(i, i + 1) for i in range(n - 1)]
+    assert energy == pytest.approx(numpy_energy(positions, reference, chain, [7.0] * (n - 1)),
+                                   rel=1e-12)
+
+
+def test_sparse_rigid_edges_vanish_at_the_reference():
+    reference = random_structure(20, 7)
+    force = EnergyLossForce(reference, edges="sparse", seed=3)
+    assert 0 < force.getNumEdges() < 20 * 19 // 2
+    system = system_with(force, 20)  # owns the force from here on
+    assert evaluate(system, reference)[0] == pytest.approx(0.0, abs=1e-14)
+    assert evaluate(system, perturbed(reference, 8, 0.1))[0] > 0
+
+
+def test_scale_parameter_anneals_energy_and_forces():
+    reference = random_structure(12, 9)
+    positions = perturbed(reference, 10, 0.2)
+    assert EnergyLossForce(reference).getScaleParameterName() == "energyloss_scale"
+    force = EnergyLossForce(reference, coeff="inv2", scale_name="lam", default_scale=2.0)
+    system = system_with(force, 12)
+    full, full_forces = evaluate(system, positions, parameters={"lam": 1.0})
+    assert evaluate(system, positions)[0] == pytest.approx(2 * full, rel=1e-13)
+    quarter, quarter_forces = evaluate(system, positions, parameters={"lam": 0.25})
+    assert quarter == pytest.approx(0.25 * full, rel=1e-13)
+    np.testing.assert_allclose(quarter_forces, 0.25 * full_forces, rtol=1e-12, atol=1e-14)
+    assert evaluate(system, positions, parameters={"lam": 0.0})[0] == 0.0
+
+
+@pytest.mark.parametrize("platform", PLATFORMS)
+def test_force_survives_add_force_serialization_pickle_and_copy(platform):
+    n = 15
+    reference = random_structure(n, 11)
+    positions = perturbed(reference, 12, 0.2)
+    force = EnergyLossForce(reference, coeff="inv", k0=3.0, edges="cutoff", cutoff=1.3)
+    force.addEdge(0, 7, 55.0)
+    force.setForceGroup(2)
+    system = system_with(force, n)
+    expected, _ = evaluate(system, positions, platform)
+    assert expected > 0
+
+    recovered = EnergyLossForce.fromForce(system.getForce(0))
+    assert isinstance(recovered, EnergyLossForce)
+    assert recovered.getPairCutoff() == pytest.approx(1.3) and recovered.getNumEdges() == 1
+    assert recovered.getForceGroup() == 2
+
+    clone = openmm.XmlSerializer.deserialize(openmm.XmlSerializer.serialize(system))
+    assert evaluate(clone, positions, platform)[0] == pytest.approx(expected, rel=1e-14)
+    typed = EnergyLossForce.fromForce(clone.getForce(0))
+    assert typed.getPairCoefficients().k0 == 3.0
+
+    for copied in (pickle.loads(pickle.dumps(force)), copy.deepcopy(force), copy.copy(force)):
+        assert isinstance(copied, EnergyLossForce)
+        assert copied.getForceGroup() == 2
+        np.testing.assert_array_equal(
+            copied.getReferencePositions().value_in_unit(unit.nanometer),
+            force.getReferencePositions().value_in_unit(unit.nanometer))
+        assert evaluate(system_with(copied, n), positions, platform)[0] == pytest.approx(
+            expected, rel=1e-14)
+
+    standalone = EnergyLossForce.fromForce(
+        openmm.XmlSerializer.deserialize(openmm.XmlSerializer.serialize(force)))
+    assert standalone.thisown and standalone.getNumEdges() == 1
+
+
+def test_update_parameters_in_context_and_rejected_updates():
+    n = 10
+    reference = random_structure(n, 13)
+    positions = perturbed(reference, 14, 0.2)
+    force = EnergyLossForce(reference, coeff="constant", k0=1.0, per_atom=False)
+    force.addEdge(0, 1, 5.0)
+    system = system_with(force, n)
+    context = openmm.Context(system, openmm.VerletIntegrator(0.001),
+                             openmm.Platform.getPlatformByName("CPU"))
+    context.setPositions(positions)
+    before = context.getState(getEnergy=True).getPotentialEnergy().value_in_unit(KJ)
+    new_reference = perturbed(reference, 15, 0.05)
+    force.setReferencePositions(new_reference * unit.nanometer)
+    force.setEdgeParameters(0, 0, 1, 50.0)
+    force.updateParametersInContext(context)
+    after = context.getState(getEnergy=True).getPotentialEnergy().value_in_unit(KJ)
+    expected = (numpy_energy(positions, new_reference, all_pairs(n), [1.0] * (n * (n - 1) // 2))
+                + numpy_energy(positions, new_reference, [(0, 1)], [50.0]))
+    assert after != pytest.approx(before)
+    assert after == pytest.approx(expected, rel=1e-12)
+    force.setEdgeParameters(0, 0, 2, 50.0)
+    with pytest.raises(ValueError, match="changed its particles"):
+        force.updateParametersInContext(context)
+    assert context.getState(getEnergy=True).getPotentialEnergy().value_in_unit(KJ) == after
+
+
+def test_bad_input_raises_clear_errors():
+    reference = random_structure(4, 16)
+    with pytest.raises(ValueError, match="N x 3"):
+        EnergyLossForce(np.zeros((4, 2)))
+    with pytest.raises(ValueError, match="NaN"):
+        EnergyLossForce([[0, 0, 0], [math.nan, 0, 0]])
+    with pytest.raises(ValueError, match="length unit"):
+        EnergyLossForce(reference * unit.kelvin)
+    with pytest.raises(ValueError, match="unknown coefficient mode"):
+        EnergyLossForce(reference, coeff="quadratic")
+    with pytest.raises(ValueError, match="unknown edge mode"):
+        EnergyLossForce(reference, edges="all")
+    with pytest.raises(ValueError, match="needs cutoff"):
+        EnergyLossForce(reference, edges="cutoff")
+    with pytest.raises(ValueError, match="needs system"):
+        EnergyLossForce(reference, edges="bonds")
+    with pytest.raises(ValueError, match="explicit"):
+        EnergyLossForce(reference, coeff="explicit")
+    with pytest.raises(ValueError, match=r"\(0, 9\)"):
+        EnergyLossForce(reference, edges=[(0, 9)])
+    force = EnergyLossForce(reference)
+    with pytest.raises(ValueError, match="5 particles, expected 4"):
+        force.setReferencePositions(random_structure(5, 17))
+    with pytest.raises(TypeError, match="not an EnergyLossForce"):
+        EnergyLossForce.fromForce(openmm.HarmonicBondForce())
+    system = system_with(force, 4)
+    system.addParticle(1.0)  # five particles, four reference positions
+    with pytest.raises(Exception, match="4 reference positions for a System of 5"):
+        openmm.Context(system, openmm.VerletIntegrator(0.001))
+
+
+def test_module_registered_our_kernels_on_both_platforms():
+    assert openmmenergyloss.EnergyLossForce is EnergyLossForce
+    failures = openmm.Platform.getPluginLoadFailures()
+    assert not [f for f in failures if "energyloss" in f], failures
+    for name in PLATFORMS:  # would raise "no registered kernel" otherwise
+        evaluate(system_with(EnergyLossForce(random_structure(3, 18)), 3),
+                 random_structure(3, 19), name)
+
+
+def test_force_field_coefficients_on_bonds_equal_the_bond_constants():
+    """coeff='forcefield': along a bonded pair amber's 1-2 nonbonded terms are
+    excluded, so k is exactly the HarmonicBondForce's constant."""
+    system, reference = make_system.build_system(
+        str(SOURCE / "examples/openmm/data/alanine-dipeptide.pdb"),
+        ["amber14-all.xml", "implicit/obc2.xml"], True)
+    bond_k = {}
+    for force in system.getForces():
+        if isinstance(force, openmm.HarmonicBondForce):
+            for b in range(force.getNumBonds()):
+                i, j, _, k = force.getBondParameters(b)
+                bond_k[(min(i, j), max(i, j))] = k.value_in_unit(KJ / unit.nanometer**2)
+    restraint = EnergyLossForce(reference, coeff="forcefield", edges="bonds", system=system)
+    assert restraint.getNumEdges() == len(bond_k) == 21
+    for e in range(restraint.getNumEdges()):
+        i, j, k, _ = restraint.getEdgeParameters(e)
+        assert k == pytest.approx(bond_k[(i, j)], rel=1e-12)
+    complete = EnergyLossForce(reference, coeff="forcefield", system=system)
+    assert complete.getNumEdges() == 22 * 21 // 2 and not complete.hasPairsWithinCutoff()
+    ks = np.array([complete.getEdgeParameters(e)[2] for e in range(complete.getNumEdges())])
+    assert (ks > 0).all()
+    with pytest.raises(ValueError, match="needs system"):
+        EnergyLossForce(reference, coeff="forcefield")
