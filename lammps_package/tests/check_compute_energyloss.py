@@ -1,8 +1,10 @@
-"""Runs in.compute_energyloss (in lmp_energyloss or stock lmp) and recomputes both computes
+"""Runs in.compute_energyloss (in lmp_energyloss or stock lmp) and recomputes its computes
 from the dumped coordinates with the naive pair-loss formula (paper eq. 7):
     E = sum_{i<j} 1/2 k(r0_ij) (r_ij - r0_ij)^2
 with r0 from the reference dump and r from the final dump, both unwrapped
-with their image flags.
+with their image flags. The sparse graph comes from the energyloss Python
+package (same seed); references read from xyz and data files must give what
+`reference current` gives.
 
 Usage: check_compute_energyloss.py WORKDIR [--same-as OTHER_WORKDIR] COMMAND...
 COMMAND runs the deck (e.g. mpiexec -n 2 lmp_energyloss -in in.compute_energyloss);
@@ -11,11 +13,13 @@ WORKDIR/values.txt; with --same-as they must also equal OTHER_WORKDIR's to
 1e-10 (another rank count or another lmp).
 """
 import os
-import re
-import subprocess
 import sys
 
 import numpy as np
+import torch
+
+from energyloss.graphs import sparse_rigid_edges
+from lammps_run import differences, run_deck, split_arguments
 
 
 def read_dump(path):
@@ -40,53 +44,48 @@ def unwrapped(path):
     return rows[:, col["id"]], x + image * lengths, image, col, rows
 
 
-def naive_loss(pred, ref, k_of_r0, cutoff=np.inf):
-    """Energy and per-atom shares by an explicit double loop."""
+def naive_loss(pred, ref, k_of_r0, cutoff=np.inf, edges=None):
+    """Energy and per-atom shares by an explicit loop over the pairs."""
     n = len(ref)
+    if edges is None:
+        edges = [(i, j) for i in range(n) for j in range(i + 1, n)]
     energy = 0.0
     shares = np.zeros(n)
-    for i in range(n):
-        for j in range(i + 1, n):
-            r0 = np.linalg.norm(ref[i] - ref[j])
-            if not r0 < cutoff:
-                continue
-            r = np.linalg.norm(pred[i] - pred[j])
-            term = 0.5 * k_of_r0(r0) * (r - r0) ** 2
-            energy += term
-            shares[i] += 0.5 * term
-            shares[j] += 0.5 * term
+    for i, j in edges:
+        r0 = np.linalg.norm(ref[i] - ref[j])
+        if not r0 < cutoff:
+            continue
+        r = np.linalg.norm(pred[i] - pred[j])
+        term = 0.5 * k_of_r0(r0) * (r - r0) ** 2
+        energy += term
+        shares[i] += 0.5 * term
+        shares[j] += 0.5 * term
     return energy, shares
 
 
 def main():
-    workdir, command = sys.argv[1], sys.argv[2:]
-    same_as = None
-    if command[:1] == ["--same-as"]:
-        same_as, command = command[1], command[2:]
-    os.makedirs(workdir, exist_ok=True)
-    run = subprocess.run([*command, "-var", "out", workdir, "-log", "none"],
-                         capture_output=True, text=True, timeout=300)
-    if run.returncode != 0:
-        sys.exit(f"{command[0]} failed ({run.returncode}):\n{run.stdout}\n{run.stderr}")
-    match = re.search(r"ENERGYLOSS loss (\S+) near (\S+)", run.stdout)
-    if not match:
-        sys.exit(f"no ENERGYLOSS line in the output:\n{run.stdout}")
-    printed = {"loss": float(match.group(1)), "near": float(match.group(2))}
-
-    with open(os.path.join(workdir, "values.txt"), "w") as handle:
-        handle.write(f"{printed['loss']!r} {printed['near']!r}\n")
+    workdir, same_as, command = split_arguments(sys.argv[1:])
+    _, printed = run_deck(workdir, command)
+    expected_names = {"loss", "near", "sparse", "loss_xyz", "middle", "middle_data"}
+    if set(printed) != expected_names:
+        sys.exit(f"expected ENERGYLOSS values {sorted(expected_names)}, got {printed}")
 
     ref_ids, ref, _, _, _ = unwrapped(os.path.join(workdir, "reference.dump"))
     ids, pred, image, col, rows = unwrapped(os.path.join(workdir, "current.dump"))
     assert np.array_equal(ref_ids, ids), "the dumps hold different atoms"
     assert np.any(image != 0), "no atom crossed a boundary: unwrapping is untested"
     n = len(ids)
+    sparse_edges, _ = sparse_rigid_edges(torch.tensor(ref), degree=6, seed=1)
+    sparse_edges = sparse_edges.tolist()
+    if not 0 < len(sparse_edges) < n * (n - 1) // 2:
+        sys.exit(f"{len(sparse_edges)} sparse edges for {n} atoms: the sparse check is vacuous")
 
     expected = {
         # exp preset: k0 / N exp(-r0 / 1)
         "loss": naive_loss(pred, ref, lambda r0: 24.0 / n * np.exp(-r0)),
         # inv2 preset: k0 / N / (r0^2 + 1e-3), only pairs with r0 < 1.5
         "near": naive_loss(pred, ref, lambda r0: 9.0 / n / (r0 * r0 + 1e-3), cutoff=1.5),
+        "sparse": naive_loss(pred, ref, lambda r0: 24.0 / n * np.exp(-r0), edges=sparse_edges),
     }
     failures = []
     for name, (energy, shares) in expected.items():
@@ -100,12 +99,16 @@ def main():
             failures.append(f"{name}: per-atom share of atom {int(ids[worst])} is "
                             f"{per_atom[worst]!r}, naive {shares[worst]!r}")
         print(f"{name}: compute {printed[name]!r} naive {energy!r} ({n} atoms)")
+    # References from files: the xyz one was written at the start, the data
+    # file mid-run (with image flags).
+    for from_file, current in (("loss_xyz", "loss"), ("middle_data", "middle")):
+        if not printed[current] > 0:
+            failures.append(f"{current} is {printed[current]}: the file check is vacuous")
+        if not np.isclose(printed[from_file], printed[current], rtol=1e-12, atol=0):
+            failures.append(f"{from_file}: {printed[from_file]!r}, reference current "
+                            f"{printed[current]!r}")
     if same_as is not None:
-        with open(os.path.join(same_as, "values.txt")) as handle:
-            other = dict(zip(("loss", "near"), map(float, handle.read().split())))
-        for name in printed:
-            if not np.isclose(printed[name], other[name], rtol=1e-10, atol=0):
-                failures.append(f"{name}: {printed[name]!r} here, {other[name]!r} in {same_as}")
+        failures += differences(printed, same_as)
     if failures:
         sys.exit("\n".join(failures))
 

@@ -1,0 +1,113 @@
+#include "fix_energyloss.h"
+
+#include "atom.h"
+#include "error.h"
+#include "input.h"
+#include "modify.h"
+#include "update.h"
+#include "utils.h"
+#include "variable.h"
+
+using namespace LAMMPS_NS;
+using namespace FixConst;
+
+FixEnergyLoss::FixEnergyLoss(LAMMPS* lmp, int narg, char** arg)
+    : Fix(lmp, narg, arg),
+      loss(lmp, "Fix energyloss"),
+      scale(1.0),
+      scale_variable(-1),
+      energy(0.0) {
+  scalar_flag = 1;
+  global_freq = 1;
+  extscalar = 1;
+  energy_global_flag = 1;
+  virial_global_flag = virial_peratom_flag = 1;
+
+  for (int iarg = 3; iarg < narg;) {
+    int used = loss.parse_keyword(narg, arg, iarg);
+    if (used == 0 && std::string(arg[iarg]) == "scale") {
+      if (iarg + 1 >= narg) error->all(FLERR, "Fix energyloss: keyword 'scale' needs 1 value");
+      if (utils::strmatch(arg[iarg + 1], "^v_"))
+        scale_variable_name = arg[iarg + 1] + 2;
+      else
+        scale = utils::numeric(FLERR, arg[iarg + 1], false, lmp);
+      used = 2;
+    }
+    if (used == 0) error->all(FLERR, "Fix energyloss: unknown keyword '{}'", arg[iarg]);
+    iarg += used;
+  }
+  loss.define(groupbit, arg[1]);
+}
+
+int FixEnergyLoss::setmask() {
+  return POST_FORCE | MIN_POST_FORCE;
+}
+
+void FixEnergyLoss::init() {
+  // rRESPA calls post_force_respa, which would silently skip the restraint.
+  if (utils::strmatch(update->integrate_style, "^respa"))
+    error->all(FLERR, "Fix energyloss: run_style respa is not supported");
+  if (scale_variable_name.empty()) return;
+  scale_variable = input->variable->find(scale_variable_name.c_str());
+  if (scale_variable < 0)
+    error->all(FLERR, "Fix energyloss: keyword 'scale': variable '{}' does not exist",
+               scale_variable_name);
+  if (!input->variable->equalstyle(scale_variable))
+    error->all(FLERR, "Fix energyloss: keyword 'scale': variable '{}' is not equal-style",
+               scale_variable_name);
+}
+
+void FixEnergyLoss::setup(int vflag) {
+  post_force(vflag);
+}
+
+void FixEnergyLoss::min_setup(int vflag) {
+  post_force(vflag);
+}
+
+void FixEnergyLoss::min_post_force(int vflag) {
+  post_force(vflag);
+}
+
+double FixEnergyLoss::current_scale() {
+  if (scale_variable_name.empty()) return scale;
+  // The variable may reference computes: the fix_addforce idiom.
+  modify->clearstep_compute();
+  const double value = input->variable->compute_equal(scale_variable);
+  modify->addstep_compute(update->ntimestep + 1);
+  return value;
+}
+
+void FixEnergyLoss::post_force(int vflag) {
+  v_init(vflag);
+  const double factor = current_scale();
+  energy = factor * loss.evaluate(true);
+
+  const std::vector<double>& gradient = loss.gradient();
+  const std::vector<double>& unwrapped = loss.current_coordinates();
+  double** f = atom->f;
+  for (int i = 0; i < atom->nlocal; ++i) {
+    if (!(atom->mask[i] & groupbit)) continue;
+    const int slot = loss.slot(atom->tag[i]);
+    const double* grad = &gradient[3 * slot];
+    const double force[3] = {-factor * grad[0], -factor * grad[1], -factor * grad[2]};
+    for (int d = 0; d < 3; ++d) f[i][d] += force[d];
+    if (evflag) {
+      // The forces are pairwise and central, so sum_i x_i f_i over unwrapped
+      // coordinates is the virial, whatever the origin.
+      const double* x = &unwrapped[3 * slot];
+      double virial_i[6] = {x[0] * force[0], x[1] * force[1], x[2] * force[2],
+                            x[0] * force[1], x[0] * force[2], x[1] * force[2]};
+      v_tally(i, virial_i);
+    }
+  }
+}
+
+double FixEnergyLoss::compute_scalar() {
+  // Every rank evaluated the whole group: the value is already global.
+  return energy;
+}
+
+double FixEnergyLoss::memory_usage() {
+  return loss.memory_usage();
+}

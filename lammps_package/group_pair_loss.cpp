@@ -1,0 +1,168 @@
+#include "group_pair_loss.h"
+
+#include <limits>
+
+#include "energyloss/error.h"
+#include "energyloss/graphs.h"
+#include "energyloss/pair_energy.h"
+#include "error.h"
+#include "lammps.h"
+#include "reference_file.h"
+#include "utils.h"
+
+using namespace LAMMPS_NS;
+
+GroupPairLoss::GroupPairLoss(LAMMPS* lmp, const char* style)
+    : lmp(lmp),
+      style(style),
+      coefficients(energyloss::CoefficientSpec::preset(energyloss::CoefficientMode::Exp)),
+      cutoff(std::numeric_limits<double>::infinity()) {}
+
+int GroupPairLoss::parse_keyword(int narg, char** arg, int iarg) {
+  Error* error = lmp->error;
+  const std::string keyword = arg[iarg];
+  auto require_values = [&](int count) {
+    if (iarg + count >= narg)
+      error->all(FLERR, "{}: keyword '{}' needs {} value(s)", style, keyword, count);
+  };
+  if (keyword == "reference") {
+    require_values(1);
+    const std::string kind = arg[iarg + 1];
+    if (kind == "current") {
+      reference_file.clear();
+      return 2;
+    }
+    if (kind == "file") {
+      require_values(2);
+      reference_file = arg[iarg + 2];
+      return 3;
+    }
+    error->all(FLERR, "{}: keyword 'reference' got '{}'; supported: current, file FILE", style,
+               kind);
+  }
+  if (keyword == "coeff") {
+    require_values(2);
+    auto mode = energyloss::CoefficientMode::Exp;
+    try {
+      mode = energyloss::parse_coefficient_mode(arg[iarg + 1]);
+    } catch (const energyloss::Error& e) {
+      error->all(FLERR, "{}: keyword 'coeff': {}", style, e.what());
+    }
+    if (mode == energyloss::CoefficientMode::Explicit)
+      error->all(FLERR, "{}: keyword 'coeff': mode 'explicit' needs per-edge values", style);
+    // The mode's preset (e.g. exp divides k0 by the atom count) with the
+    // deck's prefactor.
+    coefficients = energyloss::CoefficientSpec::preset(mode);
+    coefficients.k0 = utils::numeric(FLERR, arg[iarg + 2], false, lmp);
+    try {
+      energyloss::check_coefficient_spec(coefficients);
+    } catch (const energyloss::Error& e) {
+      error->all(FLERR, "{}: keyword 'coeff': {}", style, e.what());
+    }
+    return 3;
+  }
+  if (keyword == "edges") {
+    require_values(1);
+    const std::string kind = arg[iarg + 1];
+    if (kind == "complete") {
+      edge_kind = EdgeKind::Complete;
+      return 2;
+    }
+    if (kind == "cutoff") {
+      require_values(2);
+      edge_kind = EdgeKind::Cutoff;
+      cutoff = utils::numeric(FLERR, arg[iarg + 2], false, lmp);
+      if (!(cutoff > 0.0))
+        error->all(FLERR, "{}: keyword 'edges cutoff' needs a positive distance, got {}", style,
+                   arg[iarg + 2]);
+      return 3;
+    }
+    if (kind == "sparse") {
+      require_values(3);
+      edge_kind = EdgeKind::Sparse;
+      sparse_degree = utils::inumeric(FLERR, arg[iarg + 2], false, lmp);
+      const bigint seed = utils::bnumeric(FLERR, arg[iarg + 3], false, lmp);
+      if (seed < 0)
+        error->all(FLERR, "{}: keyword 'edges sparse' needs a seed >= 0, got {}", style, seed);
+      sparse_seed = static_cast<uint64_t>(seed);
+      return 4;
+    }
+    error->all(FLERR, "{}: keyword 'edges' got '{}'; supported: complete, cutoff RC, sparse K SEED",
+               style, kind);
+  }
+  return 0;
+}
+
+void GroupPairLoss::define(int groupbit_, const std::string& group_name_) {
+  groupbit = groupbit_;
+  group_name = group_name_;
+  reference = gather_group_coordinates(lmp, groupbit, style);
+  if (reference.size() < 2)
+    lmp->error->all(FLERR, "{}: group {} has {} atoms, needs at least 2", style, group_name,
+                    reference.size());
+  if (!reference_file.empty())
+    reference.x = read_reference_coordinates(lmp, reference_file, reference.tags, style);
+  if (edge_kind != EdgeKind::Cutoff) cutoff = std::numeric_limits<double>::infinity();
+  if (edge_kind == EdgeKind::Sparse) build_sparse_edges();
+  atom_energy_.resize(reference.size());
+}
+
+void GroupPairLoss::build_sparse_edges() {
+  // Deterministic for the seed, so every rank builds the same graph.
+  energyloss::SparseRigidOptions options;
+  options.degree = sparse_degree;
+  options.seed = sparse_seed;
+  try {
+    const energyloss::SparseRigidGraph graph =
+        energyloss::sparse_rigid_edges(reference.x.data(), reference.size(), 3, options);
+    edges.resize(2 * graph.edges.size());
+    for (size_t e = 0; e < graph.edges.size(); ++e) {
+      edges[2 * e] = graph.edges[e][0];
+      edges[2 * e + 1] = graph.edges[e][1];
+    }
+  } catch (const energyloss::Error& e) {
+    lmp->error->all(FLERR, "{}: keyword 'edges sparse': {}", style, e.what());
+  }
+}
+
+double GroupPairLoss::evaluate(bool with_gradient) {
+  GroupCoordinates gathered = gather_group_coordinates(lmp, groupbit, style);
+  if (gathered.tags != reference.tags)
+    lmp->error->all(FLERR,
+                    "{}: group {} now has {} atoms (or other atom IDs) but {} when it was defined",
+                    style, group_name, gathered.size(), reference.size());
+  // A compute asked for its scalar and its per-atom vector on one step sees
+  // the same coordinates twice: the O(N^2) kernel need not run again.
+  const bool have_gradient = gradient_.size() == gathered.x.size();
+  if (evaluated && gathered.x == current.x && (have_gradient || !with_gradient)) return loss;
+  current = std::move(gathered);
+
+  energyloss::PairLossInput<double> input;
+  input.pred = current.x.data();
+  input.ref = reference.x.data();
+  input.layout.atoms = reference.size();
+  input.cutoff = cutoff;
+  if (edge_kind == EdgeKind::Sparse) {
+    input.edges = edges.data();
+    input.n_edges = static_cast<int64_t>(edges.size() / 2);
+  }
+  energyloss::PairLossOutput<double> output;
+  output.energy = &loss;
+  output.atom_energy = atom_energy_.data();
+  gradient_.resize(with_gradient ? current.x.size() : 0);
+  output.grad_pred = with_gradient ? gradient_.data() : nullptr;
+  try {
+    energyloss::pair_energy_loss(input, coefficients, output);
+  } catch (const energyloss::Error& e) {
+    lmp->error->all(FLERR, "{}: {}", style, e.what());
+  }
+  evaluated = true;
+  return loss;
+}
+
+double GroupPairLoss::memory_usage() const {
+  return sizeof(double) *
+             (reference.x.size() + current.x.size() + atom_energy_.size() + gradient_.size()) +
+         sizeof(tagint) * (reference.tags.size() + current.tags.size()) +
+         sizeof(int64_t) * edges.size();
+}

@@ -1,0 +1,78 @@
+// The pair energy loss (paper eq. 7) of a LAMMPS group against a reference,
+// shared by compute energyloss and fix energyloss: their common keywords
+//   reference current | file FILE
+//   coeff MODE K0
+//   edges complete | cutoff RC | sparse K SEED
+// and the evaluation through energyloss::core's kernel. Every rank gathers the
+// whole group (group_coordinates.h) and evaluates the same numbers, so the
+// results do not depend on the domain decomposition.
+#ifndef ENERGYLOSS_LAMMPS_GROUP_PAIR_LOSS_H
+#define ENERGYLOSS_LAMMPS_GROUP_PAIR_LOSS_H
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "energyloss/coefficients.h"
+#include "group_coordinates.h"
+
+namespace LAMMPS_NS {
+
+class GroupPairLoss {
+ public:
+  // `style` (e.g. "Fix energyloss") prefixes every error message.
+  GroupPairLoss(LAMMPS* lmp, const char* style);
+
+  // Consumes the keyword at arg[iarg] and its values when it is one of the
+  // above; returns how many words it took, 0 for a keyword it does not know.
+  int parse_keyword(int narg, char** arg, int iarg);
+
+  // Collective: fixes the group's atoms, reads or gathers the reference and
+  // builds the edges. Call once, after parsing.
+  void define(int groupbit, const std::string& group_name);
+
+  // Collective: the loss at the group's current coordinates. Also fills
+  // atom_energy() and, when `with_gradient`, gradient() (dE/dx), both in
+  // atom-ID order (slot()).
+  double evaluate(bool with_gradient);
+
+  int size() const { return reference.size(); }
+  int slot(tagint tag) const { return reference.slot(tag); }
+  // Unwrapped coordinates of the last evaluation, [size(), 3].
+  const std::vector<double>& current_coordinates() const { return current.x; }
+  const std::vector<double>& atom_energy() const { return atom_energy_; }
+  const std::vector<double>& gradient() const { return gradient_; }
+  double memory_usage() const;
+
+ private:
+  enum class EdgeKind { Complete, Cutoff, Sparse };
+
+  LAMMPS* lmp;
+  const char* style;
+  int groupbit = 0;
+  std::string group_name;
+
+  std::string reference_file;  // empty: `reference current`
+  energyloss::CoefficientSpec coefficients;
+  EdgeKind edge_kind = EdgeKind::Complete;
+  double cutoff;
+  int64_t sparse_degree = 0;
+  uint64_t sparse_seed = 0;
+
+  GroupCoordinates reference;  // the group at definition, sorted by atom ID
+  std::vector<int64_t> edges;  // [n_edges, 2] slots, for `edges sparse`
+
+  // The last evaluation: its coordinates and results (gradient_ is empty
+  // when it was not asked for).
+  bool evaluated = false;
+  GroupCoordinates current;
+  double loss = 0.0;
+  std::vector<double> atom_energy_;
+  std::vector<double> gradient_;
+
+  void build_sparse_edges();
+};
+
+}  // namespace LAMMPS_NS
+
+#endif

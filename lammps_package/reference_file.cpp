@@ -1,0 +1,173 @@
+#include "reference_file.h"
+
+#include <algorithm>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <stdexcept>
+
+#include <mpi.h>
+
+#include "comm.h"
+#include "error.h"
+#include "lammps.h"
+#include "utils.h"
+
+namespace LAMMPS_NS {
+namespace {
+
+// A problem with the file's contents; the message names the file and line.
+class FileError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+[[noreturn]] void file_error(const std::string& path, int line, const std::string& what) {
+  throw FileError(fmt::format("file '{}' line {}: {}", path, line, what));
+}
+
+std::vector<std::string> words_of(const std::string& line) {
+  std::istringstream stream(line.substr(0, line.find('#')));
+  std::vector<std::string> words;
+  for (std::string word; stream >> word;) words.push_back(word);
+  return words;
+}
+
+double number_at(const std::string& path, int line, const std::string& word) {
+  if (!utils::is_double(word)) file_error(path, line, fmt::format("'{}' is not a number", word));
+  return std::stod(word);
+}
+
+std::vector<double> read_xyz(std::istream& in, const std::string& path,
+                             const std::vector<tagint>& tags) {
+  std::string text;
+  std::getline(in, text);
+  const std::vector<std::string> first = words_of(text);
+  if (first.empty() || !utils::is_integer(first[0]))
+    file_error(path, 1, "an xyz file starts with its atom count");
+  const long count = std::stol(first[0]);
+  if (count != static_cast<long>(tags.size()))
+    throw FileError(fmt::format("file '{}' has {} atoms but the group has {} (wrong atom count)",
+                                path, count, tags.size()));
+  std::getline(in, text);  // comment line
+  std::vector<double> x(3 * tags.size());
+  for (size_t atom = 0; atom < tags.size(); ++atom) {
+    const int line = static_cast<int>(atom) + 3;
+    if (!std::getline(in, text))
+      file_error(path, line, fmt::format("ends after {} of {} atoms", atom, tags.size()));
+    const std::vector<std::string> words = words_of(text);
+    if (words.size() < 4) file_error(path, line, "expected 'name x y z'");
+    for (int d = 0; d < 3; ++d) x[3 * atom + d] = number_at(path, line, words[1 + d]);
+  }
+  return x;
+}
+
+// Column of x in the Atoms section for the atom style named in its header
+// comment (write_data always writes one).
+int x_column_of(const std::string& path, int line, const std::string& atom_style) {
+  static const std::map<std::string, int> columns = {{"atomic", 2}, {"charge", 3},    {"bond", 3},
+                                                     {"angle", 3},  {"molecular", 3}, {"full", 4}};
+  const auto found = columns.find(atom_style);
+  if (found == columns.end())
+    file_error(path, line,
+               fmt::format("Atoms section of style '{}'; supported: atomic, charge, bond, angle, "
+                           "molecular, full",
+                           atom_style));
+  return found->second;
+}
+
+std::vector<double> read_data(std::istream& in, const std::string& path,
+                              const std::vector<tagint>& tags) {
+  double box_length[3] = {0.0, 0.0, 0.0};
+  const char* bounds[3] = {"xlo", "ylo", "zlo"};
+  std::string text;
+  int line = 0;
+  int x_column = -1;
+  while (std::getline(in, text)) {
+    ++line;
+    const std::vector<std::string> words = words_of(text);
+    if (words.size() == 4) {
+      for (int d = 0; d < 3; ++d)
+        if (words[2] == bounds[d])
+          box_length[d] = number_at(path, line, words[1]) - number_at(path, line, words[0]);
+    }
+    // Image flags of a tilted box would need the tilt factors too.
+    if (words.size() == 6 && words[3] == "xy" &&
+        (number_at(path, line, words[0]) != 0.0 || number_at(path, line, words[1]) != 0.0 ||
+         number_at(path, line, words[2]) != 0.0))
+      file_error(path, line, "triclinic boxes are not supported; write the reference as .xyz");
+    if (!words.empty() && words[0] == "Atoms") {
+      const size_t hint = text.find('#');
+      const std::vector<std::string> style = hint == std::string::npos
+                                                 ? std::vector<std::string>{"atomic"}
+                                                 : words_of(text.substr(hint + 1));
+      x_column = x_column_of(path, line, style.empty() ? "atomic" : style[0]);
+      break;
+    }
+  }
+  if (x_column < 0) throw FileError(fmt::format("file '{}' has no Atoms section", path));
+
+  std::vector<double> x(3 * tags.size());
+  std::vector<bool> found(tags.size(), false);
+  bool started = false;
+  while (std::getline(in, text)) {
+    ++line;
+    const std::vector<std::string> words = words_of(text);
+    if (words.empty()) {
+      if (started) break;
+      continue;
+    }
+    started = true;
+    const size_t plain = x_column + 3;
+    if ((words.size() != plain && words.size() != plain + 3) || !utils::is_integer(words[0]))
+      file_error(path, line,
+                 fmt::format("expected {} or {} columns (atom ID first)", plain, plain + 3));
+    const tagint tag = std::stoll(words[0]);
+    const auto it = std::lower_bound(tags.begin(), tags.end(), tag);
+    if (it == tags.end() || *it != tag) continue;  // not in the group
+    const size_t slot = it - tags.begin();
+    for (int d = 0; d < 3; ++d) {
+      double value = number_at(path, line, words[x_column + d]);
+      if (words.size() == plain + 3) value += std::stoi(words[plain + d]) * box_length[d];
+      x[3 * slot + d] = value;
+    }
+    found[slot] = true;
+  }
+  const auto missing = std::find(found.begin(), found.end(), false);
+  if (missing != found.end())
+    throw FileError(fmt::format("file '{}' has no atom with ID {} (of the group)", path,
+                                tags[missing - found.begin()]));
+  return x;
+}
+
+bool has_xyz_suffix(const std::string& path) {
+  return path.size() > 4 && path.compare(path.size() - 4, 4, ".xyz") == 0;
+}
+
+}  // namespace
+
+std::vector<double> read_reference_coordinates(LAMMPS* lmp, const std::string& path,
+                                               const std::vector<tagint>& tags, const char* style) {
+  std::vector<double> x(3 * tags.size());
+  std::string problem;
+  if (lmp->comm->me == 0) {
+    std::ifstream in(path);
+    try {
+      if (!in) throw FileError(fmt::format("cannot open reference file '{}'", path));
+      x = has_xyz_suffix(path) ? read_xyz(in, path, tags) : read_data(in, path, tags);
+    } catch (const std::exception& e) {
+      // FileError, or a number too large for std::stod / std::stol.
+      problem = e.what();
+    }
+  }
+  // Every rank must call error->all, so rank 0's verdict travels first.
+  int length = static_cast<int>(problem.size());
+  MPI_Bcast(&length, 1, MPI_INT, 0, lmp->world);
+  problem.resize(length);
+  MPI_Bcast(problem.data(), length, MPI_CHAR, 0, lmp->world);
+  if (!problem.empty()) lmp->error->all(FLERR, "{}: keyword 'reference file': {}", style, problem);
+  MPI_Bcast(x.data(), static_cast<int>(x.size()), MPI_DOUBLE, 0, lmp->world);
+  return x;
+}
+
+}  // namespace LAMMPS_NS

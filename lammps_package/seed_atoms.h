@@ -1,0 +1,39 @@
+/* seed_atoms group-ID FILE.pt [candidates K] [seed S] [select energy|first]
+
+   Writes a sample of a TorchScript generator (the protocol of
+   energyloss/generator.h) into the coordinates of the group's atoms, the
+   generator's atom k going to the group's k-th smallest atom ID, lengths
+   converted from the generator's length_unit to the deck's units. Draws K
+   candidates from seed S; `select energy` keeps the one with the lowest
+   potential energy of the deck's own force field (one `run 0` each),
+   `select first` the first. Registered at run time (register_styles.h). */
+#ifndef ENERGYLOSS_LAMMPS_SEED_ATOMS_H
+#define ENERGYLOSS_LAMMPS_SEED_ATOMS_H
+
+#include <vector>
+
+#include "command.h"
+#include "group_coordinates.h"
+
+namespace LAMMPS_NS {
+
+class SeedAtoms : public Command {
+ public:
+  explicit SeedAtoms(LAMMPS* lmp) : Command(lmp) {}
+  void command(int narg, char** arg) override;
+
+ private:
+  // Moves the group's atoms to `positions` [size(), 3] (unwrapped, atom-ID order),
+  // wrapping them into the box and onto their new ranks.
+  void place(const GroupCoordinates& group_atoms, const double* positions);
+  // Errors (naming the candidate and atom) when an atom would lie outside a
+  // fixed (non-periodic, non-shrink-wrapped) boundary.
+  void check_inside_fixed_boundaries(const GroupCoordinates& group_atoms, const double* positions,
+                                     int candidate);
+  // The deck's potential energy at the current coordinates (run 0).
+  double potential_energy();
+};
+
+}  // namespace LAMMPS_NS
+
+#endif
