@@ -123,6 +123,7 @@ class EnergyLossForce : public OpenMM::Force {
   double getDefaultScale() const;
   void setDefaultScale(double scale);
   void updateParametersInContext(OpenMM::Context& context);
+  void setUsesPeriodicBoundaryConditions(bool periodic);
   bool usesPeriodicBoundaryConditions() const;
 
   %extend {

@@ -73,8 +73,9 @@ def _coefficient_spec(coeff, k0, per_atom, length_scale, eps):
 
 def _configure(force, coeff="exp", k0=None, edges="complete", *, cutoff=None, k=None,
                per_atom=None, length_scale=None, eps=None, degree=0, seed=0, symmetrize=False,
-               system=None, scale_name=None, default_scale=1.0):
+               system=None, scale_name=None, default_scale=1.0, periodic=False):
     """Adds the edges of EnergyLossForce's keyword constructor (see its docstring)."""
+    force.setUsesPeriodicBoundaryConditions(bool(periodic))
     if scale_name is not None:  # else the C++ default, "energyloss_scale"
         force.setScaleParameterName(scale_name)
     force.setDefaultScale(_md_value(default_scale, "default_scale"))
@@ -260,6 +261,8 @@ __doc__ = """EnergyLossForce(reference_positions, coeff="exp", k0=None, edges="c
     k: with coeff="explicit", one spring constant or one per edge.
     scale_name, default_scale: the global parameter s (default
         "energyloss_scale") and its default value (1).
+    periodic: apply periodic boundary conditions (particles are made whole
+        along the reference's nearest-neighbour spanning tree first).
 
     From system.getForce(i) or XmlSerializer, recover the typed force with
     EnergyLossForce.fromForce(force).

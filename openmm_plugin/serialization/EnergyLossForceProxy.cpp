@@ -13,8 +13,9 @@
 namespace EnergyLossPlugin {
 namespace {
 
-// Version 2 added the pair rule; version 1 files (explicit edges only) still load.
-constexpr int kVersion = 2;
+// Version 2 added the pair rule, version 3 periodic boundary conditions;
+// older files still load (explicit edges only, non-periodic).
+constexpr int kVersion = 3;
 
 class EnergyLossForceProxy : public OpenMM::SerializationProxy {
  public:
@@ -27,6 +28,7 @@ class EnergyLossForceProxy : public OpenMM::SerializationProxy {
     node.setStringProperty("name", force.getName());
     node.setStringProperty("scaleName", force.getScaleParameterName());
     node.setDoubleProperty("defaultScale", force.getDefaultScale());
+    node.setBoolProperty("periodic", force.usesPeriodicBoundaryConditions());
     OpenMM::SerializationNode& positions = node.createChildNode("ReferencePositions");
     for (const OpenMM::Vec3& position : force.getReferencePositions())
       positions.createChildNode("Position")
@@ -72,6 +74,7 @@ class EnergyLossForceProxy : public OpenMM::SerializationProxy {
     force->setName(node.getStringProperty("name", force->getName()));
     force->setScaleParameterName(node.getStringProperty("scaleName"));
     force->setDefaultScale(node.getDoubleProperty("defaultScale"));
+    force->setUsesPeriodicBoundaryConditions(node.getBoolProperty("periodic", false));
     for (const OpenMM::SerializationNode& rule : node.getChildren()) {
       if (rule.getName() != "PairsWithinCutoff") continue;
       energyloss::CoefficientSpec spec;

@@ -240,6 +240,50 @@ TEST_P(OnPlatform, EnergyUnchangedByRotationAndTranslation) {
   }
 }
 
+TEST_P(OnPlatform, PeriodicImagesGiveTheUnwrappedStructuresEnergyAndForces) {
+  // A compact structure in a triclinic box (OpenMM's reduced form), each
+  // particle then moved by its own random lattice vector, as a wrapping
+  // integrator would leave it.
+  const Vec3 box[3] = {Vec3(3.0, 0, 0), Vec3(0.5, 3.1, 0), Vec3(-0.4, 0.6, 2.9)};
+  const std::vector<Vec3> reference = randomPositions(20, 41, 0.6);
+  const std::vector<Vec3> unwrapped = perturbed(reference, 42, 0.1);
+  std::vector<Vec3> wrapped = unwrapped;
+  std::mt19937 rng(43);
+  std::uniform_int_distribution<int> image(-2, 2);
+  for (Vec3& x : wrapped) x += box[0] * image(rng) + box[1] * image(rng) + box[2] * image(rng);
+
+  auto restraint = [&](bool periodic) {
+    auto force = std::make_unique<EnergyLossForce>(
+        reference, energyloss::CoefficientSpec::preset(energyloss::CoefficientMode::Exp));
+    force->addEdge(3, 17, 25.0);
+    force->setUsesPeriodicBoundaryConditions(periodic);
+    return force;
+  };
+  Evaluation periodic(restraint(true), GetParam());
+  periodic.context->setPeriodicBoxVectors(box[0], box[1], box[2]);
+  Evaluation open(restraint(false), GetParam());
+  EXPECT_TRUE(periodic.force->usesPeriodicBoundaryConditions());
+
+  const OpenMM::State expected = open.state(unwrapped);
+  const OpenMM::State state = periodic.state(wrapped);
+  EXPECT_GT(expected.getPotentialEnergy(), 0.0);
+  EXPECT_NEAR(state.getPotentialEnergy(), expected.getPotentialEnergy(),
+              1e-10 * expected.getPotentialEnergy());
+  EXPECT_NEAR(state.getPotentialEnergy(), naiveEnergy(*periodic.force, unwrapped),
+              1e-10 * expected.getPotentialEnergy());
+  for (size_t i = 0; i < wrapped.size(); ++i)
+    for (int c = 0; c < 3; ++c)
+      EXPECT_NEAR(state.getForces()[i][c], expected.getForces()[i][c], 1e-9) << "particle " << i;
+  // Without periodic boundary conditions the wrapped coordinates are a
+  // different, badly stretched structure.
+  EXPECT_GT(open.energy(wrapped), 10 * expected.getPotentialEnergy());
+
+  // Switching periodicity is not a parameter update.
+  periodic.force->setUsesPeriodicBoundaryConditions(false);
+  EXPECT_THROW(periodic.force->updateParametersInContext(*periodic.context),
+               OpenMM::OpenMMException);
+}
+
 TEST_P(OnPlatform, ScaleParameterTakesEffect) {
   const std::vector<Vec3> reference = randomPositions(8, 7);
   const std::vector<Vec3> positions = perturbed(reference, 8, 0.3);
@@ -390,6 +434,7 @@ TEST(EnergyLossForce, SerializationRoundTrip) {
   force.setName("restraint");
   force.setScaleParameterName("lambda");
   force.setDefaultScale(0.5);
+  force.setUsesPeriodicBoundaryConditions(true);
   std::stringstream xml;
   OpenMM::XmlSerializer::serialize<OpenMM::Force>(&force, "Force", xml);
   std::unique_ptr<OpenMM::Force> base(OpenMM::XmlSerializer::deserialize<OpenMM::Force>(xml));
@@ -399,6 +444,7 @@ TEST(EnergyLossForce, SerializationRoundTrip) {
   EXPECT_EQ(copy->getName(), "restraint");
   EXPECT_EQ(copy->getScaleParameterName(), "lambda");
   EXPECT_EQ(copy->getDefaultScale(), 0.5);
+  EXPECT_TRUE(copy->usesPeriodicBoundaryConditions());
   ASSERT_EQ(copy->getNumParticles(), force.getNumParticles());
   for (int i = 0; i < force.getNumParticles(); ++i)
     for (int c = 0; c < 3; ++c)

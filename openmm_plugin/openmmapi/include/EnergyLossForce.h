@@ -80,8 +80,14 @@ class EnergyLossForce : public OpenMM::Force {
   // must not change.
   void updateParametersInContext(OpenMM::Context& context);
 
-  // Periodic boundary conditions are not supported yet.
-  bool usesPeriodicBoundaryConditions() const override { return false; }
+  // With periodic boundary conditions the particles are first made whole:
+  // each one takes the periodic image nearest to its neighbour on a spanning
+  // tree of the reference (nearest reference neighbours first), so distances
+  // are those of the unwrapped structure. Needs every particle within half a
+  // box of its tree neighbour, as OpenMM's own bonded forces do. Off by
+  // default; cannot change once a Context exists.
+  void setUsesPeriodicBoundaryConditions(bool periodic) { this->periodic = periodic; }
+  bool usesPeriodicBoundaryConditions() const override { return periodic; }
 
  protected:
   OpenMM::ForceImpl* createImpl() const override;
@@ -104,6 +110,7 @@ class EnergyLossForce : public OpenMM::Force {
   double pairCutoff = std::numeric_limits<double>::infinity();
   std::string scaleName = kDefaultScaleName;
   double defaultScale = 1.0;
+  bool periodic = false;
 };
 
 }  // namespace EnergyLossPlugin

@@ -3,6 +3,8 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <cmath>
+#include <limits>
 
 #include "energyloss/pair_energy.h"
 #include "internal/EnergyLossErrors.h"
@@ -48,6 +50,36 @@ double runPairKernel(const energyloss::PairLossInput<double>& input,
   return energy;
 }
 
+// Prim's minimum spanning tree over the reference distances, O(N^2) once per
+// reference: every particle after the first with the tree neighbour it joins.
+std::vector<std::pair<int64_t, int64_t>> spanningTreeOrder(const std::vector<double>& reference) {
+  const int64_t n = static_cast<int64_t>(reference.size() / 3);
+  std::vector<std::pair<int64_t, int64_t>> order;
+  if (n == 0) return order;
+  std::vector<double> distance(size_t(n), std::numeric_limits<double>::infinity());
+  std::vector<int64_t> nearest(size_t(n), 0);
+  std::vector<bool> placed(size_t(n), false);
+  int64_t latest = 0;
+  placed[0] = true;
+  for (int64_t step = 1; step < n; ++step) {
+    int64_t next = -1;
+    for (int64_t i = 0; i < n; ++i) {
+      if (placed[i]) continue;
+      double d2 = 0.0;
+      for (int c = 0; c < 3; ++c) {
+        const double d = reference[3 * i + c] - reference[3 * latest + c];
+        d2 += d * d;
+      }
+      if (d2 < distance[i]) distance[i] = d2, nearest[i] = latest;
+      if (next < 0 || distance[i] < distance[next]) next = i;
+    }
+    placed[next] = true;
+    order.emplace_back(next, nearest[next]);
+    latest = next;
+  }
+  return order;
+}
+
 // The force's edges as int64 [E, 2] pairs and their k.
 void readEdges(const EnergyLossForce& force, std::vector<int64_t>& edges, std::vector<double>& k) {
   const int count = force.getNumEdges();
@@ -67,9 +99,11 @@ EnergyLossTerms::EnergyLossTerms(const EnergyLossForce& force)
     : pairRule(force.hasPairsWithinCutoff()),
       pairCoefficients(force.getPairCoefficients()),
       pairCutoff(force.getPairCutoff()),
-      scale(force.getScaleParameterName()) {
+      scale(force.getScaleParameterName()),
+      periodic(force.usesPeriodicBoundaryConditions()) {
   readEdges(force, edges, k);
   flatten(force.getReferencePositions(), reference);
+  if (periodic) unwrapOrder = spanningTreeOrder(reference);
 }
 
 void EnergyLossTerms::update(const EnergyLossForce& force) {
@@ -83,6 +117,9 @@ void EnergyLossTerms::update(const EnergyLossForce& force) {
   require(force.getScaleParameterName() == scale,
           "EnergyLossForce: the scale parameter was renamed from '", scale, "' to '",
           force.getScaleParameterName(), "' (not allowed after a Context was created)");
+  require(force.usesPeriodicBoundaryConditions() == periodic,
+          "EnergyLossForce: periodic boundary conditions were switched ", periodic ? "off" : "on",
+          " (not allowed after a Context was created)");
   std::vector<int64_t> newEdges;
   std::vector<double> newK;
   readEdges(force, newEdges, newK);
@@ -97,6 +134,7 @@ void EnergyLossTerms::update(const EnergyLossForce& force) {
   }
   k.swap(newK);
   flatten(force.getReferencePositions(), reference);
+  if (periodic) unwrapOrder = spanningTreeOrder(reference);
   pairRule = force.hasPairsWithinCutoff();
   pairCoefficients = force.getPairCoefficients();
   pairCutoff = force.getPairCutoff();
@@ -107,6 +145,19 @@ void EnergyLossTerms::flatten(const std::vector<OpenMM::Vec3>& positions,
   flat.resize(3 * positions.size());
   for (size_t i = 0; i < positions.size(); ++i)
     for (int c = 0; c < 3; ++c) flat[3 * i + c] = positions[i][c];
+}
+
+void EnergyLossTerms::placeParticles(const std::vector<OpenMM::Vec3>& positions,
+                                     const OpenMM::Vec3* box, std::vector<double>& flat) const {
+  flatten(positions, flat);
+  for (const auto& [particle, neighbour] : unwrapOrder) {
+    // Minimum image of the tree edge in OpenMM's reduced (lower-triangular) box.
+    OpenMM::Vec3 delta = positions[particle] - positions[neighbour];
+    delta -= box[2] * std::round(delta[2] / box[2][2]);
+    delta -= box[1] * std::round(delta[1] / box[1][1]);
+    delta -= box[0] * std::round(delta[0] / box[0][0]);
+    for (int c = 0; c < 3; ++c) flat[3 * particle + c] = flat[3 * neighbour + c] + delta[c];
+  }
 }
 
 int64_t EnergyLossTerms::pairRuleRowSplit(int share, int shares) const {

@@ -21,7 +21,7 @@ double CpuCalcEnergyLossForceKernel::execute(OpenMM::ContextImpl& context, bool 
   auto& data = *static_cast<OpenMM::ReferencePlatform::PlatformData*>(context.getPlatformData());
   OpenMM::ThreadPool& pool = OpenMM::CpuPlatform::getPlatformData(context).threads;
   const double scale = context.getParameter(terms->scaleName());
-  EnergyLossTerms::flatten(*data.positions, positions);
+  terms->placeParticles(*data.positions, data.periodicBoxVectors, positions);
 
   const int64_t n = terms->numParticles(), edges = terms->numEdges();
   const int64_t pairs = (terms->hasPairRule() ? n * (n - 1) / 2 : 0) + edges;

@@ -9,7 +9,7 @@ double ReferenceCalcEnergyLossForceKernel::execute(OpenMM::ContextImpl& context,
                                                    bool) {
   auto& data = *static_cast<OpenMM::ReferencePlatform::PlatformData*>(context.getPlatformData());
   const double scale = context.getParameter(terms->scaleName());
-  EnergyLossTerms::flatten(*data.positions, positions);
+  terms->placeParticles(*data.positions, data.periodicBoxVectors, positions);
   gradient.resize(positions.size());
   double* const wanted = includeForces ? gradient.data() : nullptr;
   double energy = terms->evaluatePairRule(positions.data(), 0, terms->numParticles(), wanted);

@@ -287,3 +287,36 @@ def test_force_field_coefficients_on_bonds_equal_the_bond_constants():
     assert (ks > 0).all()
     with pytest.raises(ValueError, match="needs system"):
         EnergyLossForce(reference, coeff="forcefield")
+
+
+@pytest.mark.parametrize("platform", PLATFORMS)
+def test_periodic_force_sees_the_unwrapped_structure(platform):
+    """Particles scattered over periodic images give the energy of the whole
+    structure, as OpenMM's own periodic CustomBondForce computes it."""
+    n = 15
+    reference = random_structure(n, 11, 0.5)
+    positions = perturbed(reference, 12, 0.05)
+    box = np.array([[2.5, 0, 0], [0, 2.5, 0], [0, 0, 2.5]])
+    shifts = np.random.default_rng(13).integers(-2, 3, size=(n, 3))
+    wrapped = positions + shifts @ box
+
+    def periodic_system(force):
+        force.setUsesPeriodicBoundaryConditions(True)
+        system = system_with(force, n)
+        system.setDefaultPeriodicBoxVectors(*(openmm.Vec3(*row) for row in box))
+        return system
+
+    pairs = all_pairs(n)
+    k = exp_k(reference, pairs, k0=24.0 / n)
+    force = EnergyLossForce(reference, periodic=True)
+    assert force.usesPeriodicBoundaryConditions()
+    clone = EnergyLossForce.fromForce(openmm.XmlSerializer.clone(force))
+    assert clone.usesPeriodicBoundaryConditions()
+    energy, forces = evaluate(periodic_system(force), wrapped, platform)
+    expected_energy, expected_forces = evaluate(
+        periodic_system(custom_bond_force(reference, pairs, k)), wrapped, platform)
+    assert energy == pytest.approx(numpy_energy(positions, reference, pairs, k), rel=1e-10)
+    assert energy == pytest.approx(expected_energy, rel=1e-8)
+    np.testing.assert_allclose(forces, expected_forces, atol=1e-6)
+    unwrapped_energy, _ = evaluate(system_with(EnergyLossForce(reference), n), wrapped, platform)
+    assert unwrapped_energy > 10 * energy  # without PBC the images are far apart

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "EnergyLossForce.h"
@@ -27,6 +28,11 @@ class EnergyLossTerms {
 
   // [x0, y0, z0, x1, ...] of the positions (pair_energy_loss's layout).
   static void flatten(const std::vector<OpenMM::Vec3>& positions, std::vector<double>& flat);
+  // The positions the kernels evaluate: flattened and, with periodic boundary
+  // conditions, made whole along the reference's spanning tree (box: OpenMM's
+  // three reduced box vectors).
+  void placeParticles(const std::vector<OpenMM::Vec3>& positions, const OpenMM::Vec3* box,
+                      std::vector<double>& flat) const;
 
   bool hasPairRule() const { return pairRule; }
 
@@ -51,6 +57,10 @@ class EnergyLossTerms {
   energyloss::CoefficientSpec pairCoefficients;
   double pairCutoff;
   std::string scale;
+  bool periodic;
+  // Periodic only: (particle, tree neighbour placed before it), in placing
+  // order, over a minimum spanning tree of the reference distances.
+  std::vector<std::pair<int64_t, int64_t>> unwrapOrder;
 };
 
 }  // namespace EnergyLossPlugin
