@@ -2,6 +2,7 @@
 
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <map>
@@ -78,6 +79,28 @@ torch::Tensor training_loss(LossKind kind, const torch::Tensor& pred, const torc
     }
   }
   energyloss::fail("training_loss: unknown loss kind");
+}
+
+// Median wall time of training_loss(...).backward() with the predictions as
+// the only leaf, after a warm-up (allocations, the sparse graph pool); the
+// median, because the machine is shared and single repeats can stall.
+double loss_milliseconds(LossKind kind, const torch::Tensor& pred, const torch::Tensor& ref,
+                         int64_t graph_pool) {
+  constexpr int kWarmup = 2;
+  constexpr int kRepeats = 11;
+  torch::AutoGradMode grad_mode(true);
+  std::vector<double> milliseconds;
+  for (int i = 0; i < kWarmup + kRepeats; ++i) {
+    const auto leaf = pred.detach().requires_grad_();
+    const auto start = std::chrono::steady_clock::now();
+    training_loss(kind, leaf, ref, graph_pool).backward();
+    const std::chrono::duration<double, std::milli> elapsed =
+        std::chrono::steady_clock::now() - start;
+    if (i >= kWarmup) milliseconds.push_back(elapsed.count());
+  }
+  const auto middle = milliseconds.begin() + kRepeats / 2;
+  std::nth_element(milliseconds.begin(), middle, milliseconds.end());
+  return *middle;
 }
 
 torch::nn::Sequential make_model(const TrainConfig& config) {
@@ -234,6 +257,12 @@ RunResult train_and_evaluate(LossKind loss, double theta_aug, int64_t seed, doub
     result.samples.push_back(
         {kSampleRadii[i], std::vector<double>(xy, xy + shape.numel()), sample_qualities[i]});
   }
+  // Timed last: the sparse loss draws graphs from the global generator, and
+  // the evaluation above must not depend on whether it ran.
+  const auto timed = torch::arange(std::min(config.batch, config.samples));
+  result.loss_ms_per_step = loss_milliseconds(
+      loss, predict(model, radii.index_select(0, timed), config.vertices).detach(),
+      targets.index_select(0, timed), config.graph_pool);
   return result;
 }
 

@@ -56,6 +56,9 @@ struct RunResult {
   double validation_quality = 0;
   double final_loss = 0;  // mean training loss over the last epoch
   double train_seconds = 0;
+  // Forward + backward of the loss alone (no model) on one training batch,
+  // median milliseconds: the loss's own cost per step (fig. 3c, table 11).
+  double loss_ms_per_step = 0;
   std::vector<SampleShape> samples;  // predictions at a few fixed radii, for plots
 };
 
