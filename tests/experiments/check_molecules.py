@@ -1,0 +1,73 @@
+#!/usr/bin/python3
+"""Runs examples/molecules/alanine_diffusion.py with tiny sizes and checks its
+outputs are well formed: one runs.csv row per loss, data fraction and seed
+with finite metrics (rates within [0, 1]), a summary table row per loss and
+fraction, and the plot. Not a check of the scientific outcome.
+
+    check_molecules.py SCRIPT WORK_DIR
+"""
+import csv
+import math
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+LOSSES = ["mse", "kabsch", "energy", "energy-sparse", "energy-ff"]
+RATES = ["atom_stable", "molecule_stable", "valid", "identical", "coverage", "loss_share"]
+METRICS = ["bond_w1", "angle_w1", *RATES[:5], "energy_excess", "energy_excess_minimised",
+           "matching", "loss_share", "train_seconds"]
+
+
+def fail(message):
+    sys.exit(f"check_molecules: {message}")
+
+
+def main(script, work):
+    work = Path(work)
+    shutil.rmtree(work, ignore_errors=True)
+    fractions, seeds = [0.5, 1.0], 2
+    command = [sys.executable, script, "--frames", "40", "--steps", "15", "--samples", "6",
+               "--seeds", str(seeds), "--fractions", *map(str, fractions), "--output", str(work)]
+    print("+", " ".join(command), flush=True)
+    result = subprocess.run(command, capture_output=True, text=True)
+    print(result.stdout, result.stderr, sep="\n")
+    if result.returncode != 0:
+        fail(f"the experiment exited with {result.returncode}")
+
+    with open(work / "runs.csv", newline="") as handle:
+        reader = csv.DictReader(handle)
+        if reader.fieldnames[:3] != ["loss", "fraction", "seed"]:
+            fail(f"runs.csv: leading columns {reader.fieldnames[:3]}, expected loss, fraction, seed")
+        missing = set(METRICS) - set(reader.fieldnames)
+        if missing:
+            fail(f"runs.csv: missing columns {sorted(missing)}")
+        rows = list(reader)
+    expected = {(loss, fraction, seed) for loss in LOSSES for fraction in fractions
+                for seed in range(seeds)}
+    found = {(row["loss"], float(row["fraction"]), int(row["seed"])) for row in rows}
+    if found != expected or len(rows) != len(expected):
+        fail(f"runs.csv: rows {sorted(found)}, expected {sorted(expected)}")
+    for index, row in enumerate(rows):
+        for column in METRICS:
+            value = float(row[column])
+            if not math.isfinite(value):
+                fail(f"runs.csv row {index}: {column} is {value}")
+            if column in RATES and not 0.0 <= value <= 1.0:
+                fail(f"runs.csv row {index}: {column} = {value} is not a fraction")
+        if float(row["bond_w1"]) <= 0 or float(row["train_seconds"]) <= 0:
+            fail(f"runs.csv row {index}: non-positive bond_w1 or train_seconds")
+
+    table = (work / "summary.md").read_text().splitlines()
+    if len(table) != 2 + len(LOSSES) * len(fractions):
+        fail(f"summary.md: {len(table)} lines, expected {2 + len(LOSSES) * len(fractions)}")
+    image = work / "molecules.png"
+    if not image.exists() or image.stat().st_size == 0:
+        fail(f"{image} was not written")
+    print("check_molecules: ok")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 3:
+        sys.exit(__doc__)
+    main(*sys.argv[1:])
