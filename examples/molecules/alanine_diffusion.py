@@ -322,20 +322,25 @@ def rdkit_checks(x, molecule):
 
 def energies(x, molecule, minimise_iterations=0):
     """Force-field energies (kJ/mol) through energyloss's OpenMM oracle; with
-    minimise_iterations, after that many L-BFGS iterations in OpenMM."""
+    minimise_iterations, after that many L-BFGS iterations in OpenMM. A sample
+    the force field cannot evaluate (overlapping atoms: the oracle refuses
+    non-finite forces) scores +inf, so it counts against the median."""
     nm = torch.as_tensor(x / ANGSTROM_PER_NM, dtype=torch.float64)
-    if minimise_iterations:
-        context = openmm.Context(molecule.system, openmm.VerletIntegrator(0.001),
-                                 openmm.Platform.getPlatformByName("CPU"))
-        minimised = []
-        for positions in nm.numpy():
-            context.setPositions(positions)
-            openmm.LocalEnergyMinimizer.minimize(context, 10.0, minimise_iterations)
-            minimised.append(context.getState(getPositions=True).getPositions(asNumpy=True)
-                             .value_in_unit(unit.nanometer))
-        nm = torch.as_tensor(np.array(minimised))
     oracle = energyloss.OpenMMOracle(molecule.system_xml, platform="CPU", workers=2)
-    return oracle.evaluate(nm)[0].numpy()
+    context = openmm.Context(molecule.system, openmm.VerletIntegrator(0.001),
+                             openmm.Platform.getPlatformByName("CPU"))
+    result = np.empty(len(nm))
+    for index, positions in enumerate(nm):
+        try:
+            if minimise_iterations:
+                context.setPositions(positions.numpy())
+                openmm.LocalEnergyMinimizer.minimize(context, 10.0, minimise_iterations)
+                positions = torch.as_tensor(context.getState(getPositions=True).getPositions(
+                    asNumpy=True).value_in_unit(unit.nanometer))
+            result[index] = float(oracle.evaluate(positions[None])[0][0])
+        except (ValueError, openmm.OpenMMException):
+            result[index] = math.inf
+    return result
 
 
 def coverage_matching(x, test, threshold=0.5):
@@ -353,6 +358,7 @@ def coverage_matching(x, test, threshold=0.5):
 def evaluate(x, molecule, test):
     reference = test[:len(x)]
     minimise = 50  # L-BFGS iterations, for samples and data alike
+    sample_energies = energies(x, molecule)
     atom_stable, molecule_stable = stability(x, molecule)
     valid, identical = rdkit_checks(x, molecule)
     coverage, matching = coverage_matching(x, test[:200])
@@ -361,7 +367,8 @@ def evaluate(x, molecule, test):
         "angle_w1": wasserstein(bond_angles(x, molecule.angles), bond_angles(test, molecule.angles)),
         "atom_stable": atom_stable, "molecule_stable": molecule_stable,
         "valid": valid, "identical": identical,
-        "energy_excess": float(np.median(energies(x, molecule)) -
+        "energy_failed": float(np.mean(np.isinf(sample_energies))),
+        "energy_excess": float(np.median(sample_energies) -
                                np.median(energies(reference, molecule))),
         "energy_excess_minimised": float(np.median(energies(x, molecule, minimise)) -
                                          np.median(energies(reference, molecule, minimise))),
@@ -372,7 +379,8 @@ def evaluate(x, molecule, test):
 # ------------------------------------------------------------------ main
 
 METRICS = ("bond_w1", "angle_w1", "atom_stable", "molecule_stable", "valid", "identical",
-           "energy_excess", "energy_excess_minimised", "coverage", "matching", "loss_share",
+           "energy_failed", "energy_excess", "energy_excess_minimised", "coverage", "matching",
+           "loss_share",
            "train_seconds")
 
 
