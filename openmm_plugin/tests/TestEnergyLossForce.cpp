@@ -84,42 +84,11 @@ struct Evaluation {
   }
 };
 
-// The force's energy written out pair by pair: its pair rule (k from
-// coefficients.h's k(r), the prefactor divided by N when per_atom) plus its
-// explicit edges, each 1/2 k (|x_i - x_j| - r0)^2.
-double naiveEnergy(const EnergyLossForce& force, const std::vector<Vec3>& positions) {
-  auto stretchEnergy = [&](int i, int j, double k, double r0) {
-    const Vec3 d = positions[i] - positions[j];
-    const double stretch = std::sqrt(d.dot(d)) - r0;
-    return 0.5 * k * stretch * stretch;
-  };
-  double energy = 0.0;
-  if (force.hasPairsWithinCutoff()) {
-    const energyloss::CoefficientSpec& spec = force.getPairCoefficients();
-    const int n = force.getNumParticles();
-    const double k0 = spec.per_atom ? spec.k0 / n : spec.k0;
-    for (int i = 0; i < n; ++i)
-      for (int j = i + 1; j < n; ++j) {
-        const Vec3 d = force.getReferencePositions()[i] - force.getReferencePositions()[j];
-        const double r0 = std::sqrt(d.dot(d));
-        if (!(r0 < force.getPairCutoff())) continue;
-        double k = 0.0, dk_dr = 0.0;
-        energyloss::coefficient(spec, k0, r0, k, dk_dr);
-        energy += stretchEnergy(i, j, k, r0);
-      }
-  }
-  for (int e = 0; e < force.getNumEdges(); ++e) {
-    int i, j;
-    double k, r0;
-    force.getEdgeParameters(e, i, j, k, r0);
-    energy += stretchEnergy(i, j, k, r0);
-  }
-  return energy;
-}
-
-// The force's pair rule turned into explicit edges (the edge-list path).
-std::unique_ptr<EnergyLossForce> pairRuleAsEdges(const EnergyLossForce& force) {
-  auto edges = std::make_unique<EnergyLossForce>(force.getReferencePositions());
+// Calls visit(i, j, k, r0) for every pair of the force's pair rule, k from
+// coefficients.h's k(r) with the prefactor divided by N when per_atom.
+template <typename Visit>
+void forEachRulePair(const EnergyLossForce& force, Visit visit) {
+  if (!force.hasPairsWithinCutoff()) return;
   const energyloss::CoefficientSpec& spec = force.getPairCoefficients();
   const int n = force.getNumParticles();
   const double k0 = spec.per_atom ? spec.k0 / n : spec.k0;
@@ -130,8 +99,33 @@ std::unique_ptr<EnergyLossForce> pairRuleAsEdges(const EnergyLossForce& force) {
       if (!(r0 < force.getPairCutoff())) continue;
       double k = 0.0, dk_dr = 0.0;
       energyloss::coefficient(spec, k0, r0, k, dk_dr);
-      edges->addEdge(i, j, k);
+      visit(i, j, k, r0);
     }
+}
+
+// The force's energy written out pair by pair: its pair rule plus its
+// explicit edges, each 1/2 k (|x_i - x_j| - r0)^2.
+double naiveEnergy(const EnergyLossForce& force, const std::vector<Vec3>& positions) {
+  double energy = 0.0;
+  auto addStretchEnergy = [&](int i, int j, double k, double r0) {
+    const Vec3 d = positions[i] - positions[j];
+    const double stretch = std::sqrt(d.dot(d)) - r0;
+    energy += 0.5 * k * stretch * stretch;
+  };
+  forEachRulePair(force, addStretchEnergy);
+  for (int e = 0; e < force.getNumEdges(); ++e) {
+    int i, j;
+    double k, r0;
+    force.getEdgeParameters(e, i, j, k, r0);
+    addStretchEnergy(i, j, k, r0);
+  }
+  return energy;
+}
+
+// The force's pair rule turned into explicit edges (the edge-list path).
+std::unique_ptr<EnergyLossForce> pairRuleAsEdges(const EnergyLossForce& force) {
+  auto edges = std::make_unique<EnergyLossForce>(force.getReferencePositions());
+  forEachRulePair(force, [&](int i, int j, double k, double) { edges->addEdge(i, j, k); });
   return edges;
 }
 
