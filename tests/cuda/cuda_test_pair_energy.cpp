@@ -3,6 +3,8 @@
 #include <cuda_runtime.h>
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <limits>
 #include <ostream>
 #include <random>
 #include <string>
@@ -36,11 +38,14 @@ struct Case {
   const char* mode;
   bool edges;
   bool mask;
+  bool per_system = false;  // a different edge list for each system
+  double cutoff = std::numeric_limits<double>::infinity();
 };
 
 // Keeps ctest's names free of raw bytes.
 void PrintTo(const Case& c, std::ostream* os) {
-  *os << c.mode << (c.edges ? " edges" : " complete") << (c.mask ? " masked" : "");
+  *os << c.mode << (c.edges ? " edges" : " complete") << (c.mask ? " masked" : "")
+      << (c.per_system ? " per-system" : "") << " cutoff " << c.cutoff;
 }
 
 class CudaPair : public ::testing::TestWithParam<Case> {};
@@ -58,19 +63,22 @@ TEST_P(CudaPair, MatchesTheCpuKernel) {
   for (int64_t i = 200; i < N; ++i) mask[N + i] = 0;
   std::vector<int64_t> edges;
   std::vector<double> weights;
-  for (int64_t i = 0; i < N; ++i)
-    for (int64_t s = 1; s <= 3; ++s) {
-      edges.insert(edges.end(), {i, (i + s) % N});
-      weights.push_back(0.5 + 0.1 * s);
-    }
+  for (int64_t b = 0; b < (c.per_system ? B : 1); ++b)
+    for (int64_t i = 0; i < N; ++i)
+      for (int64_t s = 1; s <= 3; ++s) {
+        edges.insert(edges.end(), {i, (i + s + b) % N});
+        weights.push_back(0.5 + 0.1 * s);
+      }
 
   PairLossInput<double> in;
   in.pred = pred.data();
   in.ref = ref.data();
   in.layout = {B, N, dim, c.mask ? reinterpret_cast<const bool*>(mask.data()) : nullptr};
+  in.cutoff = c.cutoff;
   if (c.edges) {
     in.edges = edges.data();
-    in.n_edges = int64_t(edges.size() / 2);
+    in.n_edges = int64_t(edges.size() / 2) / (c.per_system ? B : 1);
+    in.edges_per_system = c.per_system;
     in.edge_weights = weights.data();
   }
   const CoefficientSpec spec = CoefficientSpec::preset(parse_coefficient_mode(c.mode));
@@ -107,16 +115,17 @@ TEST_P(CudaPair, MatchesTheCpuKernel) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Modes, CudaPair,
-                         ::testing::Values(Case{"exp", false, false}, Case{"exp", false, true},
-                                           Case{"inv2", false, true}, Case{"lj", false, false},
-                                           Case{"constant", true, false},
-                                           Case{"explicit", true, true}),
-                         [](const ::testing::TestParamInfo<Case>& info) {
-                           return std::string(info.param.mode) +
-                                  (info.param.edges ? "_edges" : "_complete") +
-                                  (info.param.mask ? "_masked" : "");
-                         });
+INSTANTIATE_TEST_SUITE_P(
+    Modes, CudaPair,
+    ::testing::Values(Case{"exp", false, false}, Case{"exp", false, true},
+                      Case{"inv2", false, true}, Case{"lj", false, false},
+                      Case{"constant", true, false}, Case{"explicit", true, true},
+                      Case{"morse", true, true, true}, Case{"inv", false, true, false, 1.5}),
+    [](const ::testing::TestParamInfo<Case>& info) {
+      return std::string(info.param.mode) + (info.param.edges ? "_edges" : "_complete") +
+             (info.param.mask ? "_masked" : "") + (info.param.per_system ? "_per_system" : "") +
+             (std::isfinite(info.param.cutoff) ? "_cutoff" : "");
+    });
 
 TEST(CudaPair, RejectsBadInputBeforeLaunching) {
   if (!cuda::device_available()) GTEST_SKIP() << "no CUDA device on this machine";
@@ -131,6 +140,26 @@ TEST(CudaPair, RejectsBadInputBeforeLaunching) {
   out.energy = d_energy.data;
   EXPECT_THROW(cuda::pair_energy_loss(in, CoefficientSpec::preset(CoefficientMode::Exp), out),
                Error);
+}
+
+TEST(CudaPair, RejectsRowRanges) {
+  if (!cuda::device_available()) GTEST_SKIP() << "no CUDA device on this machine";
+  const std::vector<double> x = {0, 0, 0, 1, 0, 0};
+  DeviceArray<double> d_x(x), d_energy(std::vector<double>(1));
+  PairLossInput<double> in;
+  in.pred = d_x.data;
+  in.ref = d_x.data;
+  in.layout = {1, 2, 3, nullptr};
+  in.row_begin = 1;
+  PairLossOutput<double> out;
+  out.energy = d_energy.data;
+  try {
+    cuda::pair_energy_loss(in, CoefficientSpec::preset(CoefficientMode::Exp), out);
+    FAIL() << "a row range was accepted";
+  } catch (const Error& error) {
+    EXPECT_NE(std::string(error.what()).find("row ranges are CPU-only"), std::string::npos)
+        << error.what();
+  }
 }
 
 }  // namespace

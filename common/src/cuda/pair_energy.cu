@@ -1,8 +1,12 @@
 // GPU version of the pair energy loss. Complete graph: one block per
-// (system, atom i) row walks j > i; edge lists: one thread per edge. Pair
-// terms scatter into both atoms with atomicAdd (sm_60+ for double).
+// (system, atom i) row walks every j != i and keeps only atom i's gradient
+// and half of each pair's energy, so rows need no atomics on other atoms
+// (each pair is computed twice; arithmetic is cheaper than contended
+// atomics). Edge lists: one thread per edge, scattering into both atoms with
+// atomicAdd (sm_60+ for double).
 #include <cuda_runtime.h>
 
+#include <algorithm>
 #include <vector>
 
 #include "energyloss/cuda/pair_energy.h"
@@ -12,6 +16,7 @@ namespace energyloss::cuda {
 namespace {
 
 constexpr int kThreads = 128;
+constexpr int kWarp = 32;
 
 void check(cudaError_t status, const char* what) {
   require(status == cudaSuccess, "CUDA ", what, " failed: ", cudaGetErrorString(status));
@@ -36,11 +41,18 @@ struct DevicePair {
   const T* k0;  // effective prefactor per system
 };
 
-// One pair's energy and the scalars multiplying the pred / ref difference
-// vectors in the gradients; the same algebra as the CPU kernel.
+// Atom i's share of one pair: the pair energy, and dE/dpred_i, dE/dref_i.
+// The same algebra as the CPU kernel; atom j's share is the negated vectors.
+template <typename T>
+struct PairShare {
+  T energy = 0;
+  T pred[3] = {0, 0, 0};
+  T ref[3] = {0, 0, 0};
+};
+
 template <CoefficientMode Mode, typename T>
-__device__ void pair_term(const DevicePair<T>& p, int64_t b, int64_t i, int64_t j, T weight,
-                          T& energy, T* grad_i_pred, T* grad_i_ref) {
+__device__ bool pair_share(const DevicePair<T>& p, int64_t b, int64_t i, int64_t j, T weight,
+                           PairShare<T>& share) {
   const int64_t dim = p.in.layout.dim, base = b * p.in.layout.atoms;
   T dp[3] = {0, 0, 0}, dr[3] = {0, 0, 0}, r2 = 0, r02 = 0;
   for (int64_t c = 0; c < dim; ++c) {
@@ -49,43 +61,65 @@ __device__ void pair_term(const DevicePair<T>& p, int64_t b, int64_t i, int64_t 
     r2 += dp[c] * dp[c];
     r02 += dr[c] * dr[c];
   }
-  if (!(double(r02) < p.in.cutoff * p.in.cutoff)) return;
+  if (!(double(r02) < p.in.cutoff * p.in.cutoff)) return false;
   const T r = sqrt(r2), r0 = sqrt(r02);
   T k, dk;
   coefficient<Mode>(p.spec, p.k0[b], r0, k, dk);
   k *= weight;
   dk *= weight;
   const T diff = r - r0;
-  energy += T(0.5) * k * diff * diff;
-  const T force_scale = r > T(0) ? k * diff / r : T(0);
+  share.energy = T(0.5) * k * diff * diff;
+  const T pred_scale = r > T(0) ? k * diff / r : T(0);
   const T ref_scale = r0 > T(0) ? (T(0.5) * dk * diff * diff - k * diff) / r0 : T(0);
   for (int64_t c = 0; c < dim; ++c) {
-    if (p.grad_pred != nullptr) {
-      grad_i_pred[c] += force_scale * dp[c];
-      atomicAdd(&p.grad_pred[(base + j) * dim + c], -force_scale * dp[c]);
-    }
-    if (p.grad_ref != nullptr) {
-      grad_i_ref[c] += ref_scale * dr[c];
-      atomicAdd(&p.grad_ref[(base + j) * dim + c], -ref_scale * dr[c]);
-    }
+    share.pred[c] = pred_scale * dp[c];
+    share.ref[c] = ref_scale * dr[c];
   }
+  return true;
+}
+
+// Sums `value` over the block; the total is valid in thread 0.
+template <typename T>
+__device__ T block_sum(T value, T* scratch) {
+  for (int offset = kWarp / 2; offset > 0; offset /= 2)
+    value += __shfl_down_sync(0xffffffffu, value, offset);
+  const int lane = threadIdx.x % kWarp, warp = threadIdx.x / kWarp;
+  __syncthreads();  // scratch may still be read by the previous call
+  if (lane == 0) scratch[warp] = value;
+  __syncthreads();
+  value = 0;
+  if (threadIdx.x == 0)
+    for (int w = 0; w < kThreads / kWarp; ++w) value += scratch[w];
+  return value;
 }
 
 template <CoefficientMode Mode, typename T>
-__global__ void complete_graph_rows(DevicePair<T> p) {
+__global__ void __launch_bounds__(kThreads) complete_graph_rows(DevicePair<T> p) {
+  __shared__ T scratch[kThreads / kWarp];
   const int64_t N = p.in.layout.atoms, dim = p.in.layout.dim;
   const int64_t b = blockIdx.x / N, i = blockIdx.x % N;
   const bool* mask = p.in.layout.mask;
-  if (mask != nullptr && !mask[b * N + i]) return;
-  T energy = 0, gp[3] = {0, 0, 0}, gr[3] = {0, 0, 0};
-  for (int64_t j = i + 1 + threadIdx.x; j < N; j += blockDim.x) {
-    if (mask != nullptr && !mask[b * N + j]) continue;
-    pair_term<Mode>(p, b, i, j, T(1), energy, gp, gr);
+  if (mask != nullptr && !mask[b * N + i]) return;  // uniform over the block
+  PairShare<T> row;
+  for (int64_t j = threadIdx.x; j < N; j += blockDim.x) {
+    PairShare<T> share;
+    if (j == i || (mask != nullptr && !mask[b * N + j]) ||
+        !pair_share<Mode>(p, b, i, j, T(1), share))
+      continue;
+    row.energy += T(0.5) * share.energy;  // the other half comes from row j
+    for (int64_t c = 0; c < dim; ++c) {
+      row.pred[c] += share.pred[c];
+      row.ref[c] += share.ref[c];
+    }
   }
-  atomicAdd(&p.energy[b], energy);
+  const T energy = block_sum(row.energy, scratch);
+  if (threadIdx.x == 0) atomicAdd(&p.energy[b], energy);
   for (int64_t c = 0; c < dim; ++c) {
-    if (p.grad_pred != nullptr) atomicAdd(&p.grad_pred[(b * N + i) * dim + c], gp[c]);
-    if (p.grad_ref != nullptr) atomicAdd(&p.grad_ref[(b * N + i) * dim + c], gr[c]);
+    const T pred = block_sum(row.pred[c], scratch);
+    const T ref = block_sum(row.ref[c], scratch);
+    if (threadIdx.x != 0) continue;
+    if (p.grad_pred != nullptr) p.grad_pred[(b * N + i) * dim + c] = pred;
+    if (p.grad_ref != nullptr) p.grad_ref[(b * N + i) * dim + c] = ref;
   }
 }
 
@@ -99,12 +133,18 @@ __global__ void edge_list(DevicePair<T> p) {
   const bool* mask = p.in.layout.mask;
   if (i < 0 || (mask != nullptr && (!mask[b * N + i] || !mask[b * N + j]))) return;
   const T weight = p.in.edge_weights != nullptr ? p.in.edge_weights[slot] : T(1);
-  T energy = 0, gp[3] = {0, 0, 0}, gr[3] = {0, 0, 0};
-  pair_term<Mode>(p, b, i, j, weight, energy, gp, gr);
-  atomicAdd(&p.energy[b], energy);
+  PairShare<T> share;
+  if (!pair_share<Mode>(p, b, i, j, weight, share)) return;
+  atomicAdd(&p.energy[b], share.energy);
   for (int64_t c = 0; c < dim; ++c) {
-    if (p.grad_pred != nullptr) atomicAdd(&p.grad_pred[(b * N + i) * dim + c], gp[c]);
-    if (p.grad_ref != nullptr) atomicAdd(&p.grad_ref[(b * N + i) * dim + c], gr[c]);
+    if (p.grad_pred != nullptr) {
+      atomicAdd(&p.grad_pred[(b * N + i) * dim + c], share.pred[c]);
+      atomicAdd(&p.grad_pred[(b * N + j) * dim + c], -share.pred[c]);
+    }
+    if (p.grad_ref != nullptr) {
+      atomicAdd(&p.grad_ref[(b * N + i) * dim + c], share.ref[c]);
+      atomicAdd(&p.grad_ref[(b * N + j) * dim + c], -share.ref[c]);
+    }
   }
 }
 
@@ -124,6 +164,11 @@ void pair_energy_loss(const PairLossInput<T>& in, const CoefficientSpec& spec,
   const BatchLayout& layout = in.layout;
   const int64_t B = layout.batch, N = layout.atoms, values = B * N * layout.dim;
   require(B >= 1 && N >= 1, "pair_energy_loss (CUDA): empty batch");
+  require(B * std::max<int64_t>(N, in.n_edges) < (int64_t(1) << 31),
+          "pair_energy_loss (CUDA): batch x atoms (or edges) = ", B * std::max(N, in.n_edges),
+          " exceeds the 2^31 - 1 blocks of one launch; split the batch");
+  require(in.row_begin == 0 && in.row_end < 0,
+          "pair_energy_loss (CUDA): row ranges are CPU-only; pass the whole batch");
 
   // Validate on host copies with the CPU kernel's checks: O(B N + E) bytes,
   // small next to the O(N^2) work.
