@@ -3,7 +3,9 @@
 #include <cuda_runtime.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <functional>
 #include <limits>
 #include <ostream>
 #include <random>
@@ -34,18 +36,21 @@ struct DeviceArray {
   }
 };
 
+constexpr double kNoCutoff = std::numeric_limits<double>::infinity();
+
 struct Case {
   const char* mode;
   bool edges;
   bool mask;
   bool per_system = false;  // a different edge list for each system
-  double cutoff = std::numeric_limits<double>::infinity();
+  double cutoff = kNoCutoff;
+  int64_t dim = 3;
 };
 
 // Keeps ctest's names free of raw bytes.
 void PrintTo(const Case& c, std::ostream* os) {
   *os << c.mode << (c.edges ? " edges" : " complete") << (c.mask ? " masked" : "")
-      << (c.per_system ? " per-system" : "") << " cutoff " << c.cutoff;
+      << (c.per_system ? " per-system" : "") << " cutoff " << c.cutoff << " dim " << c.dim;
 }
 
 class CudaPair : public ::testing::TestWithParam<Case> {};
@@ -53,7 +58,7 @@ class CudaPair : public ::testing::TestWithParam<Case> {};
 TEST_P(CudaPair, MatchesTheCpuKernel) {
   if (!cuda::device_available()) GTEST_SKIP() << "no CUDA device on this machine";
   const Case c = GetParam();
-  const int64_t B = 3, N = 257, dim = 3;
+  const int64_t B = 3, N = 257, dim = c.dim;
   std::mt19937_64 rng(4);
   std::normal_distribution<double> normal;
   std::vector<double> pred(B * N * dim), ref(B * N * dim);
@@ -120,27 +125,94 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(Case{"exp", false, false}, Case{"exp", false, true},
                       Case{"inv2", false, true}, Case{"lj", false, false},
                       Case{"constant", true, false}, Case{"explicit", true, true},
-                      Case{"morse", true, true, true}, Case{"inv", false, true, false, 1.5}),
+                      Case{"morse", true, true, true}, Case{"inv", false, true, false, 1.5},
+                      Case{"exp", false, true, false, kNoCutoff, 2},
+                      Case{"inv2", true, false, true, kNoCutoff, 2}),
     [](const ::testing::TestParamInfo<Case>& info) {
       return std::string(info.param.mode) + (info.param.edges ? "_edges" : "_complete") +
              (info.param.mask ? "_masked" : "") + (info.param.per_system ? "_per_system" : "") +
-             (std::isfinite(info.param.cutoff) ? "_cutoff" : "");
+             (std::isfinite(info.param.cutoff) ? "_cutoff" : "") +
+             (info.param.dim == 2 ? "_2d" : "");
     });
 
-TEST(CudaPair, RejectsBadInputBeforeLaunching) {
-  if (!cuda::device_available()) GTEST_SKIP() << "no CUDA device on this machine";
-  std::vector<double> x = {0, 0, 0, 1, 0, 0};
-  x[4] = NAN;
-  DeviceArray<double> d_x(x), d_energy(std::vector<double>(1));
-  PairLossInput<double> in;
-  in.pred = d_x.data;
-  in.ref = d_x.data;
-  in.layout = {1, 2, 3, nullptr};
-  PairLossOutput<double> out;
-  out.energy = d_energy.data;
-  EXPECT_THROW(cuda::pair_energy_loss(in, CoefficientSpec::preset(CoefficientMode::Exp), out),
-               Error);
+// Each bad input, as a change to a valid two-system problem with per-system
+// edge lists and weights.
+struct BadInput {
+  const char* name;
+  void (*spoil)(std::vector<double>& pred, std::vector<double>& ref, std::vector<char>& mask,
+                std::vector<int64_t>& edges, std::vector<double>& weights);
+};
+
+void PrintTo(const BadInput& input, std::ostream* os) { *os << input.name; }
+
+std::string error_message(const std::function<void()>& call) {
+  try {
+    call();
+  } catch (const Error& error) {
+    return error.what();
+  }
+  return "";
 }
+
+class CudaBadInput : public ::testing::TestWithParam<BadInput> {};
+
+// The device scan must reject whatever the CPU checks reject, with the
+// CPU's message naming the bad value.
+TEST_P(CudaBadInput, FailsWithTheCpuMessage) {
+  if (!cuda::device_available()) GTEST_SKIP() << "no CUDA device on this machine";
+  const int64_t B = 2, N = 4, dim = 3;
+  std::vector<double> pred(B * N * dim), ref(B * N * dim);
+  for (size_t i = 0; i < pred.size(); ++i) {
+    ref[i] = double(i % 7) - 0.5 * double(i % 3);
+    pred[i] = ref[i] + 0.1;
+  }
+  std::vector<char> mask(B * N, 1);
+  std::vector<int64_t> edges = {0, 1, 1, 2, 2, 3, 0, 2, 1, 3, -1, -1};
+  std::vector<double> weights(6, 1.0);  // [B, n_edges]
+  GetParam().spoil(pred, ref, mask, edges, weights);
+
+  PairLossInput<double> in;
+  in.pred = pred.data();
+  in.ref = ref.data();
+  in.layout = {B, N, dim, reinterpret_cast<const bool*>(mask.data())};
+  in.edges = edges.data();
+  in.n_edges = 3;
+  in.edges_per_system = true;
+  in.edge_weights = weights.data();
+  const CoefficientSpec spec = CoefficientSpec::preset(CoefficientMode::Exp);
+  std::vector<double> energy(B);
+  PairLossOutput<double> out;
+  out.energy = energy.data();
+  const std::string cpu = error_message([&] { pair_energy_loss(in, spec, out); });
+  ASSERT_FALSE(cpu.empty()) << "the CPU kernel accepted the spoiled input";
+
+  DeviceArray<double> d_pred(pred), d_ref(ref), d_energy(energy), d_weights(weights);
+  DeviceArray<char> d_mask(mask);
+  DeviceArray<int64_t> d_edges(edges);
+  in.pred = d_pred.data;
+  in.ref = d_ref.data;
+  in.layout.mask = reinterpret_cast<const bool*>(d_mask.data);
+  in.edges = d_edges.data;
+  in.edge_weights = d_weights.data;
+  out.energy = d_energy.data;
+  EXPECT_EQ(error_message([&] { cuda::pair_energy_loss(in, spec, out); }), cpu);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Inputs, CudaBadInput,
+    ::testing::Values(
+        BadInput{"nan_pred", [](auto& pred, auto&, auto&, auto&, auto&) { pred[17] = NAN; }},
+        BadInput{"inf_ref", [](auto&, auto& ref, auto&, auto&, auto&) { ref[5] = INFINITY; }},
+        BadInput{"empty_system", [](auto&, auto&, auto& mask, auto&,
+                                    auto&) { std::fill(mask.begin() + 4, mask.end(), 0); }},
+        BadInput{"half_padding", [](auto&, auto&, auto&, auto& edges, auto&) { edges[10] = 0; }},
+        BadInput{"out_of_range", [](auto&, auto&, auto&, auto& edges, auto&) { edges[7] = 4; }},
+        BadInput{"self_edge", [](auto&, auto&, auto&, auto& edges, auto&) { edges[3] = 1; }},
+        BadInput{"negative_weight",
+                 [](auto&, auto&, auto&, auto&, auto& weights) { weights[4] = -1; }},
+        BadInput{"nan_weight",
+                 [](auto&, auto&, auto&, auto&, auto& weights) { weights[1] = NAN; }}),
+    [](const ::testing::TestParamInfo<BadInput>& info) { return std::string(info.param.name); });
 
 TEST(CudaPair, RejectsRowRanges) {
   if (!cuda::device_available()) GTEST_SKIP() << "no CUDA device on this machine";

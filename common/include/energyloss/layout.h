@@ -17,8 +17,12 @@ struct BatchLayout {
   int64_t stride() const { return atoms * dim; }
 };
 
-// Validates sizes (dim in {2, 3}, no empty system) and returns the number of
-// real atoms per system in `counts` (length batch). `what` names the caller.
+// Validates sizes (dim in {2, 3}, at least one system and one atom) without
+// reading the mask. `what` names the caller.
+void check_layout_shape(const BatchLayout& layout, const char* what);
+
+// check_layout_shape, then that no system is empty; returns the number of
+// real atoms per system in `counts` (length batch).
 void check_layout(const BatchLayout& layout, const char* what, int64_t* counts);
 
 // Throws when any of the `n` values is NaN or infinite, naming `argument` and

@@ -50,6 +50,12 @@ struct PairLossOutput {
   int64_t* pair_count = nullptr;  // [batch] pairs that contributed, optional
 };
 
+// The checks of validate_pair_input that read no array: shapes, which arrays
+// are given, coefficients, cutoff. The GPU path runs these on the host and
+// scans the arrays on the device.
+template <typename T>
+void validate_pair_arguments(const PairLossInput<T>& input, const CoefficientSpec& coefficients);
+
 // Everything pair_energy_loss checks before computing (shapes, dim, masks,
 // finite positions, edge indices, coefficients), on host memory. Returns the
 // real atom count of each system. Shared with the GPU path.

@@ -6,11 +6,15 @@
 
 namespace energyloss {
 
-void check_layout(const BatchLayout& layout, const char* what, int64_t* counts) {
+void check_layout_shape(const BatchLayout& layout, const char* what) {
   require(layout.dim == 2 || layout.dim == 3, what,
           ": positions must have 2 or 3 coordinates, got ", layout.dim);
   require(layout.batch >= 1, what, ": empty batch");
   require(layout.atoms >= 1, what, ": systems have no atoms");
+}
+
+void check_layout(const BatchLayout& layout, const char* what, int64_t* counts) {
+  check_layout_shape(layout, what);
   for (int64_t b = 0; b < layout.batch; ++b) {
     int64_t count = 0;
     for (int64_t i = 0; i < layout.atoms; ++i) count += layout.real(b, i) ? 1 : 0;

@@ -278,16 +278,7 @@ void edge_list(const Problem<T>& problem, Accumulator<T>& acc, int64_t begin, in
 
 template <typename T>
 void check_edges(const PairLossInput<T>& in, CoefficientMode mode) {
-  if (in.edges == nullptr) {
-    require(mode != CoefficientMode::Explicit,
-            "pair_energy_loss: coefficient mode 'explicit' needs an edge list with per-edge k");
-    require(in.edge_weights == nullptr,
-            "pair_energy_loss: edge_weights given without edges (weights need an edge list)");
-    return;
-  }
-  require(in.n_edges >= 0, "pair_energy_loss: negative edge count ", in.n_edges);
-  require(mode != CoefficientMode::Explicit || in.edge_weights != nullptr,
-          "pair_energy_loss: coefficient mode 'explicit' needs edge_weights (the k of each edge)");
+  if (in.edges == nullptr) return;
   const int64_t N = in.layout.atoms;
   const int64_t slots = in.n_edges * (in.edges_per_system ? in.layout.batch : 1);
   for (int64_t s = 0; s < slots; ++s) {
@@ -316,14 +307,30 @@ void check_edges(const PairLossInput<T>& in, CoefficientMode mode) {
 }  // namespace
 
 template <typename T>
-std::vector<int64_t> validate_pair_input(const PairLossInput<T>& in, const CoefficientSpec& spec) {
-  const BatchLayout& layout = in.layout;
-  std::vector<int64_t> counts(std::max<int64_t>(layout.batch, 1));
-  check_layout(layout, "pair_energy_loss", counts.data());
+void validate_pair_arguments(const PairLossInput<T>& in, const CoefficientSpec& spec) {
+  check_layout_shape(in.layout, "pair_energy_loss");
   require(in.pred != nullptr && in.ref != nullptr, "pair_energy_loss: pred and ref are required");
   check_coefficient_spec(spec);
   require(!(in.cutoff <= 0.0) && !std::isnan(in.cutoff),
           "pair_energy_loss: cutoff must be positive, got ", in.cutoff);
+  if (in.edges == nullptr) {
+    require(spec.mode != CoefficientMode::Explicit,
+            "pair_energy_loss: coefficient mode 'explicit' needs an edge list with per-edge k");
+    require(in.edge_weights == nullptr,
+            "pair_energy_loss: edge_weights given without edges (weights need an edge list)");
+    return;
+  }
+  require(in.n_edges >= 0, "pair_energy_loss: negative edge count ", in.n_edges);
+  require(spec.mode != CoefficientMode::Explicit || in.edge_weights != nullptr,
+          "pair_energy_loss: coefficient mode 'explicit' needs edge_weights (the k of each edge)");
+}
+
+template <typename T>
+std::vector<int64_t> validate_pair_input(const PairLossInput<T>& in, const CoefficientSpec& spec) {
+  validate_pair_arguments(in, spec);
+  const BatchLayout& layout = in.layout;
+  std::vector<int64_t> counts(layout.batch);
+  check_layout(layout, "pair_energy_loss", counts.data());
   check_finite(in.pred, layout, "pred");
   check_finite(in.ref, layout, "ref");
   check_edges(in, spec.mode);
@@ -421,6 +428,8 @@ void pair_energy_loss(const PairLossInput<T>& in, const CoefficientSpec& spec,
     }
 }
 
+template void validate_pair_arguments<float>(const PairLossInput<float>&, const CoefficientSpec&);
+template void validate_pair_arguments<double>(const PairLossInput<double>&, const CoefficientSpec&);
 template std::vector<int64_t> validate_pair_input<float>(const PairLossInput<float>&,
                                                          const CoefficientSpec&);
 template std::vector<int64_t> validate_pair_input<double>(const PairLossInput<double>&,

@@ -12,8 +12,10 @@ bool device_available();
 
 // Fills output.energy [B] and, when given, output.grad_pred / grad_ref
 // (atom_energy and pair_count are not computed on the GPU and must be null).
-// Inputs are validated the way the CPU kernel does, on host copies, before
-// any kernel runs; throws energyloss::Error on bad input or a CUDA failure.
+// Inputs get the CPU kernel's checks before the loss kernel runs: the
+// arrays are scanned on the device, and only input the scan flags is copied
+// back, so the error names the first bad value. Throws energyloss::Error on
+// bad input or a CUDA failure.
 template <typename T>
 void pair_energy_loss(const PairLossInput<T>& device_input, const CoefficientSpec& coefficients,
                       const PairLossOutput<T>& device_output);
