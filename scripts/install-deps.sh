@@ -24,6 +24,8 @@ PACKAGES=(
   lammps liblammps-dev python3-lammps lammps-examples openmpi-bin libopenmpi-dev
   # chemistry data and toolkits (molecule experiments, validity metrics)
   librdkit-dev python3-rdkit chemical-structures-data
+  # RDKit's C++ headers include Boost's, which librdkit-dev does not pull in
+  libboost-dev
 )
 
 missing=()

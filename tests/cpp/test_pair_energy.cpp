@@ -7,11 +7,14 @@
 #include <random>
 #include <vector>
 
+#include "../support/expect_error.h"
 #include "energyloss/error.h"
 #include "energyloss/pair_energy.h"
 
 namespace energyloss {
 namespace {
+
+using energyloss::test_support::expect_error;
 
 using Vec = std::vector<double>;
 
@@ -340,16 +343,6 @@ TEST(PairEnergy, CoincidentAtomsGiveZeroGradientNotNaN) {
   // Coincident reference atoms too.
   const Result same = run("exp", ref, Vec{0, 0, 0, 0, 0, 0, 1, 1, 1}, 1, 3, 3);
   for (double g : same.grad_ref) EXPECT_TRUE(std::isfinite(g));
-}
-
-template <typename F>
-void expect_error(F&& call, const std::string& fragment) {
-  try {
-    call();
-    ADD_FAILURE() << "no error; expected one mentioning '" << fragment << "'";
-  } catch (const Error& error) {
-    EXPECT_NE(std::string(error.what()).find(fragment), std::string::npos) << error.what();
-  }
 }
 
 TEST(PairEnergy, BadInputIsRejectedWithAClearMessage) {

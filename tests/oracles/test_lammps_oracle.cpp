@@ -22,10 +22,13 @@
 #include <string>
 #include <vector>
 
+#include "../support/expect_error.h"
 #include "energyloss/error.h"
 #include "energyloss/oracles/factories.h"
 
 namespace {
+
+using energyloss::test_support::expect_error;
 
 using energyloss::EnergyOracle;
 using energyloss::make_lammps_oracle;
@@ -295,17 +298,6 @@ TEST(LammpsOracle, ForcesAreMinusEnergyGradient) {
     const double numeric = -(energies[2 * c] - energies[2 * c + 1]) / (2 * h);
     EXPECT_NEAR(forces[coordinates[c]], numeric, 1e-6 * std::max(1.0, std::abs(numeric)))
         << "coordinate " << coordinates[c];
-  }
-}
-
-// Runs `call`, expects an energyloss::Error whose message contains `needle`.
-template <typename Call>
-void expect_error(Call&& call, const std::string& needle) {
-  try {
-    call();
-    ADD_FAILURE() << "no error; expected one mentioning '" << needle << "'";
-  } catch (const energyloss::Error& error) {
-    EXPECT_NE(std::string(error.what()).find(needle), std::string::npos) << error.what();
   }
 }
 

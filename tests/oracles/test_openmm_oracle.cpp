@@ -14,11 +14,14 @@
 
 #include <unistd.h>
 
+#include "../support/expect_error.h"
 #include "energyloss/error.h"
 #include "energyloss/oracles/factories.h"
 
 namespace energyloss {
 namespace {
+
+using energyloss::test_support::expect_error;
 
 namespace fs = std::filesystem;
 
@@ -215,20 +218,6 @@ TEST(OpenMMOracle, PeriodicSystemUsesTheDefaultBox) {
   const double s6 = std::pow(0.34 / 0.4, 6);
   EXPECT_NEAR(energies[0], 4 * (s6 * s6 - s6), 1e-9);
   EXPECT_NEAR(energies[1], energies[0], 1e-9);
-}
-
-// Runs `body`, expecting an energyloss::Error whose message has every `part`.
-template <typename Body>
-void expect_error(Body&& body, std::initializer_list<std::string> parts) {
-  try {
-    body();
-    ADD_FAILURE() << "no energyloss::Error was thrown";
-  } catch (const Error& error) {
-    for (const std::string& part : parts) {
-      EXPECT_NE(std::string(error.what()).find(part), std::string::npos)
-          << "'" << part << "' missing from: " << error.what();
-    }
-  }
 }
 
 TEST(OpenMMOracleErrors, MissingOrInvalidFile) {

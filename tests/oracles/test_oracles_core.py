@@ -278,6 +278,8 @@ def test_engine_oracles_fail_clearly(oracles, tmp_path):
         oracles.OpenMMOracle(str(tmp_path / "missing.xml"), platform="Reference")
     with pytest.raises(ERRORS, match="LAMMPS|missing.in"):
         oracles.LammpsOracle(str(tmp_path / "missing.in"))
+    with pytest.raises(ERRORS, match="RDKit MMFF|missing.mol"):
+        oracles.MMFFOracle(str(tmp_path / "missing.mol"))
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,7 @@ from . import _library
 from ._library import ops
 
 __all__ = [
-    "Oracle", "OpenMMOracle", "LammpsOracle", "LennardJonesOracle", "MorseOracle",
+    "Oracle", "OpenMMOracle", "LammpsOracle", "MMFFOracle", "LennardJonesOracle", "MorseOracle",
     "HarmonicBondOracle", "oracle_energy", "true_energy_loss", "force_field_coefficients",
     "openmm_pair_coefficients", "Generator", "load_generator",
 ]
@@ -140,6 +140,29 @@ class LammpsOracle(Oracle):
         op = _engine_op("lammps_oracle", "LAMMPS", "ENERGYLOSS_WITH_LAMMPS")
         variables = {str(k): str(v) for k, v in (variables or {}).items()}
         super().__init__(op(str(deck_path), variables, int(workers)))
+
+
+class MMFFOracle(Oracle):
+    """RDKit MMFF94 or MMFF94s oracle for one molecule (angstrom, kcal/mol).
+
+    Args:
+        molecule: path of an MDL .mol / .sdf file (its first record), or a mol
+            block string (anything containing a newline), e.g.
+            ``Chem.MolToMolBlock(Chem.AddHs(mol, addCoords=True))``. Every
+            hydrogen must be an atom of the record; atom order is the record's.
+        variant: "MMFF94" or "MMFF94s".
+        workers: threads evaluating batch entries, one RDKit ForceField each.
+
+    Energies and gradients equal RDKit's ``MMFFGetMoleculeForceField(mol,
+    MMFFGetMoleculeProperties(mol, mmffVariant=variant),
+    ignoreInterfragInteractions=False)`` (for a single molecule the
+    default ``ignoreInterfragInteractions=True`` gives the same). ``elements``
+    are the atoms' symbols.
+    """
+
+    def __init__(self, molecule, variant="MMFF94", workers=1):
+        op = _engine_op("rdkit_mmff_oracle", "RDKit MMFF", "ENERGYLOSS_WITH_RDKIT")
+        super().__init__(op(str(molecule), str(variant), int(workers)))
 
 
 class LennardJonesOracle(Oracle):

@@ -5,10 +5,6 @@
 #include <OpenMM.h>
 
 #include <algorithm>
-#include <atomic>
-#include <cmath>
-#include <cstring>
-#include <exception>
 #include <fstream>
 #include <iterator>
 #include <mutex>
@@ -16,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include "batch_workers.h"
 #include "energyloss/error.h"
 #include "energyloss/oracles/factories.h"
 
@@ -107,35 +104,12 @@ class OpenMMOracle final : public EnergyOracle {
   // Called by EnergyOracle::evaluate after it has validated the arguments.
   void compute(const double* positions, int64_t batch, double* energies, double* forces) override {
     const int64_t stride = atoms_ * 3;
-
     // The Contexts are not reentrant: concurrent callers take turns.
     std::lock_guard<std::mutex> lock(evaluating_);
-    std::atomic<int64_t> next{0};
-    std::atomic<bool> failed{false};
-    std::vector<std::string> errors(workers_.size());
-    auto work = [&](size_t w) {
-      int64_t entry = 0;
-      try {
-        while (!failed && (entry = next++) < batch) {
-          evaluate_one(*workers_[w], positions + entry * stride, energies[entry],
-                       forces == nullptr ? nullptr : forces + entry * stride);
-        }
-      } catch (const std::exception& error) {
-        // Our own checks already carry the "energyloss: " prefix: say it once.
-        std::string reason = error.what();
-        if (reason.rfind("energyloss: ", 0) == 0) reason.erase(0, std::strlen("energyloss: "));
-        errors[w] = describe() + ": batch entry " + std::to_string(entry) + ": " + reason;
-        failed = true;
-      }
-    };
-    const size_t threads = size_t(std::min<int64_t>(batch, int64_t(workers_.size())));
-    std::vector<std::thread> helpers;
-    for (size_t w = 1; w < threads; ++w) helpers.emplace_back(work, w);
-    work(0);
-    for (std::thread& helper : helpers) helper.join();
-    for (const std::string& error : errors) {
-      if (!error.empty()) throw Error("energyloss: " + error);
-    }
+    evaluate_on_workers(batch, workers_.size(), describe(), [&](size_t w, int64_t entry) {
+      evaluate_one(*workers_[w], positions + entry * stride, energies[entry],
+                   forces == nullptr ? nullptr : forces + entry * stride);
+    });
   }
 
  private:
@@ -149,18 +123,13 @@ class OpenMMOracle final : public EnergyOracle {
     const int wanted = OpenMM::State::Energy | (forces ? OpenMM::State::Forces : 0);
     const OpenMM::State state = worker.context->getState(wanted);
     energy = state.getPotentialEnergy();
-    // An exploding configuration (overlapping atoms) gives inf or NaN.
-    require(std::isfinite(energy), "the energy is not finite (", energy,
-            "); overlapping atoms or an exploded configuration?");
-    if (forces == nullptr) return;
-    const std::vector<OpenMM::Vec3>& computed = state.getForces();
-    for (int64_t i = 0; i < atoms_; ++i) {
-      for (int c = 0; c < 3; ++c) {
-        forces[3 * i + c] = computed[size_t(i)][c];
-        require(std::isfinite(forces[3 * i + c]), "the force on atom ", i,
-                " is not finite; overlapping atoms or an exploded configuration?");
+    if (forces != nullptr) {
+      const std::vector<OpenMM::Vec3>& computed = state.getForces();
+      for (int64_t i = 0; i < atoms_; ++i) {
+        for (int c = 0; c < 3; ++c) forces[3 * i + c] = computed[size_t(i)][c];
       }
     }
+    require_finite_result(energy, forces, atoms_);
   }
 
   std::string path_;

@@ -222,6 +222,12 @@ Handle lammps_oracle(const std::string& deck,
 }
 #endif
 
+#ifdef ENERGYLOSS_HAVE_RDKIT
+Handle rdkit_mmff_oracle(const std::string& molecule, const std::string& variant, int64_t workers) {
+  return wrap(make_rdkit_mmff_oracle(molecule, variant, int(workers)));
+}
+#endif
+
 struct GeneratorHandle : torch::CustomClassHolder {
   Generator generator;
   explicit GeneratorHandle(const std::string& path) : generator(path) {}
@@ -345,5 +351,11 @@ TORCH_LIBRARY_FRAGMENT(energyloss, m) {
          std::string(oracle_type))
             .c_str(),
         &energyloss::lammps_oracle);
+#endif
+#ifdef ENERGYLOSS_HAVE_RDKIT
+  m.def(("rdkit_mmff_oracle(str molecule, str variant=\"MMFF94\", int workers=1) -> " +
+         std::string(oracle_type))
+            .c_str(),
+        &energyloss::rdkit_mmff_oracle);
 #endif
 }
