@@ -42,13 +42,12 @@ sys.path.insert(0, os.path.join(HERE, "..", "openmm"))
 import make_system  # noqa: E402  (the project's PDB -> System script)
 
 import energyloss  # noqa: E402
+from diffusion_common import (LOSSES, Batch, TimeEmbedding, bond_angles, bond_lengths,  # noqa: E402
+                              coverage_matching, print_row, rdkit_checks, rmsd_matrix,
+                              sample, sample_space_loss, rescale_to_exp_total, stability,
+                              summarise, plot, train, wasserstein)
 
-LOSSES = ("mse", "kabsch", "energy", "energy-sparse", "energy-ff")
 ANGSTROM_PER_NM = 10.0
-# Covalent radii (angstrom) for the distance-based bond inference of EDM-style
-# stability; a pair is bonded below 1.25 x the sum of radii.
-COVALENT_RADIUS = {"H": 0.31, "C": 0.76, "N": 0.71, "O": 0.66}
-BOND_TOLERANCE = 1.25
 
 
 def parse_arguments(argv):
@@ -130,36 +129,21 @@ class Denoiser(torch.nn.Module):
 
     def __init__(self, atoms, width=512, time_features=16):
         super().__init__()
-        self.time_frequencies = torch.nn.Parameter(
-            torch.exp(torch.linspace(0.0, math.log(1000.0), time_features // 2)), requires_grad=False)
+        self.time_embedding = TimeEmbedding(time_features)
         self.net = torch.nn.Sequential(
             torch.nn.Linear(3 * atoms + time_features, width), torch.nn.SiLU(),
             torch.nn.Linear(width, width), torch.nn.SiLU(),
             torch.nn.Linear(width, width), torch.nn.SiLU(),
             torch.nn.Linear(width, 3 * atoms))
 
-    def forward(self, x_t, t):
-        angles = t[:, None] * self.time_frequencies[None]
-        features = torch.cat([x_t.flatten(1), torch.sin(angles), torch.cos(angles)], dim=1)
+    def forward(self, x_t, t, batch=None):
+        features = torch.cat([x_t.flatten(1), self.time_embedding(t)], dim=1)
         eps = self.net(features).view_as(x_t)
         return eps - eps.mean(dim=1, keepdim=True)  # stay in the zero-centre subspace
 
 
-def random_rotations(count, generator):
-    """Uniform rotations (QR of Gaussian matrices, sign-fixed, det +1)."""
-    q, r = torch.linalg.qr(torch.randn(count, 3, 3, generator=generator, dtype=torch.float64))
-    q = q * torch.sign(torch.diagonal(r, dim1=1, dim2=2))[:, None, :]
-    q[torch.det(q) < 0, :, 0] *= -1
-    return q.float()
-
-
-def centred_noise(shape, generator):
-    noise = torch.randn(shape, generator=generator)
-    return noise - noise.mean(dim=1, keepdim=True)
-
-
 class SampleLoss:
-    """One of LOSSES on (prediction, data), per sample [B]."""
+    """One of LOSSES on (prediction, batch), per sample [B]."""
 
     def __init__(self, name, molecule, data_scale):
         self.name = name
@@ -169,155 +153,47 @@ class SampleLoss:
         if name == "energy-ff":
             k = energyloss.openmm_pair_coefficients(
                 molecule.system_xml, reference.double() / ANGSTROM_PER_NM, pairs).float()
-            # Same total as the exp preset on the reference, so only the
-            # distribution of stiffness over pairs differs between the two.
-            distances = (reference[pairs[:, 0]] - reference[pairs[:, 1]]).norm(dim=1)
-            exp_total = (24.0 / n * torch.exp(-distances)).sum()
-            self.edges, self.weights = pairs, k * exp_total / k.sum()
+            self.edges, self.weights = pairs, rescale_to_exp_total(k, reference, pairs)
         elif name == "energy-sparse":
             self.edges, self.weights = energyloss.sparse_rigid_edges(reference, seed=0)
+        else:
+            self.edges = self.weights = None
         self.data_scale = data_scale
 
-    def __call__(self, pred, data):
-        if self.name == "mse":
-            return ((pred - data) ** 2).mean(dim=(1, 2))
-        if self.name == "kabsch":
-            return energyloss.kabsch_mse(pred, data, reduction="none")
-        # Energy forms work in angstrom (the unit of the exp preset's length scale).
-        pred, data = pred * self.data_scale, data * self.data_scale
-        if self.name == "energy":
-            return energyloss.pair_energy_loss(pred, data, coeff="exp", reduction="none")
-        return energyloss.pair_energy_loss(pred, data, coeff="explicit", edges=self.edges,
-                                           edge_weights=self.weights, reduction="none")
+    def __call__(self, pred, batch):
+        return sample_space_loss(self.name, pred, batch.x0, self.data_scale,
+                                 edges=self.edges, weights=self.weights)
 
 
-def schedule(t):
-    alpha, sigma = energyloss.noise_schedule(t.double(), "polynomial")
-    return alpha.float(), sigma.float()
-
-
-def train(loss, train_set, steps, seed, batch=128):
+def train_model(loss, train_set, steps, seed, batch=128):
     """Returns the model and the loss's share of the step time."""
-    generator = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)
     model = Denoiser(train_set.shape[1])
-    optimiser = torch.optim.Adam(model.parameters(), lr=3e-4)
-    loss_seconds = step_seconds = 0.0
-    for step in range(steps):
-        start = time.perf_counter()
-        index = torch.randint(len(train_set), (batch,), generator=generator)
-        x0 = train_set[index] @ random_rotations(batch, generator).transpose(1, 2)
-        t = torch.rand(batch, generator=generator) * 0.999 + 0.001
-        alpha, sigma = schedule(t)
-        eps = centred_noise(x0.shape, generator)
-        x_t = alpha[:, None, None] * x0 + sigma[:, None, None] * eps
-        x0_hat = energyloss.x0_from_eps(x_t, model(x_t, t), alpha, sigma)
-        loss_start = time.perf_counter()
-        per_sample = loss(x0_hat, x0)
-        value = (energyloss.eps_weight(alpha, sigma) * per_sample).mean()
-        loss_seconds += time.perf_counter() - loss_start
-        optimiser.zero_grad()
-        value.backward()
-        optimiser.step()
-        step_seconds += time.perf_counter() - start
-    return model, loss_seconds / step_seconds
 
+    def draw_batch(generator):
+        return Batch(train_set[torch.randint(len(train_set), (batch,), generator=generator)],
+                     None, None)
 
-@torch.no_grad()
-def sample(model, count, atoms, seed, clip, steps=200):
-    """Ancestral sampling on the training schedule, t from 1 to 0. Near t = 1,
-    alpha is ~3e-3 and x0 = (x_t - sigma eps)/alpha amplifies the model's eps
-    error ~300-fold, so x0 is clipped to the data's range (DDPM's
-    clip_denoised), `clip` in the data's normalised units."""
-    generator = torch.Generator().manual_seed(10_000 + seed)
-    x = centred_noise((count, atoms, 3), generator)
-    times = torch.linspace(1.0, 0.0, steps + 1)
-    for t, s in zip(times[:-1], times[1:]):
-        alpha_t, sigma_t = schedule(t.expand(count))
-        x0_hat = energyloss.x0_from_eps(x, model(x, t.expand(count)), alpha_t, sigma_t)
-        x0_hat = x0_hat.clamp(-clip, clip)
-        if s == 0:
-            return x0_hat
-        alpha_s, sigma_s = schedule(s.expand(count))
-        alpha_ts = alpha_t / alpha_s
-        sigma2_ts = sigma_t ** 2 - alpha_ts ** 2 * sigma_s ** 2
-        mean = (alpha_ts * sigma_s ** 2 / sigma_t ** 2)[:, None, None] * x + \
-               (alpha_s * sigma2_ts / sigma_t ** 2)[:, None, None] * x0_hat
-        std = torch.sqrt(sigma2_ts * sigma_s ** 2 / sigma_t ** 2)[:, None, None]
-        x = mean + std * centred_noise(x.shape, generator)
-    return x
+    return model, train(model, draw_batch, loss, steps, seed)
 
 
 # -------------------------------------------------------------- metrics
 
 
-def bond_lengths(x, bonds):
-    return np.linalg.norm(x[:, bonds[:, 0]] - x[:, bonds[:, 1]], axis=-1)
-
-
-def bond_angles(x, angles):
-    a = x[:, angles[:, 0]] - x[:, angles[:, 1]]
-    b = x[:, angles[:, 2]] - x[:, angles[:, 1]]
-    cos = (a * b).sum(-1) / (np.linalg.norm(a, axis=-1) * np.linalg.norm(b, axis=-1))
-    return np.degrees(np.arccos(np.clip(cos, -1.0, 1.0)))
-
-
-def wasserstein(samples, data):
-    """Mean over columns of the 1-D Wasserstein-1 distance (quantile form)."""
-    quantiles = np.linspace(0.005, 0.995, 100)
-    return float(np.mean(np.abs(np.quantile(samples, quantiles, axis=0) -
-                                np.quantile(data, quantiles, axis=0))))
-
-
-def inferred_bonds(x, elements):
-    radius = np.array([COVALENT_RADIUS[e] for e in elements])
-    distance = np.linalg.norm(x[:, :, None] - x[:, None, :], axis=-1)
-    bonded = distance < BOND_TOLERANCE * (radius[:, None] + radius[None, :])
-    bonded[:, np.arange(len(elements)), np.arange(len(elements))] = False
-    return bonded
-
-
-def stability(x, molecule):
-    """EDM-style, by degree: an atom is stable when its distance-inferred bond
-    count equals its topological degree; a molecule when all atoms are."""
-    degree = np.bincount(molecule.bonds.ravel(), minlength=len(molecule.elements))
-    stable = inferred_bonds(x, molecule.elements).sum(-1) == degree[None]
-    return float(stable.mean()), float(stable.all(axis=1).mean())
-
-
-def rdkit_checks(x, molecule):
-    """Fractions of samples whose inferred-bond molecule is one fragment that
-    sanitises (valid) and whose canonical isomeric SMILES, stereo from 3D, is
-    the reference's (identical: same bonds and the L-alanine chirality)."""
-    from rdkit import Chem, RDLogger
-    RDLogger.DisableLog("rdApp.*")
+def chemistry(x, molecule):
+    """EDM-style stability (the graph has single bonds, so this is the degree
+    check) and the RDKit checks: valid, and identical to the reference's
+    canonical SMILES with the L-alanine chirality from 3D."""
+    from rdkit import Chem
     template = Chem.MolFromPDBFile(make_system.ALANINE_PDB, removeHs=False)
-    order = {tuple(sorted((b.GetBeginAtomIdx(), b.GetEndAtomIdx()))): b.GetBondType()
-             for b in template.GetBonds()}
-    target = Chem.MolToSmiles(template)
-    valid = identical = 0
-    for coordinates, bonded in zip(x, inferred_bonds(x, molecule.elements)):
-        mol = Chem.RWMol()
-        for atom in template.GetAtoms():
-            new_atom = Chem.Atom(atom.GetAtomicNum())
-            new_atom.SetNoImplicit(True)
-            mol.AddAtom(new_atom)
-        for i, j in zip(*np.nonzero(np.triu(bonded))):
-            mol.AddBond(int(i), int(j), order.get((int(i), int(j)), Chem.BondType.SINGLE))
-        conformer = Chem.Conformer(len(coordinates))
-        for i, p in enumerate(coordinates):
-            conformer.SetAtomPosition(i, p.tolist())
-        mol.AddConformer(conformer)
-        try:
-            Chem.SanitizeMol(mol)
-        except Exception:  # RDKit raises several sanitisation exception types
-            continue
-        if len(Chem.GetMolFrags(mol)) != 1:
-            continue
-        valid += 1
-        Chem.AssignStereochemistryFrom3D(mol)
-        identical += Chem.MolToSmiles(mol) == target
-    return valid / len(x), identical / len(x)
+    orders = np.zeros((len(molecule.elements),) * 2)
+    orders[molecule.bonds[:, 0], molecule.bonds[:, 1]] = 1
+    orders[molecule.bonds[:, 1], molecule.bonds[:, 0]] = 1
+    bond_types = {tuple(sorted((b.GetBeginAtomIdx(), b.GetEndAtomIdx()))): b.GetBondType()
+                  for b in template.GetBonds()}
+    valid, identical = rdkit_checks(x, molecule.elements, bond_types, Chem.MolToSmiles(template))
+    return (*stability(x, molecule.elements, orders), float(valid.mean()),
+            float(identical.mean()))
 
 
 def energies(x, molecule, minimise_iterations=0):
@@ -343,25 +219,12 @@ def energies(x, molecule, minimise_iterations=0):
     return result
 
 
-def coverage_matching(x, test, threshold=0.5):
-    """COV-R (fraction of test frames with a sample within threshold, in
-    angstrom RMSD after Kabsch alignment) and MAT-R (mean over test frames of
-    the nearest sample's RMSD)."""
-    s, t = len(x), len(test)
-    pred = torch.as_tensor(x, dtype=torch.float64)[:, None].expand(s, t, -1, -1).reshape(s * t, -1, 3)
-    ref = torch.as_tensor(test, dtype=torch.float64)[None].expand(s, t, -1, -1).reshape(s * t, -1, 3)
-    rmsd = energyloss.kabsch_mse(pred, ref, reduction="none").mul(3).sqrt().view(s, t)
-    nearest = rmsd.min(dim=0).values
-    return float((nearest < threshold).double().mean()), float(nearest.mean())
-
-
 def evaluate(x, molecule, test):
     reference = test[:len(x)]
     minimise = 50  # L-BFGS iterations, for samples and data alike
     sample_energies = energies(x, molecule)
-    atom_stable, molecule_stable = stability(x, molecule)
-    valid, identical = rdkit_checks(x, molecule)
-    coverage, matching = coverage_matching(x, test[:200])
+    atom_stable, molecule_stable, valid, identical = chemistry(x, molecule)
+    coverage, matching = coverage_matching(rmsd_matrix(x, test[:200]), threshold=0.5)
     return {
         "bond_w1": wasserstein(bond_lengths(x, molecule.bonds), bond_lengths(test, molecule.bonds)),
         "angle_w1": wasserstein(bond_angles(x, molecule.angles), bond_angles(test, molecule.angles)),
@@ -382,45 +245,6 @@ METRICS = ("bond_w1", "angle_w1", "atom_stable", "molecule_stable", "valid", "id
            "energy_failed", "energy_excess", "energy_excess_minimised", "coverage", "matching",
            "loss_share",
            "train_seconds")
-
-
-def summarise(rows, path):
-    with open(path, "w") as out:
-        out.write("| loss | fraction | " + " | ".join(METRICS) + " |\n")
-        out.write("|---" * (len(METRICS) + 2) + "|\n")
-        keys = sorted({(r["loss"], r["fraction"]) for r in rows},
-                      key=lambda k: (LOSSES.index(k[0]), k[1]))
-        for loss, fraction in keys:
-            group = [r for r in rows if r["loss"] == loss and r["fraction"] == fraction]
-            cells = []
-            for m in METRICS:
-                values = np.array([r[m] for r in group])
-                cells.append(f"{values.mean():.3g} ± {values.std():.2g}" if len(values) > 1
-                             else f"{values.mean():.3g}")
-            out.write(f"| {loss} | {fraction:g} | " + " | ".join(cells) + " |\n")
-
-
-def plot(rows, path):
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    figure, axes = plt.subplots(1, 3, figsize=(13, 3.6))
-    for ax, metric, label in zip(axes, ("bond_w1", "energy_excess_minimised", "matching"),
-                                 ("bond-length W1 (Å)", "median energy above data after\n"
-                                  "50 minimiser steps (kJ/mol)", "MAT-R (Å)")):
-        for loss in LOSSES:
-            group = [r for r in rows if r["loss"] == loss]
-            if not group:
-                continue
-            fractions = sorted({r["fraction"] for r in group})
-            mean = [np.mean([r[metric] for r in group if r["fraction"] == f]) for f in fractions]
-            std = [np.std([r[metric] for r in group if r["fraction"] == f]) for f in fractions]
-            ax.errorbar(fractions, mean, yerr=std, marker="o", capsize=3, label=loss)
-        ax.set_xlabel("fraction of training set")
-        ax.set_ylabel(label)
-    axes[0].legend(fontsize=8)
-    figure.tight_layout()
-    figure.savefig(path, dpi=120)
 
 
 def main(argv):
@@ -445,22 +269,26 @@ def main(argv):
             loss = SampleLoss(loss_name, molecule, data_scale)
             for seed in range(args.seeds):
                 begin = time.perf_counter()
-                model, loss_share = train(loss, train_set, args.steps, seed)
+                model, loss_share = train_model(loss, train_set, args.steps, seed)
                 seconds = time.perf_counter() - begin
-                x = sample(model, args.samples, train_set.shape[1], seed,
+                shape = Batch(torch.zeros(args.samples, train_set.shape[1], 3), None, None)
+                x = sample(model, shape, seed,
                            clip=float(train_all.abs().max())).double().numpy() * data_scale
                 row = {"loss": loss_name, "fraction": fraction, "seed": seed,
                        **evaluate(x, molecule, test), "loss_share": loss_share,
                        "train_seconds": seconds}
                 rows.append(row)
-                print(", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
-                                for k, v in row.items()), flush=True)
+                print_row(row)
     with open(os.path.join(args.output, "runs.csv"), "w", newline="") as out:
         writer = csv.DictWriter(out, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
-    summarise(rows, os.path.join(args.output, "summary.md"))
-    plot(rows, os.path.join(args.output, "molecules.png"))
+    summarise(rows, os.path.join(args.output, "summary.md"), METRICS)
+    plot(rows, os.path.join(args.output, "molecules.png"),
+         [("bond_w1", "bond-length W1 (Å)"),
+          ("energy_excess_minimised", "median energy above data after\n"
+                                      "50 minimiser steps (kJ/mol)"),
+          ("matching", "MAT-R (Å)")])
     print(f"wrote {args.output}/runs.csv, summary.md, molecules.png "
           f"({time.perf_counter() - start:.0f} s)")
 

@@ -1,8 +1,9 @@
 #!/usr/bin/python3
-"""Runs examples/molecules/alanine_diffusion.py with tiny sizes and checks its
-outputs are well formed: one runs.csv row per loss, data fraction and seed
-with finite metrics (rates within [0, 1]), a summary table row per loss and
-fraction, and the plot. Not a check of the scientific outcome.
+"""Runs a molecule experiment of examples/molecules (alanine_diffusion.py or
+small_molecules.py) with tiny sizes and checks its outputs are well formed:
+one runs.csv row per loss, data fraction and seed with finite metrics (rates
+within [0, 1]), a summary table row per loss and fraction, and the plot. Not
+a check of the scientific outcome.
 
     check_molecules.py SCRIPT WORK_DIR
 """
@@ -12,6 +13,14 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+# Per experiment script: its tiny-size arguments and the plot it writes.
+EXPERIMENTS = {
+    "alanine_diffusion.py": (["--frames", "40", "--steps", "15", "--samples", "6"],
+                             "molecules.png"),
+    "small_molecules.py": (["--quick", "--molecules", "12", "--steps", "15",
+                            "--sampling-steps", "5"], "small_molecules.png"),
+}
 
 LOSSES = ["mse", "kabsch", "energy", "energy-sparse", "energy-ff"]
 RATES = ["atom_stable", "molecule_stable", "valid", "identical", "coverage", "energy_failed",
@@ -28,10 +37,13 @@ def fail(message):
 
 def main(script, work):
     work = Path(work)
+    if Path(script).name not in EXPERIMENTS:
+        fail(f"unknown experiment script {script}; expected one of {sorted(EXPERIMENTS)}")
+    sizes, plot_name = EXPERIMENTS[Path(script).name]
     shutil.rmtree(work, ignore_errors=True)
     fractions, seeds = [0.5, 1.0], 2
-    command = [sys.executable, script, "--frames", "40", "--steps", "15", "--samples", "6",
-               "--seeds", str(seeds), "--fractions", *map(str, fractions), "--output", str(work)]
+    command = [sys.executable, script, *sizes, "--seeds", str(seeds),
+               "--fractions", *map(str, fractions), "--output", str(work)]
     print("+", " ".join(command), flush=True)
     result = subprocess.run(command, capture_output=True, text=True)
     print(result.stdout, result.stderr, sep="\n")
@@ -61,10 +73,11 @@ def main(script, work):
         if float(row["bond_w1"]) <= 0 or float(row["train_seconds"]) <= 0:
             fail(f"runs.csv row {index}: non-positive bond_w1 or train_seconds")
 
-    table = (work / "summary.md").read_text().splitlines()
+    table = [line for line in (work / "summary.md").read_text().splitlines()
+             if line.startswith("|")]
     if len(table) != 2 + len(LOSSES) * len(fractions):
-        fail(f"summary.md: {len(table)} lines, expected {2 + len(LOSSES) * len(fractions)}")
-    image = work / "molecules.png"
+        fail(f"summary.md: {len(table)} table lines, expected {2 + len(LOSSES) * len(fractions)}")
+    image = work / plot_name
     if not image.exists() or image.stat().st_size == 0:
         fail(f"{image} was not written")
     print("check_molecules: ok")

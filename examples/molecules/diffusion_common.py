@@ -1,0 +1,303 @@
+"""What the molecule diffusion experiments share: the noise schedule, the
+sample-space losses, the training loop (with the loss's share of a step), the
+ancestral sampler, the geometry and chemistry metrics, and the summary table
+and plot. Positions are [B, N, 3]; ``mask`` [B, N] (False = padding atom) is
+None for single-molecule data sets.
+"""
+
+import math
+import time
+from collections import namedtuple
+
+import numpy as np
+import torch
+
+import energyloss
+
+LOSSES = ("mse", "kabsch", "energy", "energy-sparse", "energy-ff")
+# Covalent radii (angstrom) for the distance-based bond inference of EDM-style
+# stability; a pair is bonded below BOND_TOLERANCE x the sum of radii.
+COVALENT_RADIUS = {"H": 0.31, "C": 0.76, "N": 0.71, "O": 0.66, "F": 0.57, "P": 1.07,
+                   "S": 1.05, "Cl": 1.02, "Br": 1.20, "I": 1.39}
+BOND_TOLERANCE = 1.25
+
+# ---------------------------------------------------------------- diffusion
+
+
+class TimeEmbedding(torch.nn.Module):
+    """sin/cos features of the diffusion time t in [0, 1]."""
+
+    def __init__(self, features=16):
+        super().__init__()
+        self.frequencies = torch.nn.Parameter(
+            torch.exp(torch.linspace(0.0, math.log(1000.0), features // 2)), requires_grad=False)
+
+    def forward(self, t):
+        angles = t[:, None] * self.frequencies[None]
+        return torch.cat([torch.sin(angles), torch.cos(angles)], dim=1)
+
+
+def schedule(t):
+    alpha, sigma = energyloss.noise_schedule(t.double(), "polynomial")
+    return alpha.float(), sigma.float()
+
+
+def random_rotations(count, generator):
+    """Uniform rotations (QR of Gaussian matrices, sign-fixed, det +1)."""
+    q, r = torch.linalg.qr(torch.randn(count, 3, 3, generator=generator, dtype=torch.float64))
+    q = q * torch.sign(torch.diagonal(r, dim1=1, dim2=2))[:, None, :]
+    q[torch.det(q) < 0, :, 0] *= -1
+    return q.float()
+
+
+def centre(x, mask=None):
+    """Remove the (masked) centroid; padding atoms stay at 0."""
+    if mask is None:
+        return x - x.mean(dim=1, keepdim=True)
+    weights = mask[..., None].to(x.dtype)
+    mean = (x * weights).sum(dim=1, keepdim=True) / weights.sum(dim=1, keepdim=True)
+    return (x - mean) * weights
+
+
+def centred_noise(shape, generator, mask=None):
+    return centre(torch.randn(shape, generator=generator), mask)
+
+
+def sample_space_loss(name, pred, data, data_scale, mask=None, edges=None, weights=None):
+    """One of LOSSES per system [B] on normalised positions. The energy forms
+    work in angstrom (the unit of the exp preset's length scale); "energy"
+    uses the complete graph, the others the given edges and weights
+    (``[E, 2]`` shared or ``[B, E, 2]`` per system, rows of -1 padding)."""
+    if name == "mse":
+        return energyloss.mse_loss(pred, data, mask, reduction="none")
+    if name == "kabsch":
+        return energyloss.kabsch_mse(pred, data, mask, reduction="none")
+    pred, data = pred * data_scale, data * data_scale
+    if name == "energy":
+        return energyloss.pair_energy_loss(pred, data, mask, coeff="exp", reduction="none")
+    return energyloss.pair_energy_loss(pred, data, mask, coeff="explicit", edges=edges,
+                                       edge_weights=weights, reduction="none")
+
+
+def rescale_to_exp_total(k, reference, pairs):
+    """k scaled to the exp preset's total stiffness (24/N e^{-r}) on
+    ``reference`` [N, 3] in angstrom, so only the distribution over pairs
+    differs between force-field and exp coefficients."""
+    distances = (reference[pairs[:, 0]] - reference[pairs[:, 1]]).norm(dim=1)
+    return k * (24.0 / len(reference) * torch.exp(-distances)).sum() / k.sum()
+
+
+# A training batch: normalised positions, the mask (or None) and whatever the
+# model and the loss need (conditioning, per-system edges and weights).
+Batch = namedtuple("Batch", ["x0", "mask", "context"])
+
+
+def train(model, draw_batch, loss, steps, seed, lr=3e-4):
+    """Trains ``model(x_t, t, batch) -> eps`` on ``draw_batch(generator) ->
+    Batch`` (randomly rotated here: the GDM-aug setting) with
+    ``loss(x0_hat, batch) -> [B]`` weighted by alpha^2/sigma^2. Returns the
+    loss's share of the step time."""
+    generator = torch.Generator().manual_seed(seed)
+    optimiser = torch.optim.Adam(model.parameters(), lr=lr)
+    loss_seconds = step_seconds = 0.0
+    for _ in range(steps):
+        start = time.perf_counter()
+        batch = draw_batch(generator)
+        x0 = batch.x0 @ random_rotations(len(batch.x0), generator).transpose(1, 2)
+        batch = batch._replace(x0=x0)
+        t = torch.rand(len(x0), generator=generator) * 0.999 + 0.001
+        alpha, sigma = schedule(t)
+        eps = centred_noise(x0.shape, generator, batch.mask)
+        x_t = alpha[:, None, None] * x0 + sigma[:, None, None] * eps
+        x0_hat = energyloss.x0_from_eps(x_t, model(x_t, t, batch), alpha, sigma)
+        loss_start = time.perf_counter()
+        value = (energyloss.eps_weight(alpha, sigma) * loss(x0_hat, batch)).mean()
+        loss_seconds += time.perf_counter() - loss_start
+        optimiser.zero_grad()
+        value.backward()
+        optimiser.step()
+        step_seconds += time.perf_counter() - start
+    return loss_seconds / step_seconds
+
+
+@torch.no_grad()
+def sample(model, batch, seed, clip, steps=200):
+    """Ancestral sampling on the training schedule, t from 1 to 0, of
+    ``batch``'s shape, mask and context. Near t = 1, alpha is ~3e-3 and
+    x0 = (x_t - sigma eps)/alpha amplifies the model's eps error ~300-fold, so
+    x0 is clipped to the data's range (DDPM's clip_denoised), ``clip`` in the
+    data's normalised units."""
+    generator = torch.Generator().manual_seed(10_000 + seed)
+    mask = batch.mask
+    x = centred_noise(batch.x0.shape, generator, mask)
+    count = len(x)
+    times = torch.linspace(1.0, 0.0, steps + 1)
+    for t, s in zip(times[:-1], times[1:]):
+        alpha_t, sigma_t = schedule(t.expand(count))
+        eps = model(x, t.expand(count), batch)
+        x0_hat = energyloss.x0_from_eps(x, eps, alpha_t, sigma_t).clamp(-clip, clip)
+        if s == 0:
+            return centre(x0_hat, mask)
+        alpha_s, sigma_s = schedule(s.expand(count))
+        alpha_ts = alpha_t / alpha_s
+        sigma2_ts = sigma_t ** 2 - alpha_ts ** 2 * sigma_s ** 2
+        mean = (alpha_ts * sigma_s ** 2 / sigma_t ** 2)[:, None, None] * x + \
+               (alpha_s * sigma2_ts / sigma_t ** 2)[:, None, None] * x0_hat
+        std = torch.sqrt(sigma2_ts * sigma_s ** 2 / sigma_t ** 2)[:, None, None]
+        x = mean + std * centred_noise(x.shape, generator, mask)
+    return x
+
+
+# ------------------------------------------------------------------ metrics
+
+
+def bond_lengths(x, bonds):
+    return np.linalg.norm(x[:, bonds[:, 0]] - x[:, bonds[:, 1]], axis=-1)
+
+
+def bond_angles(x, angles):
+    a = x[:, angles[:, 0]] - x[:, angles[:, 1]]
+    b = x[:, angles[:, 2]] - x[:, angles[:, 1]]
+    cos = (a * b).sum(-1) / (np.linalg.norm(a, axis=-1) * np.linalg.norm(b, axis=-1))
+    return np.degrees(np.arccos(np.clip(cos, -1.0, 1.0)))
+
+
+def angle_triples(bonds, atoms):
+    """All (i, centre, k) bond angles of a bond list."""
+    neighbours = [[] for _ in range(atoms)]
+    for i, j in bonds:
+        neighbours[i].append(j)
+        neighbours[j].append(i)
+    return np.array([(a, centre_atom, b) for centre_atom, near in enumerate(neighbours)
+                     for index, a in enumerate(near) for b in near[index + 1:]],
+                    dtype=np.int64).reshape(-1, 3)
+
+
+def wasserstein(samples, data):
+    """Mean over columns of the 1-D Wasserstein-1 distance (quantile form);
+    1-D arrays are one column."""
+    quantiles = np.linspace(0.005, 0.995, 100)
+    return float(np.mean(np.abs(np.quantile(samples, quantiles, axis=0) -
+                                np.quantile(data, quantiles, axis=0))))
+
+
+def inferred_bonds(x, elements):
+    """[S, N, N] bool: pairs closer than BOND_TOLERANCE x the covalent radii."""
+    radius = np.array([COVALENT_RADIUS[e] for e in elements])
+    distance = np.linalg.norm(x[:, :, None] - x[:, None, :], axis=-1)
+    bonded = distance < BOND_TOLERANCE * (radius[:, None] + radius[None, :])
+    bonded[:, np.arange(len(elements)), np.arange(len(elements))] = False
+    return bonded
+
+
+def stability(x, elements, orders):
+    """EDM-style valence check of [S, N, 3] samples against the molecular
+    graph ``orders`` [N, N] (bond order, 0 = no bond): each distance-inferred
+    bond counts with its graph order (1 where the graph has none), and an
+    atom is stable when that sum equals its valence in the graph; a molecule
+    when all its atoms are. Returns (atom fraction, molecule fraction)."""
+    inferred = inferred_bonds(x, elements) * np.where(orders > 0, orders, 1)[None]
+    stable = inferred.sum(-1) == orders.sum(-1)[None]
+    return float(stable.mean()), float(stable.all(axis=1).mean())
+
+
+def rdkit_checks(x, elements, bond_types, target_smiles, charges=None):
+    """Per sample: whether the molecule of distance-inferred bonds (typed as
+    in ``bond_types`` {(i, j): rdkit BondType, i < j}, single otherwise;
+    atoms with the formal ``charges``) is one fragment that sanitises
+    (valid), and whether its canonical isomeric SMILES, stereo from 3D, is
+    ``target_smiles`` (identical). Two bool arrays."""
+    from rdkit import Chem, RDLogger
+    RDLogger.DisableLog("rdApp.*")
+    valid = np.zeros(len(x), dtype=bool)
+    identical = np.zeros(len(x), dtype=bool)
+    charges = [0] * len(elements) if charges is None else charges
+    for index, (coordinates, bonded) in enumerate(zip(x, inferred_bonds(x, elements))):
+        mol = Chem.RWMol()
+        for element, charge in zip(elements, charges):
+            atom = Chem.Atom(element)
+            atom.SetNoImplicit(True)
+            atom.SetFormalCharge(int(charge))
+            mol.AddAtom(atom)
+        for i, j in zip(*np.nonzero(np.triu(bonded))):
+            mol.AddBond(int(i), int(j), bond_types.get((int(i), int(j)), Chem.BondType.SINGLE))
+        conformer = Chem.Conformer(len(coordinates))
+        for i, p in enumerate(coordinates):
+            conformer.SetAtomPosition(i, p.tolist())
+        mol.AddConformer(conformer)
+        try:
+            Chem.SanitizeMol(mol)
+        except Exception:  # RDKit raises several sanitisation exception types
+            continue
+        if len(Chem.GetMolFrags(mol)) != 1:
+            continue
+        valid[index] = True
+        Chem.AssignStereochemistryFrom3D(mol)
+        identical[index] = Chem.MolToSmiles(mol) == target_smiles
+    return valid, identical
+
+
+def rmsd_matrix(x, reference):
+    """[S, T] Kabsch-aligned RMSD (angstrom) of samples [S, N, 3] to
+    reference conformers [T, N, 3]."""
+    s, t = len(x), len(reference)
+    pred = torch.as_tensor(x, dtype=torch.float64)[:, None].expand(s, t, -1, -1)
+    ref = torch.as_tensor(reference, dtype=torch.float64)[None].expand(s, t, -1, -1)
+    pred, ref = pred.reshape(s * t, -1, 3), ref.reshape(s * t, -1, 3)
+    return energyloss.kabsch_mse(pred, ref, reduction="none").mul(3).sqrt().view(s, t).numpy()
+
+
+def coverage_matching(rmsd, threshold):
+    """COV-R (fraction of reference conformers with a sample within
+    ``threshold`` RMSD) and MAT-R (mean over reference conformers of the
+    nearest sample's RMSD) from an [S, T] RMSD matrix."""
+    nearest = rmsd.min(axis=0)
+    return float((nearest < threshold).mean()), float(nearest.mean())
+
+
+# ----------------------------------------------------------- tables, plots
+
+
+def summarise(rows, path, metrics):
+    """Markdown table: mean ± std over seeds per (loss, fraction)."""
+    with open(path, "w") as out:
+        out.write("| loss | fraction | " + " | ".join(metrics) + " |\n")
+        out.write("|---" * (len(metrics) + 2) + "|\n")
+        keys = sorted({(r["loss"], r["fraction"]) for r in rows},
+                      key=lambda k: (LOSSES.index(k[0]), k[1]))
+        for loss, fraction in keys:
+            group = [r for r in rows if r["loss"] == loss and r["fraction"] == fraction]
+            cells = []
+            for m in metrics:
+                values = np.array([r[m] for r in group])
+                cells.append(f"{values.mean():.3g} ± {values.std():.2g}" if len(values) > 1
+                             else f"{values.mean():.3g}")
+            out.write(f"| {loss} | {fraction:g} | " + " | ".join(cells) + " |\n")
+
+
+def plot(rows, path, panels):
+    """One panel per (metric, y label): mean ± std over seeds against the
+    training-set fraction, one line per loss."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    figure, axes = plt.subplots(1, len(panels), figsize=(4.4 * len(panels), 3.6))
+    for ax, (metric, label) in zip(axes, panels):
+        for loss in LOSSES:
+            group = [r for r in rows if r["loss"] == loss]
+            if not group:
+                continue
+            fractions = sorted({r["fraction"] for r in group})
+            values = [[r[metric] for r in group if r["fraction"] == f] for f in fractions]
+            ax.errorbar(fractions, [np.mean(v) for v in values], yerr=[np.std(v) for v in values],
+                        marker="o", capsize=3, label=loss)
+        ax.set_xlabel("fraction of training set")
+        ax.set_ylabel(label)
+    axes[0].legend(fontsize=8)
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+
+
+def print_row(row):
+    print(", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
+                    for k, v in row.items()), flush=True)
