@@ -73,6 +73,8 @@ def parse_arguments(argv):
     parser.add_argument("--seeds", type=int, default=None, help="seeds per setting (3; quick 1)")
     parser.add_argument("--curve-seeds", type=int, default=None,
                         help="seeds for the fractions below 1 (as --seeds)")
+    parser.add_argument("--first-seed", type=int, default=0,
+                        help="seeds run from here (0), to add seeds to an earlier run")
     parser.add_argument("--fractions", type=float, nargs="+", default=None,
                         help="training-set fractions (0.25 0.5 1; quick 1)")
     parser.add_argument("--max-atoms", type=int, default=20, help="size limit, with H (20)")
@@ -102,6 +104,8 @@ def parse_arguments(argv):
             parser.error(f"--{name.replace('_', '-')} must be at least 1")
     if args.molecules < 0 or args.molecules == 1:
         parser.error("--molecules must be 0 (all) or at least 2")
+    if args.first_seed < 0:
+        parser.error("--first-seed must be at least 0")
     if not args.lr > 0:
         parser.error("--lr must be positive")
     if args.max_atoms < 3:
@@ -523,7 +527,8 @@ def main(argv):
             data.molecule_of, torch.as_tensor(subset))).flatten()
         for loss_name in args.losses:
             loss_edges = edges[loss_name]() if loss_name in edges else None
-            for seed in range(args.seeds if fraction == 1 else args.curve_seeds):
+            count = args.seeds if fraction == 1 else args.curve_seeds
+            for seed in range(args.first_seed, args.first_seed + count):
                 begin = time.perf_counter()
                 torch.manual_seed(seed)
                 model = GraphDenoiser(args.width, args.layers)
