@@ -10,10 +10,8 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <iostream>
 #include <optional>
 #include <string>
 #include <vector>
@@ -32,11 +30,10 @@ struct Options {
                                   LossKind::EnergySparse};
   std::vector<int64_t> vertex_counts = {8};
   std::vector<double> theta_fractions = {0, 0.25, 0.5, 0.75, 1};  // of pi
-  int64_t seeds = 1;
-  double learning_rate = 0;                // > 0: one rate for every loss
+  double learning_rate = 0;                                       // > 0: one rate for every loss
   std::vector<double> lr_factors = {1.0};  // candidates: factor x the loss's rate
-  std::string out = "results";
-  int threads = 1;  // tiny matrices: more threads only add synchronisation
+  cli::CommonOptions common = {false, 1, 1,
+                               "results"};  // tiny matrices: more threads only add synchronisation
 };
 
 const char* kUsage = R"(usage: shapes [options]
@@ -61,24 +58,10 @@ const char* kUsage = R"(usage: shapes [options]
 
 Options parse_options(int argc, char** argv) {
   Options options;
-  bool full = false;
   bool samples_given = false, epochs_given = false;
-  for (int i = 1; i < argc; ++i) {
-    const std::string flag = argv[i];
-    auto value = [&]() -> std::string {
-      energyloss::require(i + 1 < argc, flag, ": missing value");
-      return argv[++i];
-    };
-    if (flag == "--help" || flag == "-h") {
-      std::cout << kUsage;
-      std::exit(0);
-    } else if (flag == "--full") {
-      full = true;
-    } else if (flag == "--quick") {
-      full = false;
-    } else if (flag == "--seeds") {
-      options.seeds = cli::parse_int(flag, value());
-    } else if (flag == "--vertices") {
+  // The driver's own flags; cli::parse_flags handles the common ones.
+  const auto own_flag = [&](const std::string& flag, const cli::FlagValue& value) {
+    if (flag == "--vertices") {
       options.vertex_counts.clear();
       for (const auto& text : cli::split(value()))
         options.vertex_counts.push_back(cli::parse_int(flag, text));
@@ -109,21 +92,17 @@ Options parse_options(int argc, char** argv) {
       options.train.test_size = cli::parse_int(flag, value());
     } else if (flag == "--graph-pool") {
       options.train.graph_pool = cli::parse_int(flag, value());
-    } else if (flag == "--threads") {
-      options.threads = static_cast<int>(cli::parse_int(flag, value()));
-      energyloss::require(options.threads >= 1, "--threads must be >= 1");
-    } else if (flag == "--out") {
-      options.out = value();
     } else {
-      energyloss::fail("unknown option '", flag, "' (see --help)");
+      return false;
     }
-  }
-  if (full) {
+    return true;
+  };
+  cli::parse_flags(argc, argv, kUsage, options.common, own_flag);
+  if (options.common.full) {
     if (!samples_given) options.train.samples = 100000;
     if (!epochs_given) options.train.epochs = 50;
     if (options.learning_rate <= 0) options.lr_factors = {1.0 / 3, 1.0, 3.0};
   }
-  energyloss::require(options.seeds >= 1, "--seeds must be >= 1, got ", options.seeds);
   energyloss::require(!options.losses.empty(), "--losses: empty list");
   energyloss::require(!options.theta_fractions.empty(), "--thetas: empty list");
   energyloss::require(!options.vertex_counts.empty(), "--vertices: empty list");
@@ -212,13 +191,13 @@ void print_table(const Options& options, const std::vector<Row>& rows) {
 
 int run(int argc, char** argv) {
   const Options options = parse_options(argc, argv);
-  shapes::set_threads(options.threads);
-  const std::filesystem::path folder(options.out);
+  shapes::set_threads(options.common.threads);
+  const std::filesystem::path folder(options.common.out);
   std::filesystem::create_directories(folder);
 
   const auto start = std::chrono::steady_clock::now();
   const size_t total = options.vertex_counts.size() * options.losses.size() *
-                       options.theta_fractions.size() * static_cast<size_t>(options.seeds) *
+                       options.theta_fractions.size() * static_cast<size_t>(options.common.seeds) *
                        options.lr_factors.size();
   std::printf("shapes: %lld samples x %lld epochs, batch %lld, %s MLP 2x%lld, %zu runs\n",
               static_cast<long long>(options.train.samples),
@@ -232,7 +211,7 @@ int run(int argc, char** argv) {
     config.vertices = vertices;
     for (auto loss : options.losses)
       for (double fraction : options.theta_fractions)
-        for (int64_t seed = 0; seed < options.seeds; ++seed) {
+        for (int64_t seed = 0; seed < options.common.seeds; ++seed) {
           const double base_rate = options.learning_rate > 0 ? options.learning_rate
                                                              : shapes::default_learning_rate(loss);
           std::optional<Row> best;
@@ -271,10 +250,5 @@ int run(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  try {
-    return run(argc, argv);
-  } catch (const std::exception& error) {
-    std::fprintf(stderr, "shapes: %s\n", error.what());
-    return 2;
-  }
+  return cli::run_reporting_errors("shapes", run, argc, argv);
 }

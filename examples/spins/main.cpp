@@ -10,10 +10,8 @@
 //   spins --help          all options
 #include <chrono>
 #include <cstdio>
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <iostream>
 #include <string>
 #include <vector>
 
@@ -30,9 +28,7 @@ struct Options {
   spins::TrainConfig train;
   std::vector<LossKind> losses = {LossKind::CrossEntropy, LossKind::Margin, LossKind::LocalEnergy,
                                   LossKind::TrueEnergy};
-  int64_t seeds = 1;
-  std::string out = "results";
-  int threads = 2;
+  cli::CommonOptions common = {false, 1, 2, "results"};
 };
 
 const char* kUsage = R"(usage: spins [options]
@@ -59,24 +55,10 @@ const char* kUsage = R"(usage: spins [options]
 
 Options parse_options(int argc, char** argv) {
   Options options;
-  bool full = false;
   bool train_given = false, test_given = false, epochs_given = false;
-  for (int i = 1; i < argc; ++i) {
-    const std::string flag = argv[i];
-    auto value = [&]() -> std::string {
-      energyloss::require(i + 1 < argc, flag, ": missing value");
-      return argv[++i];
-    };
-    if (flag == "--help" || flag == "-h") {
-      std::cout << kUsage;
-      std::exit(0);
-    } else if (flag == "--full") {
-      full = true;
-    } else if (flag == "--quick") {
-      full = false;
-    } else if (flag == "--seeds") {
-      options.seeds = cli::parse_int(flag, value());
-    } else if (flag == "--losses") {
+  // The driver's own flags; cli::parse_flags handles the common ones.
+  const auto own_flag = [&](const std::string& flag, const cli::FlagValue& value) {
+    if (flag == "--losses") {
       options.losses.clear();
       for (const auto& name : cli::split(value()))
         options.losses.push_back(spins::parse_loss(name));
@@ -107,21 +89,17 @@ Options parse_options(int argc, char** argv) {
       options.train.h0 = cli::parse_double(flag, value());
     } else if (flag == "--fixed-sign") {
       options.train.either_sign = false;
-    } else if (flag == "--threads") {
-      options.threads = static_cast<int>(cli::parse_int(flag, value()));
-      energyloss::require(options.threads >= 1, "--threads must be >= 1");
-    } else if (flag == "--out") {
-      options.out = value();
     } else {
-      energyloss::fail("unknown option '", flag, "' (see --help)");
+      return false;
     }
-  }
-  if (full) {
+    return true;
+  };
+  cli::parse_flags(argc, argv, kUsage, options.common, own_flag);
+  if (options.common.full) {
     if (!train_given) options.data.train = 10000;
     if (!test_given) options.data.test = 10000;
     if (!epochs_given) options.train.epochs = 30;
   }
-  energyloss::require(options.seeds >= 1, "--seeds must be >= 1, got ", options.seeds);
   energyloss::require(!options.losses.empty(), "--losses: empty list");
   spins::check_config(options.data);
   spins::check_config(options.train);
@@ -183,8 +161,8 @@ void print_table(const Options& options, const std::vector<Row>& rows) {
 
 int run(int argc, char** argv) {
   const Options options = parse_options(argc, argv);
-  spins::set_threads(options.threads);
-  const std::filesystem::path folder(options.out);
+  spins::set_threads(options.common.threads);
+  const std::filesystem::path folder(options.common.out);
   std::filesystem::create_directories(folder);
   const auto start = std::chrono::steady_clock::now();
 
@@ -195,7 +173,7 @@ int run(int argc, char** argv) {
       static_cast<long long>(options.data.side), static_cast<long long>(options.data.side),
       static_cast<long long>(options.data.train), static_cast<long long>(options.data.test),
       data.generated ? "generated" : "read", data.seconds, data.test_ground_energy);
-  const size_t total = options.losses.size() * static_cast<size_t>(options.seeds);
+  const size_t total = options.losses.size() * static_cast<size_t>(options.common.seeds);
   std::printf("ResNet %lld layers x %lld channels, %lld epochs, batch %lld, lr %.1e, %zu runs\n",
               static_cast<long long>(options.train.depth),
               static_cast<long long>(options.train.width),
@@ -206,7 +184,7 @@ int run(int argc, char** argv) {
   std::vector<Row> rows;
   size_t done = 0;
   for (auto loss : options.losses)
-    for (int64_t seed = 0; seed < options.seeds; ++seed) {
+    for (int64_t seed = 0; seed < options.common.seeds; ++seed) {
       Row row{loss, seed, spins::train_and_evaluate(loss, seed, options.train, options.data)};
       std::printf(
           "[%2zu/%zu] loss=%-13s seed=%lld excess=%.3f (%.4f per spin) solved=%.3f "
@@ -230,10 +208,5 @@ int run(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  try {
-    return run(argc, argv);
-  } catch (const std::exception& error) {
-    std::fprintf(stderr, "spins: %s\n", error.what());
-    return 2;
-  }
+  return cli::run_reporting_errors("spins", run, argc, argv);
 }

@@ -1,12 +1,16 @@
-// Helpers shared by the experiment drivers (bin/shapes, bin/spins): parsing
-// of command-line values that names the flag at fault, and the mean ± std
-// summaries their tables print. Header-only: the drivers are single programs.
+// Helpers shared by the experiment drivers (bin/shapes, bin/spins): the flags
+// both accept, parsing of command-line values that names the flag at fault,
+// the mean ± std summaries their tables print, and main()'s error report.
+// Header-only: the drivers are single programs.
 #pragma once
 
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <exception>
+#include <functional>
+#include <iostream>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -40,6 +44,59 @@ inline int64_t parse_int(const std::string& flag, const std::string& text) {
   const double value = parse_double(flag, text);
   energyloss::require(value == std::floor(value), flag, ": expected an integer, got '", text, "'");
   return static_cast<int64_t>(value);
+}
+
+// The flags every driver accepts.
+struct CommonOptions {
+  bool full = false;  // paper-size run instead of the quick mode
+  int64_t seeds = 1;
+  int threads = 1;
+  std::string out = "results";
+};
+
+// Reads the value following a flag; fails with "FLAG: missing value".
+using FlagValue = std::function<std::string()>;
+
+// Walks argv: --help/-h prints `usage` and exits, --full/--quick, --seeds,
+// --threads and --out fill `common`, and every other flag goes to
+// own_flag(flag, value), which returns false for a flag it does not know.
+template <typename OwnFlag>
+void parse_flags(int argc, char** argv, const char* usage, CommonOptions& common,
+                 const OwnFlag& own_flag) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string flag = argv[i];
+    const FlagValue value = [&]() -> std::string {
+      energyloss::require(i + 1 < argc, flag, ": missing value");
+      return argv[++i];
+    };
+    if (flag == "--help" || flag == "-h") {
+      std::cout << usage;
+      std::exit(0);
+    } else if (flag == "--full" || flag == "--quick") {
+      common.full = flag == "--full";
+    } else if (flag == "--seeds") {
+      common.seeds = parse_int(flag, value());
+    } else if (flag == "--threads") {
+      common.threads = static_cast<int>(parse_int(flag, value()));
+      energyloss::require(common.threads >= 1, "--threads must be >= 1");
+    } else if (flag == "--out") {
+      common.out = value();
+    } else if (!own_flag(flag, value)) {
+      energyloss::fail("unknown option '", flag, "' (see --help)");
+    }
+  }
+  energyloss::require(common.seeds >= 1, "--seeds must be >= 1, got ", common.seeds);
+}
+
+// main() of a driver: runs it and reports an error as "PROGRAM: message", exit 2.
+inline int run_reporting_errors(const char* program, int (*run)(int, char**), int argc,
+                                char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& error) {
+    std::fprintf(stderr, "%s: %s\n", program, error.what());
+    return 2;
+  }
 }
 
 struct Summary {
