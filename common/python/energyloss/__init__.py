@@ -9,6 +9,7 @@ from .baselines import *  # noqa: F401,F403
 from .spins import *  # noqa: F401,F403
 from .diffusion import *  # noqa: F401,F403
 from .graphs import *  # noqa: F401,F403
+from .noise import *  # noqa: F401,F403
 
 try:  # absent when built with -DENERGYLOSS_BUILD_ORACLES=OFF
     from .oracles import *  # noqa: F401,F403

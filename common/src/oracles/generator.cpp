@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "energyloss/error.h"
+#include "energyloss/torch/random.h"
 
 namespace energyloss {
 namespace {
@@ -61,11 +62,21 @@ struct Generator::Module {
 Generator::Generator(const std::string& path) : module_(std::make_unique<Module>()), path_(path) {
   const std::string where = "generator '" + path + "'";
   require(std::filesystem::is_regular_file(path), where, ": file not found");
+  // Generators draw their noise with torch.ops.energyloss.seeded_normal; loading
+  // resolves the ops a module calls, so they must be registered first. This call
+  // also makes every process that can load a generator link libenergyloss_torch.
+  require_seeded_normal_op();
   try {
     module_->module = torch::jit::load(path, torch::kCPU);
-  } catch (const c10::Error& error) {
-    fail(where, ": not a TorchScript module (write it with torch.jit.save): ",
-         first_line(error.what_without_backtrace()));
+  } catch (const std::exception& error) {  // c10::Error, or jit::ErrorReport for unknown ops
+    const auto* c10_error = dynamic_cast<const c10::Error*>(&error);
+    const std::string message =
+        first_line(c10_error ? c10_error->what_without_backtrace() : error.what());
+    if (message.find("Unknown builtin op") != std::string::npos) {
+      fail(where, ": calls an op this process does not have (a library missing from the ",
+           "generator's own dependencies?): ", message);
+    }
+    fail(where, ": not a TorchScript module (write it with torch.jit.save): ", message);
   }
   torch::jit::Module& module = module_->module;
   module.eval();
