@@ -7,10 +7,14 @@ a given scale on every coordinate. It is a TorchScript module with
     n_atoms: int, length_unit: str ("nm" | "angstrom"), elements: List[str],
     sample(n: int, seed: int) -> Tensor[n, n_atoms, 3]
 
-and the same (n, seed) always gives the same samples (a counter-based hash,
-independent of torch's global RNG state).
+and the same (n, seed) always gives the same samples: the noise comes from
+torch.ops.energyloss.seeded_normal (counter-based Philox4x32-10, independent of
+torch's global RNG state), so the saved file needs the energyloss op library
+wherever it is loaded (``import energyloss`` in Python; energyloss::Generator,
+openmmenergyloss.seed and LAMMPS seed_atoms load it themselves).
 
-Usage (Debian's python3-torch, hence /usr/bin/python3):
+Usage (Debian's python3-torch, hence /usr/bin/python3, with the energyloss
+package importable, e.g. PYTHONPATH=build/python):
     make_generator.py REFERENCE --noise 0.01 --output gen.pt [--length-unit nm]
 
 REFERENCE is an .xyz file (angstrom), a .pdb file (angstrom) or a .npy array
@@ -18,17 +22,16 @@ REFERENCE is an .xyz file (angstrom), a .pdb file (angstrom) or a .npy array
 structure to nm when asked; --noise is in the output's length unit.
 """
 import argparse
-import math
 import sys
 from typing import List
 
 import torch
 
-def _hash32(x: torch.Tensor) -> torch.Tensor:
-    """A 32-bit integer mixer (int64 arithmetic that never overflows)."""
-    x = ((x >> 16) ^ x) * 0x45D9F3B & 0xFFFFFFFF
-    x = ((x >> 16) ^ x) * 0x45D9F3B & 0xFFFFFFFF
-    return (x >> 16) ^ x
+try:  # registers torch.ops.energyloss.seeded_normal, which sample() calls
+    import energyloss  # noqa: F401
+except ImportError as error:
+    sys.exit(f"make_generator.py needs the energyloss Python package ({error}); "
+             "build the project and set PYTHONPATH=<build>/python")
 
 
 class NoisyReference(torch.nn.Module):
@@ -48,19 +51,9 @@ class NoisyReference(torch.nn.Module):
         self.elements = elements
         self.noise = float(noise)
 
-    def _uniform(self, count: int, seed: int, stream: int) -> torch.Tensor:
-        index = torch.arange(count, dtype=torch.int64)
-        key = _hash32(torch.tensor([(seed & 0xFFFFFFFF) ^ (stream * 0x9E3779B1 & 0xFFFFFFFF)]))
-        bits = _hash32(_hash32(index & 0xFFFFFFFF) ^ key) & 0xFFFFFFFF
-        return (bits.to(torch.float64) + 0.5) / 4294967296.0
-
     @torch.jit.export
     def sample(self, n: int, seed: int) -> torch.Tensor:
-        count = n * self.n_atoms * 3
-        # Box-Muller on two independent uniform streams.
-        radius = torch.sqrt(-2.0 * torch.log(self._uniform(count, seed, 1)))
-        angle = 2.0 * math.pi * self._uniform(count, seed, 2)
-        gaussian = (radius * torch.cos(angle)).reshape(n, self.n_atoms, 3)
+        gaussian = torch.ops.energyloss.seeded_normal([n, self.n_atoms, 3], seed, torch.float64)
         return self.reference.unsqueeze(0) + self.noise * gaussian
 
 

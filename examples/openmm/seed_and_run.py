@@ -27,6 +27,7 @@ import openmm
 import torch
 from openmm import app, unit
 
+import energyloss  # noqa: F401  (registers torch.ops.energyloss, which generators call)
 import openmmenergyloss
 
 HERE = pathlib.Path(__file__).resolve().parent

@@ -3,7 +3,9 @@ the candidates are the generator's samples (loaded with torch, nm -> angstrom),
 each reported potential energy equals a naive Lennard-Jones sum over minimum
 images, the kept candidate is the one with the lowest, and the dumped
 (unwrapped) coordinates are that candidate's, generator atom k on the k-th
-smallest atom ID.
+smallest atom ID. The generator must draw its noise with
+torch.ops.energyloss.seeded_normal (as make_generator.py's does), so the run
+also shows that the LAMMPS process registers that op by itself.
 
 Usage: check_seed_atoms.py WORKDIR GENERATOR [--same-as OTHER_WORKDIR] COMMAND...
 """
@@ -14,9 +16,11 @@ import sys
 import numpy as np
 import torch
 
+import energyloss  # noqa: F401  (registers torch.ops.energyloss, which the generator calls)
+
 from lammps_run import differences, run_deck, split_arguments
 
-CANDIDATES, SEED = 6, 11  # as in in.seed_atoms
+CANDIDATES, SEED = 6, 13  # as in in.seed_atoms
 BOX, CUTOFF, EPSILON, SIGMA = 20.0, 8.5, 0.238, 3.405
 
 
@@ -37,13 +41,15 @@ def main():
     stdout, printed = run_deck(workdir, command + ["-var", "generator", generator_path])
     lines = re.findall(r"seed_atoms: candidate (\d+) of \d+: potential energy (\S+)", stdout)
     reported = {int(k): float(e) for k, e in lines}
-    kept = re.findall(r"set to candidate (\d+) of \d+ from generator '[^']+' \(seed 11, "
+    kept = re.findall(rf"set to candidate (\d+) of \d+ from generator '[^']+' \(seed {SEED}, "
                       r"lengths nm -> real, lowest potential energy\)", stdout)
     if sorted(int(k) for k, _ in lines) != list(range(1, CANDIDATES + 1)) or len(kept) != 1:
         return f"expected one line per candidate and one 'set to' line:\n{stdout}"
     kept = int(kept[0])
 
     generator = torch.jit.load(generator_path)
+    if "ops.energyloss.seeded_normal" not in generator.sample.code:
+        return f"{generator_path}: sample() does not call torch.ops.energyloss.seeded_normal"
     samples = 10.0 * generator.sample(CANDIDATES, SEED).double().numpy()  # nm -> angstrom
     energies = np.array([lennard_jones(sample) for sample in samples])
     lowest = int(np.argmin(energies))

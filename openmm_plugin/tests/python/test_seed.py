@@ -40,6 +40,53 @@ def generator(tmp_path_factory):
     return path
 
 
+def test_seed_in_a_process_that_never_imports_energyloss(alanine, generator, tmp_path):
+    """make_generator.py's noise is torch.ops.energyloss.seeded_normal. A plain
+    OpenMM script (openmm + openmmenergyloss only) seeds from it: the seeder's
+    own libraries register the op. The candidates it scores are the PDB plus
+    0.15 angstrom times energyloss.seeded_normal([3, 22, 3], 5), computed here."""
+    import energyloss
+
+    code = torch.jit.load(str(generator)).sample.code  # this process has the op (openmmenergyloss)
+    assert "ops.energyloss.seeded_normal" in code, code
+    output = tmp_path / "seeded.npz"
+    script = f"""
+import sys
+import numpy as np
+import openmm
+from openmm import unit
+import openmmenergyloss
+assert "energyloss" not in sys.modules and "torch" not in sys.modules, sorted(sys.modules)
+system = openmm.XmlSerializer.deserialize(open({str(tmp_path / "system.xml")!r}).read())
+context = openmm.Context(system, openmm.VerletIntegrator(0.001),
+                         openmm.Platform.getPlatformByName("Reference"))
+context.setPositions(np.zeros((22, 3)))
+result = openmmenergyloss.seed(context, {str(generator)!r}, candidates=3, minimize=False,
+                               temperature=0 * unit.kelvin, sample_seed=5)
+positions = context.getState(getPositions=True).getPositions(asNumpy=True)
+np.savez({str(output)!r}, chosen=result.chosen, positions=positions.value_in_unit(unit.nanometer),
+         energies=np.asarray(result.energies.value_in_unit(unit.kilojoule_per_mole)))
+"""
+    system, positions = alanine
+    (tmp_path / "system.xml").write_text(openmm.XmlSerializer.serialize(system))
+    env = {key: value for key, value in os.environ.items() if key != "ENERGYLOSS_TORCH_LIBRARY"}
+    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    saved = np.load(output)
+    chosen, energies, seeded = int(saved["chosen"]), saved["energies"], saved["positions"]
+
+    pdb = np.array(app.PDBFile(str(PDB)).getPositions().value_in_unit(unit.angstrom))
+    candidates = (pdb + 0.15 * energyloss.seeded_normal([3, 22, 3], 5).numpy()) / 10.0  # nm
+    scorer = context_for(system, positions)
+    expected = []
+    for candidate in candidates:
+        scorer.setPositions(candidate)
+        expected.append(scorer.getState(getEnergy=True).getPotentialEnergy().value_in_unit(KJ))
+    np.testing.assert_allclose(energies, expected, rtol=1e-9)
+    assert chosen == int(np.argmin(expected))
+    np.testing.assert_allclose(seeded, candidates[chosen], atol=1e-12)
+
+
 class ScriptedGenerator(torch.nn.Module):
     """A fixed structure; NaN in the first sample when seed == nan_seed."""
     n_atoms: int
