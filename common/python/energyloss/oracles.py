@@ -19,7 +19,8 @@ from ._library import ops
 __all__ = [
     "Oracle", "OpenMMOracle", "LammpsOracle", "MMFFOracle", "LennardJonesOracle", "MorseOracle",
     "HarmonicBondOracle", "oracle_energy", "true_energy_loss", "force_field_coefficients",
-    "openmm_pair_coefficients", "Generator", "load_generator",
+    "openmm_pair_coefficients", "force_field_hessian", "hessian_fitted_springs",
+    "spring_network_hessian", "project_out_rigid_modes", "nnls", "Generator", "load_generator",
 ]
 
 
@@ -215,23 +216,46 @@ def true_energy_loss(oracle, pred, ref, temperature, reduction="mean"):
 def force_field_coefficients(oracle, ref, edges, step=1e-4, floor=None, method="auto",
                              return_details=False):
     """Force-field-derived k_ij for ``pair_energy_loss(..., coeff="explicit",
-    edges=edges, edge_weights=k)``: the curvature of the oracle's energy along
-    each edge's distance at ``ref`` ``[N, 3]``.
+    edges=edges, edge_weights=k)`` at ``ref`` ``[N, 3]`` on ``edges`` ``[E, 2]``,
+    in the oracle's energy / length^2.
 
-    ``method``: "finite_difference" (any oracle: central differences of the
-    forces with ``step`` in the oracle's length unit, k_ij = -u^T H_ij u),
-    "analytic" (Lennard-Jones, Morse, harmonic-bond oracles, and
-    ``OpenMMOracle`` through ``openmm_pair_coefficients``, which covers only
-    the System's bond, angle and nonbonded terms) or "auto" (analytic for the
-    pair oracles, finite differences for the engine oracles). Curvatures
-    below ``floor`` (default 1e-6 x the largest curvature) are raised to it,
-    keeping every spring positive.
+    ``method``:
 
-    Returns k ``[E]`` (ref's dtype), or with ``return_details`` also a dict
-    with the raw ``curvature``, the ``floor`` applied and how many edges were
-    ``floored`` (for an ``OpenMMOracle`` with "analytic", the dict of
-    ``openmm_pair_coefficients``).
+    - "finite_difference" (any oracle): the per-pair projection
+      k_ij = -u^T H_ij u, the curvature of the energy along each edge's
+      distance, from central differences of the forces with ``step`` in the
+      oracle's length unit.
+    - "analytic": the same curvature in closed form for the Lennard-Jones,
+      Morse and harmonic-bond oracles, and for ``OpenMMOracle`` through
+      ``openmm_pair_coefficients`` (the System's bond, angle and nonbonded
+      terms only).
+    - "auto": analytic for the pair oracles, finite differences otherwise.
+    - "hessian_fit" (any oracle): the non-negative springs whose network
+      Hessian best matches the force field's full Hessian with rigid-body
+      modes projected out (``force_field_hessian`` then
+      ``hessian_fitted_springs``). Negative pair curvatures are absorbed by
+      the fit (some k are exactly 0), never floored, so ``floor`` must be
+      None.
+
+    For the per-pair methods, curvatures below ``floor`` (default 1e-6 x the
+    largest curvature) are raised to it, keeping every spring positive.
+
+    Returns k ``[E]`` (ref's dtype), or with ``return_details`` also a dict:
+    per-pair methods: the raw ``curvature``, the ``floor`` applied and how
+    many edges were ``floored`` (for an ``OpenMMOracle`` with "analytic",
+    the dict of ``openmm_pair_coefficients``); "hessian_fit": the dict of
+    ``hessian_fitted_springs`` plus the ``hessian`` ``[3N, 3N]``.
     """
+    if method == "hessian_fit":
+        if floor is not None:
+            raise ValueError("energyloss: method 'hessian_fit' applies no floor (its springs are "
+                             "non-negative by construction); pass floor=None")
+        hessian = force_field_hessian(oracle, ref, step=step)
+        k, details = hessian_fitted_springs(hessian, ref, edges, return_details=True)
+        if return_details:
+            details["hessian"] = hessian
+            return k, details
+        return k
     if method == "analytic" and isinstance(oracle, OpenMMOracle):
         return openmm_pair_coefficients(oracle.system_xml_path, ref, edges, floor=floor,
                                         return_details=return_details)
@@ -241,6 +265,83 @@ def force_field_coefficients(oracle, ref, edges, step=1e-4, floor=None, method="
     if return_details:
         return k, {"curvature": curvature, "floor": floor_value, "floored": floored}
     return k
+
+
+def _floating(tensor):
+    tensor = torch.as_tensor(tensor)
+    return tensor if tensor.is_floating_point() else tensor.to(torch.float64)
+
+
+def _index_tensor(indices, name, width):
+    """An integer [E, width] tensor as int64; floating-point indices are an error."""
+    indices = torch.as_tensor(indices)
+    if indices.is_floating_point() or indices.is_complex():
+        raise ValueError(f"energyloss: {name}: expected integer atom indices [E, {width}], got "
+                         f"{indices.dtype}")
+    return indices.to(torch.long)
+
+
+def force_field_hessian(oracle, ref, step=1e-4, chunk=256):
+    """The oracle's Hessian d^2E/dx dx ``[3N, 3N]`` (index 3 * atom +
+    component) at ``ref`` ``[N, 3]``, in energy / length^2 of the oracle's
+    units: central differences of the forces with ``step`` (oracle length
+    unit), symmetrised; 6N evaluations, ``chunk`` configurations per call.
+    ref's dtype (float32 or float64; computed in float64)."""
+    return ops.force_field_hessian(_handle(oracle), _floating(ref), float(step), int(chunk))
+
+
+def hessian_fitted_springs(hessian, ref, edges, max_iterations=0, tolerance=0.0,
+                           return_details=False):
+    """Non-negative springs k ``[E]`` on ``edges`` ``[E, 2]`` whose network
+    Hessian sum_e k_e a_e a_e^T (a_e = (e_i - e_j) x u_e, u_e the reference
+    unit vector of the edge) best matches ``hessian`` ``[3N, 3N]`` at ``ref``
+    ``[N, 3]`` in the Frobenius norm, after projecting the 6 rigid-body modes
+    (3 translations, 3 rotations about the centroid) out of the Hessian:
+    min_{k >= 0} ||sum_e k_e h_e - P H P||_F, solved exactly by Lawson-Hanson
+    active-set NNLS (Bro & De Jong's cross-product form; ``max_iterations``
+    <= 0 means 3E, ``tolerance`` <= 0 an automatic one). Units are the
+    Hessian's (energy / length^2); nothing is rescaled. The Hessian may come
+    from any source (``force_field_hessian``, a quantum-chemistry code, ...).
+
+    The pair energy loss with these k, sum_e 1/2 k_e (d_e - r_e)^2, has the
+    Hessian sum_e k_e h_e at the reference, so for small internal
+    displacements dx it matches the force field's 1/2 dx^T H dx up to the
+    fit's residual. Dense: memory O(E^2), so complete graphs suit molecules
+    of up to a few dozen atoms.
+
+    Returns k (hessian's dtype), or with ``return_details`` also a dict:
+    ``relative_residual`` (||K - PHP||_F / ||PHP||_F), ``target_norm``
+    (||PHP||_F), ``zero_springs`` (edges with k = 0), ``iterations`` and
+    ``converged`` of the NNLS. Bad shapes, NaN, repeated or degenerate edges
+    raise ValueError.
+    """
+    edges = _index_tensor(edges, "edges", 2)
+    k, residual, target_norm, zeros, iterations, converged = ops.hessian_fitted_springs(
+        _floating(hessian), _floating(ref), edges, int(max_iterations), float(tolerance))
+    if return_details:
+        return k, {"relative_residual": residual, "target_norm": target_norm,
+                   "zero_springs": zeros, "iterations": iterations, "converged": converged}
+    return k
+
+
+def spring_network_hessian(ref, edges, k):
+    """sum_e k_e a_e a_e^T ``[3N, 3N]``: the Hessian at ``ref`` ``[N, 3]`` of
+    the pair energy loss with springs k ``[E]`` on ``edges`` ``[E, 2]``."""
+    return ops.spring_network_hessian(_floating(ref), _index_tensor(edges, "edges", 2),
+                                      _floating(k))
+
+
+def project_out_rigid_modes(hessian, ref):
+    """P H P ``[3N, 3N]``, P = I - Q Q^T with Q an orthonormal basis of the
+    rigid-body displacements of ``ref`` ``[N, 3]`` (6 modes; 5 if linear)."""
+    return ops.project_out_rigid_modes(_floating(hessian), _floating(ref))
+
+
+def nnls(A, b, max_iterations=0, tolerance=0.0):
+    """argmin_{x >= 0} ||A x - b||_2 for A ``[M, N]``, b ``[M]`` (the solver
+    behind ``hessian_fitted_springs``; works on A^T A, so meant for moderately
+    conditioned problems). Returns (x ``[N]``, iterations, converged)."""
+    return ops.nnls(_floating(A), _floating(b), int(max_iterations), float(tolerance))
 
 
 def openmm_pair_coefficients(system_xml_path, ref, edges, floor=None, return_details=False):

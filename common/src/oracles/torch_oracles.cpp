@@ -15,6 +15,7 @@
 #include "energyloss/oracles/analytic.h"
 #include "energyloss/oracles/derived_coefficients.h"
 #include "energyloss/oracles/factories.h"
+#include "energyloss/oracles/hessian_coefficients.h"
 #include "energyloss/oracles/openmm.h"
 #include "energyloss/torch/common.h"
 #include "energyloss/torch/oracle.h"
@@ -165,6 +166,21 @@ std::tuple<Tensor, Tensor, int64_t, double> force_field_coefficients(
   }
   return {as_tensor(result.k, reference), as_tensor(result.curvature, reference), result.floored,
           result.floor};
+}
+
+// d^2 E / dx dx [3N, 3N] at `reference` [N, 3] (force_field_hessian in
+// energyloss/oracles/hessian_coefficients.h), in the dtype of `reference`.
+Tensor force_field_hessian_tensor(const Handle& handle, const Tensor& reference, double step,
+                                  int64_t chunk) {
+  EnergyOracle& oracle = oracle_of(handle);
+  require(reference.dim() == 2, "reference: expected shape [N, 3], got ", reference.sizes());
+  const Tensor positions = oracle_batch(oracle, reference, "reference");
+  HessianOptions options;
+  options.step = step;
+  options.chunk = chunk;
+  const std::vector<double> h = force_field_hessian(oracle, positions.data_ptr<double>(), options);
+  const int64_t dof = 3 * oracle.atoms();
+  return torch::tensor(h, torch::kDouble).reshape({dof, dof}).to(reference.scalar_type());
 }
 
 #if defined(ENERGYLOSS_HAVE_OPENMM) || defined(ENERGYLOSS_HAVE_LAMMPS)
@@ -319,6 +335,10 @@ TORCH_LIBRARY_FRAGMENT(energyloss, m) {
          "str method=\"auto\") -> (Tensor, Tensor, int, float)")
             .c_str(),
         &energyloss::force_field_coefficients);
+  m.def(("force_field_hessian(" + oracle_arg +
+         ", Tensor reference, float step=1e-4, int chunk=256) -> Tensor")
+            .c_str(),
+        &energyloss::force_field_hessian_tensor);
   m.def(("lennard_jones_oracle(int n_atoms, float epsilon=1.0, float sigma=1.0, "
          "float? cutoff=None, str length_unit=\"lj\", str energy_unit=\"lj\") -> " +
          std::string(oracle_type))

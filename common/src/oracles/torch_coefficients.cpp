@@ -1,0 +1,130 @@
+// LibTorch face of the Hessian-based coefficients that need no oracle
+// (energyloss/oracles/hessian_coefficients.h): NNLS, springs fitted to a
+// given Hessian, the spring network Hessian and the rigid-body projection.
+// The oracle's own Hessian (force_field_hessian) is in torch_oracles.cpp,
+// next to the Oracle class its schema names. Every op takes float32/float64
+// CPU tensors, computes in float64 and returns the dtype of its first
+// floating argument.
+#include <torch/library.h>
+#include <torch/types.h>
+
+#include <tuple>
+#include <vector>
+
+#include "energyloss/error.h"
+#include "energyloss/oracles/hessian_coefficients.h"
+
+namespace energyloss {
+namespace {
+
+using torch::Tensor;
+
+Tensor floating(const Tensor& tensor, const char* name) {
+  require(tensor.scalar_type() == torch::kFloat || tensor.scalar_type() == torch::kDouble, name,
+          ": expected float32 or float64, got ", tensor.scalar_type());
+  require(tensor.device().is_cpu(), name, ": expected a CPU tensor, got ", tensor.device());
+  return tensor.detach().to(torch::kDouble).contiguous();
+}
+
+Tensor reference_positions(const Tensor& reference) {
+  require(reference.dim() == 2 && reference.size(1) == 3 && reference.size(0) >= 1,
+          "reference: expected shape [N, 3] with N >= 1, got ", reference.sizes());
+  return floating(reference, "reference");
+}
+
+Tensor square_hessian(const Tensor& hessian, int64_t atoms) {
+  require(hessian.dim() == 2 && hessian.size(0) == 3 * atoms && hessian.size(1) == 3 * atoms,
+          "hessian: expected shape [3N, 3N] = [", 3 * atoms, ", ", 3 * atoms,
+          "] for the reference's N = ", atoms, " atoms, got ", hessian.sizes());
+  return floating(hessian, "hessian");
+}
+
+Tensor index_pairs(const Tensor& edges, int64_t width, const char* name) {
+  require(!edges.is_floating_point() && !edges.is_complex() && edges.dim() == 2 &&
+              edges.size(1) == width,
+          name, ": expected an integer tensor [E, ", width, "], got ", edges.scalar_type(), " ",
+          edges.sizes());
+  return edges.to(torch::kLong).contiguous();
+}
+
+Tensor values(const std::vector<double>& data, std::vector<int64_t> shape, const Tensor& like) {
+  return torch::tensor(data, torch::kDouble).reshape(shape).to(like.scalar_type());
+}
+
+NnlsOptions nnls_options(int64_t max_iterations, double tolerance) {
+  NnlsOptions options;
+  options.max_iterations = max_iterations;
+  options.tolerance = tolerance;
+  return options;
+}
+
+std::tuple<Tensor, int64_t, bool> nnls_op(const Tensor& a, const Tensor& b, int64_t max_iterations,
+                                          double tolerance) {
+  require(a.dim() == 2, "A: expected shape [M, N], got ", a.sizes());
+  require(b.dim() == 1 && b.size(0) == a.size(0), "b: expected shape [", a.size(0),
+          "] to match A, got ", b.sizes());
+  const Tensor matrix = floating(a, "A"), rhs = floating(b, "b");
+  NnlsResult result = nnls(matrix.data_ptr<double>(), matrix.size(0), matrix.size(1),
+                           rhs.data_ptr<double>(), nnls_options(max_iterations, tolerance));
+  return {values(result.x, {a.size(1)}, a), result.iterations, result.converged};
+}
+
+std::tuple<Tensor, double, double, int64_t, int64_t, bool> hessian_fitted_springs_op(
+    const Tensor& hessian, const Tensor& reference, const Tensor& edges, int64_t max_iterations,
+    double tolerance) {
+  const Tensor positions = reference_positions(reference);
+  const int64_t atoms = positions.size(0);
+  const Tensor h = square_hessian(hessian, atoms);
+  const Tensor pairs = index_pairs(edges, 2, "edges");
+  HessianFitOptions options;
+  options.nnls = nnls_options(max_iterations, tolerance);
+  HessianFit fit = fit_springs_to_hessian(h.data_ptr<double>(), positions.data_ptr<double>(), atoms,
+                                          pairs.data_ptr<int64_t>(), pairs.size(0), options);
+  return {values(fit.k, {pairs.size(0)}, hessian),
+          fit.relative_residual,
+          fit.target_norm,
+          fit.zero_springs,
+          fit.iterations,
+          fit.converged};
+}
+
+Tensor spring_network_hessian_op(const Tensor& reference, const Tensor& edges, const Tensor& k) {
+  const Tensor positions = reference_positions(reference);
+  const int64_t atoms = positions.size(0);
+  const Tensor pairs = index_pairs(edges, 2, "edges");
+  require(k.dim() == 1 && k.size(0) == pairs.size(0), "k: expected shape [", pairs.size(0),
+          "] to match edges, got ", k.sizes());
+  const Tensor springs = floating(k, "k");
+  std::vector<double> h =
+      spring_network_hessian(positions.data_ptr<double>(), atoms, pairs.data_ptr<int64_t>(),
+                             pairs.size(0), springs.data_ptr<double>());
+  return values(h, {3 * atoms, 3 * atoms}, reference);
+}
+
+Tensor project_out_rigid_modes_op(const Tensor& hessian, const Tensor& reference) {
+  const Tensor positions = reference_positions(reference);
+  const int64_t atoms = positions.size(0);
+  const Tensor h = square_hessian(hessian, atoms);
+  std::vector<double> result =
+      project_out_rigid_modes(h.data_ptr<double>(), positions.data_ptr<double>(), atoms);
+  return values(result, {3 * atoms, 3 * atoms}, hessian);
+}
+
+}  // namespace
+}  // namespace energyloss
+
+TORCH_LIBRARY_FRAGMENT(energyloss, m) {
+  m.def(
+      "nnls(Tensor A, Tensor b, int max_iterations=0, float tolerance=0.0) -> "
+      "(Tensor x, int iterations, bool converged)",
+      &energyloss::nnls_op);
+  m.def(
+      "hessian_fitted_springs(Tensor hessian, Tensor reference, Tensor edges, "
+      "int max_iterations=0, float tolerance=0.0) -> (Tensor k, float relative_residual, "
+      "float target_norm, int zero_springs, int iterations, bool converged)",
+      &energyloss::hessian_fitted_springs_op);
+  m.def("spring_network_hessian(Tensor reference, Tensor edges, Tensor k) -> Tensor",
+        &energyloss::spring_network_hessian_op);
+  m.def("project_out_rigid_modes(Tensor hessian, Tensor reference) -> Tensor",
+        &energyloss::project_out_rigid_modes_op);
+}

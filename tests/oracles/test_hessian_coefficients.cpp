@@ -1,0 +1,267 @@
+// Hessian-based coefficients (energyloss/oracles/hessian_coefficients.h):
+// the finite-difference Hessian against hand-derived spring Hessians, the
+// NNLS solver against its optimality (KKT) conditions, the rigid-body
+// projector, springs fitted to a Hessian, and the modified Seminario method
+// against known bond constants. SciPy cross-checks are in
+// test_hessian_coefficients.py.
+#include <gtest/gtest.h>
+
+#include <Eigen/Dense>
+#include <algorithm>
+#include <cmath>
+#include <random>
+#include <vector>
+
+#include "energyloss/error.h"
+#include "energyloss/oracles/analytic.h"
+#include "energyloss/oracles/hessian_coefficients.h"
+
+namespace energyloss {
+namespace {
+
+using RowMatrix = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+
+std::vector<double> random_values(int64_t count, unsigned seed, double scale = 1.0) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<double> normal(0.0, scale);
+  std::vector<double> x(static_cast<size_t>(count));
+  for (double& value : x) value = normal(rng);
+  return x;
+}
+
+Eigen::Vector3d position(const std::vector<double>& x, int64_t atom) {
+  return {x[size_t(3 * atom)], x[size_t(3 * atom + 1)], x[size_t(3 * atom + 2)]};
+}
+
+std::vector<int64_t> complete_edges(int64_t atoms) {
+  std::vector<int64_t> edges;
+  for (int64_t i = 0; i < atoms; ++i) {
+    for (int64_t j = i + 1; j < atoms; ++j) {
+      edges.push_back(i);
+      edges.push_back(j);
+    }
+  }
+  return edges;
+}
+
+// Hand-derived Hessian of sum_b k_b/2 (r_b - r0_b)^2: for one bond, the i-i
+// block is k u u^T + k (1 - r0 / r) (I - u u^T), the i-j block its negative.
+RowMatrix harmonic_hessian(const std::vector<double>& x, const std::vector<HarmonicBond>& bonds) {
+  const int64_t dof = int64_t(x.size());
+  RowMatrix h = RowMatrix::Zero(dof, dof);
+  for (const HarmonicBond& bond : bonds) {
+    const Eigen::Vector3d d = position(x, bond.i) - position(x, bond.j);
+    const double r = d.norm();
+    const Eigen::Vector3d u = d / r;
+    const Eigen::Matrix3d block =
+        bond.k * u * u.transpose() +
+        bond.k * (1 - bond.r0 / r) * (Eigen::Matrix3d::Identity() - u * u.transpose());
+    h.block<3, 3>(3 * bond.i, 3 * bond.i) += block;
+    h.block<3, 3>(3 * bond.j, 3 * bond.j) += block;
+    h.block<3, 3>(3 * bond.i, 3 * bond.j) -= block;
+    h.block<3, 3>(3 * bond.j, 3 * bond.i) -= block;
+  }
+  return h;
+}
+
+TEST(ForceFieldHessian, MatchesHandDerivedHarmonicBondHessian) {
+  const int64_t atoms = 5;
+  const std::vector<double> x = random_values(3 * atoms, 3);
+  std::vector<HarmonicBond> bonds = {
+      {0, 1, 3.0, 1.1}, {1, 2, 5.0, 0.7}, {2, 3, 2.0, 1.4}, {3, 4, 7.0, 0.9}, {0, 4, 1.5, 1.0}};
+  auto oracle = make_harmonic_bond_oracle(atoms, bonds);
+  const std::vector<double> h = force_field_hessian(*oracle, x.data());
+  const RowMatrix expected = harmonic_hessian(x, bonds);
+  ASSERT_EQ(h.size(), size_t(expected.size()));
+  const double scale = expected.cwiseAbs().maxCoeff();
+  for (int64_t n = 0; n < expected.size(); ++n) {
+    EXPECT_NEAR(h[size_t(n)], expected.data()[n], 1e-6 * scale) << "entry " << n;
+  }
+}
+
+TEST(ForceFieldHessian, RejectsBadInput) {
+  auto oracle = make_lennard_jones_oracle(3, 1.0, 1.0);
+  std::vector<double> x = random_values(9, 4);
+  HessianOptions options;
+  options.step = 0;
+  EXPECT_THROW(force_field_hessian(*oracle, x.data(), options), Error);
+  x[4] = std::nan("");
+  EXPECT_THROW(force_field_hessian(*oracle, x.data()), Error);
+}
+
+TEST(RigidBodyModes, ProjectorRemovesTranslationsAndRotations) {
+  const int64_t atoms = 6;
+  const std::vector<double> x = random_values(3 * atoms, 5);
+  int64_t modes = 0;
+  const std::vector<double> q = rigid_body_modes(x.data(), atoms, &modes);
+  EXPECT_EQ(modes, 6);
+  const Eigen::Map<const RowMatrix> basis(q.data(), 3 * atoms, modes);
+  EXPECT_LT((basis.transpose() * basis - Eigen::MatrixXd::Identity(6, 6)).norm(), 1e-12);
+  // An identity "Hessian" projected: P. It must kill a rotation about an
+  // arbitrary axis through an arbitrary point and keep internal motion.
+  const RowMatrix eye = RowMatrix::Identity(3 * atoms, 3 * atoms);
+  const std::vector<double> p = project_out_rigid_modes(eye.data(), x.data(), atoms);
+  const Eigen::Map<const RowMatrix> projector(p.data(), 3 * atoms, 3 * atoms);
+  Eigen::VectorXd rigid(3 * atoms);
+  const Eigen::Vector3d axis(0.3, -1.2, 0.5), point(2.0, 1.0, -0.5), shift(0.1, 0.2, 0.3);
+  for (int64_t a = 0; a < atoms; ++a) {
+    rigid.segment<3>(3 * a) = axis.cross(position(x, a) - point) + shift;
+  }
+  EXPECT_LT((projector * rigid).norm(), 1e-12 * rigid.norm());
+  EXPECT_NEAR(projector.trace(), double(3 * atoms - 6), 1e-10);
+}
+
+TEST(RigidBodyModes, LinearMoleculeHasFiveModes) {
+  const std::vector<double> x = {0, 0, 0, 1, 1, 1, 3, 3, 3};
+  int64_t modes = 0;
+  rigid_body_modes(x.data(), 3, &modes);
+  EXPECT_EQ(modes, 5);
+}
+
+// x >= 0, w = A^T (b - A x) <= tol, x_j w_j = 0: the KKT conditions that
+// characterise the NNLS optimum.
+void expect_kkt(const RowMatrix& a, const Eigen::VectorXd& b, const std::vector<double>& x) {
+  const Eigen::Map<const Eigen::VectorXd> solution(x.data(), Eigen::Index(x.size()));
+  const Eigen::VectorXd w = a.transpose() * (b - a * solution);
+  const double scale = (a.transpose() * b).cwiseAbs().maxCoeff();
+  for (Eigen::Index j = 0; j < solution.size(); ++j) {
+    EXPECT_GE(solution[j], 0.0);
+    EXPECT_LE(w[j], 1e-10 * scale) << "j = " << j;
+    if (solution[j] > 0) EXPECT_NEAR(w[j], 0.0, 1e-10 * scale) << "j = " << j;
+  }
+}
+
+TEST(Nnls, RandomProblemsSatisfyKktConditions) {
+  std::mt19937 rng(7);
+  for (auto [rows, cols] : {std::pair{30, 10}, {40, 25}, {12, 30}, {80, 60}}) {
+    for (int trial = 0; trial < 20; ++trial) {
+      const std::vector<double> a = random_values(rows * cols, rng());
+      const std::vector<double> b = random_values(rows, rng());
+      const NnlsResult result = nnls(a.data(), rows, cols, b.data());
+      EXPECT_TRUE(result.converged);
+      expect_kkt(Eigen::Map<const RowMatrix>(a.data(), rows, cols),
+                 Eigen::Map<const Eigen::VectorXd>(b.data(), rows), result.x);
+    }
+  }
+}
+
+TEST(Nnls, HandSolvedProblem) {
+  // min |x - (1, -2, 3)|^2 over x >= 0: (1, 0, 3).
+  const std::vector<double> a = {1, 0, 0, 0, 1, 0, 0, 0, 1}, b = {1, -2, 3};
+  const NnlsResult result = nnls(a.data(), 3, 3, b.data());
+  EXPECT_NEAR(result.x[0], 1.0, 1e-14);
+  EXPECT_EQ(result.x[1], 0.0);
+  EXPECT_NEAR(result.x[2], 3.0, 1e-14);
+}
+
+TEST(Nnls, RejectsNonFiniteInput) {
+  std::vector<double> a = {1, 0, 0, 1}, b = {1, std::nan("")};
+  EXPECT_THROW(nnls(a.data(), 2, 2, b.data()), Error);
+  b[1] = 1;
+  a[2] = std::numeric_limits<double>::infinity();
+  EXPECT_THROW(nnls(a.data(), 2, 2, b.data()), Error);
+}
+
+TEST(HessianFit, RecoversTheSpringsOfAnEquilibriumSpringNetwork) {
+  // Harmonic bonds at their rest lengths: H is exactly sum_b k_b h_b, so the
+  // fit on the complete graph returns those k and 0 on the other pairs.
+  const int64_t atoms = 6;
+  const std::vector<double> x = random_values(3 * atoms, 11);
+  std::vector<HarmonicBond> bonds;
+  const std::vector<std::pair<int64_t, int64_t>> pairs = {{0, 1}, {1, 2}, {2, 3}, {3, 4}, {4, 5},
+                                                          {0, 2}, {1, 3}, {2, 4}, {3, 5}, {0, 5}};
+  for (size_t b = 0; b < pairs.size(); ++b) {
+    const double r = (position(x, pairs[b].first) - position(x, pairs[b].second)).norm();
+    bonds.push_back({pairs[b].first, pairs[b].second, 1.0 + double(b), r});
+  }
+  auto oracle = make_harmonic_bond_oracle(atoms, bonds);
+  const std::vector<int64_t> edges = complete_edges(atoms);
+  const HessianFit fit =
+      hessian_fitted_springs(*oracle, x.data(), edges.data(), int64_t(edges.size() / 2));
+  EXPECT_TRUE(fit.converged);
+  EXPECT_LT(fit.relative_residual, 1e-7);
+  for (size_t e = 0; e < edges.size() / 2; ++e) {
+    double expected = 0;
+    for (const HarmonicBond& bond : bonds) {
+      if (bond.i == edges[2 * e] && bond.j == edges[2 * e + 1]) expected = bond.k;
+    }
+    EXPECT_NEAR(fit.k[e], expected, 1e-6) << "edge " << e;
+  }
+  // Finite-difference noise may leave tiny positive springs on the other pairs.
+  EXPECT_EQ(std::count_if(fit.k.begin(), fit.k.end(), [](double k) { return k > 1e-6; }),
+            int64_t(bonds.size()));
+}
+
+TEST(HessianFit, IsTheNnlsOptimumOfTheExplicitLeastSquaresProblem) {
+  // A Lennard-Jones cluster away from equilibrium: compare with NNLS on the
+  // explicit [9N^2, E] matrix of vec(h_e) against vec(P H P).
+  const int64_t atoms = 5;
+  const std::vector<double> x = random_values(3 * atoms, 13, 0.9);
+  auto oracle = make_lennard_jones_oracle(atoms, 1.0, 1.0);
+  const std::vector<double> h = force_field_hessian(*oracle, x.data());
+  const std::vector<int64_t> edges = complete_edges(atoms);
+  const int64_t n_edges = int64_t(edges.size() / 2), dof = 3 * atoms;
+  const HessianFit fit = fit_springs_to_hessian(h.data(), x.data(), atoms, edges.data(), n_edges);
+  const std::vector<double> target = project_out_rigid_modes(h.data(), x.data(), atoms);
+  RowMatrix a(dof * dof, n_edges);
+  for (int64_t e = 0; e < n_edges; ++e) {
+    const double one = 1.0;
+    const std::vector<double> he =
+        spring_network_hessian(x.data(), atoms, &edges[size_t(2 * e)], 1, &one);
+    for (int64_t n = 0; n < dof * dof; ++n) a(n, e) = he[size_t(n)];
+  }
+  const NnlsResult explicit_fit = nnls(a.data(), dof * dof, n_edges, target.data());
+  const double scale = *std::max_element(fit.k.begin(), fit.k.end());
+  for (int64_t e = 0; e < n_edges; ++e) {
+    EXPECT_NEAR(fit.k[size_t(e)], explicit_fit.x[size_t(e)], 1e-9 * scale);
+    EXPECT_GE(fit.k[size_t(e)], 0.0);
+  }
+  const Eigen::Map<const Eigen::VectorXd> k(fit.k.data(), n_edges), b(target.data(), dof * dof);
+  EXPECT_NEAR(fit.relative_residual, (a * k - b).norm() / b.norm(), 1e-12);
+}
+
+TEST(HessianFit, InvariantUnderRotationAndTranslation) {
+  const int64_t atoms = 6;
+  const std::vector<double> x = random_values(3 * atoms, 17, 0.9);
+  const Eigen::Matrix3d rotation =
+      Eigen::AngleAxisd(1.1, Eigen::Vector3d(1, -2, 0.5).normalized()).toRotationMatrix();
+  std::vector<double> moved(x.size());
+  for (int64_t a = 0; a < atoms; ++a) {
+    const Eigen::Vector3d y = rotation * position(x, a) + Eigen::Vector3d(3, -1, 2);
+    for (int c = 0; c < 3; ++c) moved[size_t(3 * a + c)] = y[c];
+  }
+  auto oracle = make_morse_oracle(atoms, 1.0, 1.5, 1.0);
+  const std::vector<int64_t> edges = complete_edges(atoms);
+  const int64_t n_edges = int64_t(edges.size() / 2);
+  const HessianFit first = hessian_fitted_springs(*oracle, x.data(), edges.data(), n_edges);
+  const HessianFit second = hessian_fitted_springs(*oracle, moved.data(), edges.data(), n_edges);
+  const double scale = *std::max_element(first.k.begin(), first.k.end());
+  for (int64_t e = 0; e < n_edges; ++e) {
+    EXPECT_NEAR(first.k[size_t(e)], second.k[size_t(e)], 1e-6 * scale) << "edge " << e;
+  }
+  EXPECT_NEAR(first.relative_residual, second.relative_residual, 1e-6);
+}
+
+TEST(HessianFit, RejectsBadInput) {
+  const int64_t atoms = 3;
+  const std::vector<double> x = random_values(9, 19);
+  std::vector<double> h(81, 0.0);
+  std::vector<int64_t> edges = {0, 1, 1, 2};
+  EXPECT_NO_THROW(fit_springs_to_hessian(h.data(), x.data(), atoms, edges.data(), 2));
+  h[10] = std::nan("");
+  EXPECT_THROW(fit_springs_to_hessian(h.data(), x.data(), atoms, edges.data(), 2), Error);
+  h[10] = 0;
+  edges = {0, 1, 1, 0};  // repeated pair
+  EXPECT_THROW(fit_springs_to_hessian(h.data(), x.data(), atoms, edges.data(), 2), Error);
+  edges = {0, 3, 1, 2};  // out of range
+  EXPECT_THROW(fit_springs_to_hessian(h.data(), x.data(), atoms, edges.data(), 2), Error);
+  edges = {1, 1, 1, 2};  // self pair
+  EXPECT_THROW(fit_springs_to_hessian(h.data(), x.data(), atoms, edges.data(), 2), Error);
+  std::vector<double> coincident = x;
+  for (int c = 0; c < 3; ++c) coincident[size_t(3 + c)] = coincident[size_t(c)];
+  edges = {0, 1, 1, 2};
+  EXPECT_THROW(fit_springs_to_hessian(h.data(), coincident.data(), atoms, edges.data(), 2), Error);
+}
+
+}  // namespace
+}  // namespace energyloss

@@ -1,0 +1,174 @@
+"""Hessian-fitted springs from Python: the NNLS solver against SciPy's, the
+harmonic-limit identity on alanine dipeptide (OpenMM) and on an MMFF94
+molecule (RDKit) against the oracles' own energies, positivity, invariance
+and bad input."""
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+import energyloss
+from energyloss import oracles
+
+scipy_optimize = pytest.importorskip("scipy.optimize")
+
+SOURCE_DIR = os.environ.get(
+    "ENERGYLOSS_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..", ".."))
+
+
+@pytest.mark.parametrize("shape", [(30, 10), (40, 25), (12, 30), (100, 60)])
+def test_nnls_matches_scipy(shape):
+    rng = np.random.default_rng(sum(shape))
+    for _ in range(20):
+        A = rng.normal(size=shape)
+        b = rng.normal(size=shape[0])
+        expected, expected_residual = scipy_optimize.nnls(A, b, maxiter=50 * shape[1])
+        x, _, converged = oracles.nnls(torch.from_numpy(A), torch.from_numpy(b))
+        assert converged
+        x = x.numpy()
+        assert (x >= 0).all()
+        residual = np.linalg.norm(A @ x - b)
+        assert residual == pytest.approx(expected_residual, abs=1e-10 * np.linalg.norm(b))
+        if shape[0] >= shape[1]:  # full column rank: the minimiser is unique
+            np.testing.assert_allclose(x, expected, atol=1e-10 * np.abs(expected).max())
+
+
+def internal_displacements(ref, count, scale, seed):
+    """[count, N, 3] random displacements with the rigid-body modes projected out."""
+    n = ref.shape[0]
+    projector = oracles.project_out_rigid_modes(torch.eye(3 * n, dtype=torch.float64), ref)
+    generator = torch.Generator().manual_seed(seed)
+    dx = torch.randn(count, 3 * n, generator=generator, dtype=torch.float64) * scale
+    return (dx @ projector).reshape(count, n, 3)
+
+
+def harmonic_limit_errors(oracle, ref, edges, k_fit, k_pair, scale):
+    """Mean |pair loss - force-field second-order energy change| / mean |change|
+    over random internal displacements, for both sets of springs. The force
+    field side is (E(x + dx) + E(x - dx) - 2 E(x)) / 2 = 1/2 dx^T H dx + O(dx^4),
+    from the oracle's energies (not from its forces or our Hessian)."""
+    dx = internal_displacements(ref, 40, scale, seed=1)
+    energies, _ = oracle.evaluate(torch.cat([ref + dx, ref - dx, ref[None]]))
+    count = dx.shape[0]
+    truth = (energies[:count] + energies[count:2 * count] - 2 * energies[-1]) / 2
+    errors = []
+    for k in (k_fit, k_pair):
+        springs = energyloss.pair_energy_loss(ref + dx, ref.expand_as(dx), coeff="explicit",
+                                              edges=edges, edge_weights=k, reduction="none")
+        errors.append(((springs - truth).abs().mean() / truth.abs().mean()).item())
+    return errors
+
+
+def check_harmonic_limit(oracle, ref, scale):
+    n = ref.shape[0]
+    edges = torch.combinations(torch.arange(n), 2)
+    k, details = oracles.force_field_coefficients(oracle, ref, edges, method="hessian_fit",
+                                                  return_details=True)
+    k_pair = oracles.force_field_coefficients(oracle, ref, edges, method="finite_difference")
+    assert details["converged"]
+    assert (k >= 0).all()
+    assert details["zero_springs"] == int((k == 0).sum())
+    assert 0 < details["relative_residual"] < 1
+    # The spring network's Hessian is what the residual describes.
+    target = oracles.project_out_rigid_modes(details["hessian"], ref)
+    network = oracles.spring_network_hessian(ref, edges, k)
+    assert ((network - target).norm() / target.norm()).item() == pytest.approx(
+        details["relative_residual"], rel=1e-9)
+    fit_error, pair_error = harmonic_limit_errors(oracle, ref, edges, k, k_pair, scale)
+    print(f"relative residual {details['relative_residual']:.3f}, zero springs "
+          f"{details['zero_springs']}/{len(k)}, harmonic-limit error: fit {fit_error:.3f}, "
+          f"per-pair projection {pair_error:.3f}")
+    assert fit_error <= details["relative_residual"]
+    assert fit_error < 0.7 * pair_error
+    return k, details
+
+
+@pytest.fixture(scope="module")
+def alanine(tmp_path_factory):
+    if not hasattr(torch.ops.energyloss, "openmm_oracle"):
+        pytest.skip("this build has no OpenMM oracle")
+    pytest.importorskip("openmm")
+    folder = tmp_path_factory.mktemp("alanine")
+    xml, positions = folder / "system.xml", folder / "positions.npy"
+    subprocess.run([sys.executable, os.path.join(SOURCE_DIR, "examples", "openmm", "make_system.py"),
+                    "--system-xml", str(xml), "--positions", str(positions)], check=True)
+    oracle = oracles.OpenMMOracle(str(xml), platform="Reference", workers=2)
+    return oracle, torch.from_numpy(np.load(positions)).to(torch.float64)
+
+
+def test_harmonic_limit_alanine_dipeptide(alanine):
+    oracle, ref = alanine
+    check_harmonic_limit(oracle, ref, scale=1e-4)  # nm
+
+
+@pytest.fixture(scope="module")
+def methylphenol():
+    if not hasattr(torch.ops.energyloss, "rdkit_mmff_oracle"):
+        pytest.skip("this build has no RDKit MMFF oracle")
+    Chem = pytest.importorskip("rdkit.Chem")
+    from rdkit.Chem import AllChem
+
+    mol = Chem.AddHs(Chem.MolFromSmiles("Cc1ccccc1O"))
+    assert AllChem.EmbedMolecule(mol, randomSeed=11) == 0
+    AllChem.MMFFOptimizeMolecule(mol)
+    oracle = oracles.MMFFOracle(Chem.MolToMolBlock(mol))
+    return oracle, torch.from_numpy(mol.GetConformer().GetPositions())
+
+
+def test_harmonic_limit_mmff_molecule(methylphenol):
+    oracle, ref = methylphenol
+    check_harmonic_limit(oracle, ref, scale=1e-3)  # angstrom
+
+
+def test_invariant_under_rotation_and_translation(methylphenol):
+    oracle, ref = methylphenol
+    edges = torch.combinations(torch.arange(ref.shape[0]), 2)
+    k = oracles.force_field_coefficients(oracle, ref, edges, method="hessian_fit")
+    q, _ = torch.linalg.qr(torch.randn(3, 3, generator=torch.Generator().manual_seed(2),
+                                       dtype=torch.float64))
+    moved = ref @ q.T + torch.tensor([1.5, -2.0, 0.7], dtype=torch.float64)
+    k_moved = oracles.force_field_coefficients(oracle, moved, edges, method="hessian_fit")
+    torch.testing.assert_close(k_moved, k, rtol=0, atol=1e-5 * k.max().item())
+
+
+def test_given_edges_and_float32(methylphenol):
+    oracle, ref = methylphenol
+    edges = torch.tensor([[0, 1], [1, 2], [0, 2], [2, 3], [1, 3]])
+    hessian = oracles.force_field_hessian(oracle, ref)
+    k, details = oracles.hessian_fitted_springs(hessian, ref, edges, return_details=True)
+    k32 = oracles.hessian_fitted_springs(hessian.float(), ref.float(), edges)
+    assert k.shape == (5,) and k32.dtype == torch.float32
+    torch.testing.assert_close(k32.double(), k, rtol=1e-4, atol=1e-4 * k.max().item())
+    assert details["relative_residual"] > 0.5  # five springs cannot describe a molecule
+
+
+def test_bad_input(methylphenol):
+    oracle, ref = methylphenol
+    n = ref.shape[0]
+    edges = torch.combinations(torch.arange(n), 2)
+    hessian = oracles.force_field_hessian(oracle, ref)
+    with pytest.raises(ValueError, match="hessian"):
+        oracles.hessian_fitted_springs(hessian[:-3], ref, edges)
+    with pytest.raises(ValueError, match="reference"):
+        oracles.hessian_fitted_springs(hessian, ref[:, :2], edges)
+    bad = hessian.clone()
+    bad[4, 7] = float("nan")
+    with pytest.raises(ValueError, match="not finite"):
+        oracles.hessian_fitted_springs(bad, ref, edges)
+    with pytest.raises(ValueError, match="edges"):
+        oracles.hessian_fitted_springs(hessian, ref, torch.tensor([[0, n]]))
+    with pytest.raises(ValueError, match="repeats"):
+        oracles.hessian_fitted_springs(hessian, ref, torch.tensor([[0, 1], [1, 0]]))
+    with pytest.raises(ValueError, match="edges"):
+        oracles.hessian_fitted_springs(hessian, ref, edges.float())
+    with pytest.raises(ValueError, match="floor"):
+        oracles.force_field_coefficients(oracle, ref, edges, method="hessian_fit", floor=1.0)
+    nan_ref = ref.clone()
+    nan_ref[2, 1] = float("nan")
+    with pytest.raises(ValueError, match="not finite"):
+        oracles.force_field_hessian(oracle, nan_ref)
+    with pytest.raises(ValueError, match="shape"):
+        oracles.force_field_hessian(oracle, ref[:-1])
