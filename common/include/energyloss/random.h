@@ -14,7 +14,9 @@
 // elements 4b and 4b + 1, from (w2, w3) elements 4b + 2 and 4b + 3, with
 // u = (w + 1/2) / 2^32 in (0, 1), r = sqrt(-2 ln u_first), theta = 2 pi
 // u_second, then r cos(theta) and r sin(theta). Normals are computed in double;
-// float outputs are those doubles rounded.
+// float outputs are those doubles rounded. The Philox words are identical on
+// every platform; the normals are bit-identical wherever log/sqrt/cos/sin
+// round alike (any one C library, e.g. glibc), else within their last bit.
 #pragma once
 
 #include <cmath>
