@@ -1,0 +1,295 @@
+"""Diffusion generators over atom coordinates, from training to a TorchScript
+file that OpenMM and LAMMPS can seed from.
+
+- ``GraphDenoiser``: a small graph-conditioned network predicting the noise
+  eps from noisy coordinates ``[B, N, 3]``, the diffusion time ``[B]``, atom
+  types ``[B, N]``, pair features ``[B, N, N, F]`` and an atom mask ``[B, N]``.
+  Not equivariant (raw coordinates and differences are features): train it
+  with random rotations (``train`` does), the paper's GDM-aug setting.
+- ``train``: the denoising loop on the sample prediction x0 = (x_t - sigma
+  eps)/alpha with any per-system loss (MSE, Kabsch, energy losses), weighted
+  by alpha^2/sigma^2 (so MSE on x0 is the usual eps-MSE).
+- ``AncestralSampler``: DDPM ancestral sampling on the same schedule, driven
+  by an explicit noise tensor so it is deterministic and scriptable.
+- ``export_generator``: the generator protocol (``n_atoms``, ``length_unit``,
+  ``elements``, ``sample(n, seed)``) as a TorchScript file whose noise comes
+  from ``torch.ops.energyloss.seeded_normal`` (the same samples for the same
+  seed, in any process), validated by loading it back with
+  ``energyloss.Generator``.
+
+The schedule is EDM's polynomial one (``energyloss.noise_schedule``).
+Positions are in the model's normalised units (data divided by a scale);
+the exported generator multiplies by the scale to give its ``length_unit``.
+"""
+
+import math
+import time
+from collections import namedtuple
+from typing import List
+
+import torch
+
+from .diffusion import eps_weight, noise_schedule, x0_from_eps
+
+__all__ = ["TimeEmbedding", "GraphDenoiser", "Batch", "AncestralSampler", "schedule",
+           "random_rotations", "centre", "train", "draw_noise", "export_generator"]
+
+
+class TimeEmbedding(torch.nn.Module):
+    """sin/cos features ``[B, features]`` of the diffusion time t ``[B]`` in [0, 1]."""
+
+    def __init__(self, features: int = 16):
+        super().__init__()
+        self.frequencies = torch.nn.Parameter(
+            torch.exp(torch.linspace(0.0, math.log(1000.0), features // 2)), requires_grad=False)
+
+    def forward(self, t: torch.Tensor) -> torch.Tensor:
+        angles = t[:, None] * self.frequencies[None]
+        return torch.cat([torch.sin(angles), torch.cos(angles)], dim=1)
+
+
+def schedule(t):
+    """(alpha, sigma) float32 of the polynomial schedule at times ``t``."""
+    alpha, sigma = noise_schedule(torch.as_tensor(t).double(), "polynomial")
+    return alpha.float(), sigma.float()
+
+
+def random_rotations(count, generator):
+    """``[count, 3, 3]`` uniform proper rotations (QR of Gaussian matrices,
+    sign-fixed, det +1) drawn with ``generator``."""
+    q, r = torch.linalg.qr(torch.randn(count, 3, 3, generator=generator, dtype=torch.float64))
+    q = q * torch.sign(torch.diagonal(r, dim1=1, dim2=2))[:, None, :]
+    q[torch.det(q) < 0, :, 0] *= -1
+    return q.float()
+
+
+def centre(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """``x`` ``[B, N, 3]`` minus the centroid of its real atoms (``mask``
+    ``[B, N]`` bool); padding atoms are set to 0."""
+    weights = mask[..., None].to(x.dtype)
+    mean = (x * weights).sum(dim=1, keepdim=True) / weights.sum(dim=1, keepdim=True)
+    return (x - mean) * weights
+
+
+class MessageLayer(torch.nn.Module):
+    """Messages m_ij = SiLU(A h_i + B h_j + P e_ij) over all pairs, summed
+    over the bonds and averaged over all atoms, update h residually."""
+
+    def __init__(self, width: int, pair_features: int):
+        super().__init__()
+        self.source = torch.nn.Linear(width, width)
+        self.target = torch.nn.Linear(width, width, bias=False)
+        self.pair = torch.nn.Linear(pair_features, width, bias=False)
+        self.update = torch.nn.Sequential(
+            torch.nn.LayerNorm(3 * width), torch.nn.Linear(3 * width, width), torch.nn.SiLU(),
+            torch.nn.Linear(width, width))
+
+    def forward(self, h, pair, pair_mask, bonded, atom_count):
+        messages = torch.nn.functional.silu(
+            self.source(h)[:, :, None] + self.target(h)[:, None] + self.pair(pair))
+        messages = messages * pair_mask[..., None]
+        over_bonds = (messages * bonded[..., None]).sum(dim=2)
+        over_all = messages.sum(dim=2) / atom_count[:, None, None]
+        return h + self.update(torch.cat([h, over_bonds, over_all], dim=-1))
+
+
+class GraphDenoiser(torch.nn.Module):
+    """eps ``[B, N, 3]`` (centred over the real atoms) from noisy coordinates
+    ``x_t`` ``[B, N, 3]``, times ``t`` ``[B]``, atom ``types`` ``[B, N]``
+    (long, < ``num_types``), static ``pairs`` features ``[B, N, N,
+    pair_features]`` and ``mask`` ``[B, N]`` (bool, False = padding).
+
+    Pair features are the caller's (bond-order and graph-distance one-hots
+    for molecules, nothing for an atomic cluster: ``pair_features`` may be
+    0); ``bonded_features`` selects the columns whose sum marks a bonded pair
+    (messages are summed over bonded pairs and averaged over all pairs).
+    The network adds raw coordinate differences and squared distances."""
+
+    def __init__(self, num_types: int, pair_features: int, bonded_features=(),
+                 width: int = 64, layers: int = 4, time_features: int = 16):
+        super().__init__()
+        selector = torch.zeros(pair_features)
+        selector[list(bonded_features)] = 1.0
+        self.register_buffer("bonded_selector", selector)
+        self.embedding = torch.nn.Embedding(num_types, width)
+        self.time_embedding = TimeEmbedding(time_features)
+        self.input = torch.nn.Linear(width + 3 + time_features, width)
+        self.layers = torch.nn.ModuleList(
+            MessageLayer(width, pair_features + 4) for _ in range(layers))
+        self.head = torch.nn.Sequential(torch.nn.Linear(width, width), torch.nn.SiLU(),
+                                        torch.nn.Linear(width, 3))
+
+    def forward(self, x_t: torch.Tensor, t: torch.Tensor, types: torch.Tensor,
+                pairs: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        atoms = x_t.shape[1]
+        time = self.time_embedding(t)[:, None].expand(-1, atoms, -1)
+        h = self.input(torch.cat([self.embedding(types), x_t, time], dim=-1))
+        difference = x_t[:, :, None] - x_t[:, None]
+        pair = torch.cat([pairs, difference, difference.pow(2).sum(-1, keepdim=True)], dim=-1)
+        pair_mask = (mask[:, :, None] & mask[:, None]).to(x_t.dtype)
+        pair_mask = pair_mask * (1 - torch.eye(atoms, dtype=x_t.dtype, device=x_t.device))
+        bonded = pairs @ self.bonded_selector
+        atom_count = mask.sum(dim=1).to(x_t.dtype)
+        for layer in self.layers:
+            h = layer(h, pair, pair_mask, bonded, atom_count) * mask[..., None]
+        return centre(self.head(h), mask)
+
+
+# A training batch: normalised positions [B, N, 3], the mask [B, N], and a
+# dict with the denoiser's conditioning ("types", "pairs") and whatever the
+# loss needs (per-system edges and weights).
+Batch = namedtuple("Batch", ["x0", "mask", "context"])
+
+
+def _denoise(model, x_t, t, batch):
+    return model(x_t, t, batch.context["types"], batch.context["pairs"], batch.mask)
+
+
+def train(model, draw_batch, loss, steps, seed, lr=3e-4, progress=None):
+    """Trains ``model`` (a ``GraphDenoiser`` or any module with its call
+    signature) on ``draw_batch(generator) -> Batch``, randomly rotated here,
+    with ``loss(x0_hat, batch) -> [B]`` weighted by alpha^2/sigma^2, for
+    ``steps`` Adam steps at learning rate ``lr`` (seeded by ``seed``).
+    ``progress(step, mean loss since the last call)`` is called every 100
+    steps and at the end. Returns (the loss's share of the step time, the
+    list of (step, mean weighted loss) pairs)."""
+    generator = torch.Generator().manual_seed(seed)
+    optimiser = torch.optim.Adam(model.parameters(), lr=lr)
+    loss_seconds = step_seconds = 0.0
+    curve, running, count = [], 0.0, 0
+    for step in range(1, steps + 1):
+        start = time.perf_counter()
+        batch = draw_batch(generator)
+        x0 = batch.x0 @ random_rotations(len(batch.x0), generator).transpose(1, 2)
+        batch = batch._replace(x0=x0)
+        t = torch.rand(len(x0), generator=generator) * 0.999 + 0.001
+        alpha, sigma = schedule(t)
+        eps = centre(torch.randn(x0.shape, generator=generator), batch.mask)
+        x_t = alpha[:, None, None] * x0 + sigma[:, None, None] * eps
+        x0_hat = x0_from_eps(x_t, _denoise(model, x_t, t, batch), alpha, sigma)
+        loss_start = time.perf_counter()
+        value = (eps_weight(alpha, sigma) * loss(x0_hat, batch)).mean()
+        loss_seconds += time.perf_counter() - loss_start
+        optimiser.zero_grad()
+        value.backward()
+        optimiser.step()
+        step_seconds += time.perf_counter() - start
+        running += float(value)
+        count += 1
+        if step % 100 == 0 or step == steps:
+            curve.append((step, running / count))
+            if progress is not None:
+                progress(step, running / count)
+            running, count = 0.0, 0
+    return loss_seconds / step_seconds, curve
+
+
+class AncestralSampler(torch.nn.Module):
+    """DDPM ancestral sampling with ``steps`` steps from t = 1 to 0 on the
+    training schedule, every random draw taken from an explicit ``noise``
+    tensor ``[steps, B, N, 3]`` (standard normal; slice 0 starts the chain,
+    slice k is step k's fresh noise), so the samples are a pure function of
+    the noise. Near t = 1, alpha is ~3e-3 and x0 = (x_t - sigma eps)/alpha
+    amplifies the model's error ~300-fold, so x0 is clipped to ``[-clip,
+    clip]`` (DDPM's clip_denoised), in the data's normalised units. Returns
+    the final x0 ``[B, N, 3]``, centred over the real atoms."""
+
+    def __init__(self, denoiser: torch.nn.Module, steps: int, clip: float):
+        super().__init__()
+        if steps < 1:
+            raise ValueError(f"AncestralSampler: steps must be >= 1, got {steps}")
+        if not clip > 0:
+            raise ValueError(f"AncestralSampler: clip must be > 0, got {clip}")
+        self.denoiser = denoiser
+        self.steps = int(steps)
+        self.clip = float(clip)
+        times = torch.linspace(1.0, 0.0, steps + 1)
+        alpha, sigma = schedule(times)
+        self.register_buffer("times", times)
+        self.register_buffer("alpha", alpha)
+        self.register_buffer("sigma", sigma)
+
+    def forward(self, noise: torch.Tensor, types: torch.Tensor, pairs: torch.Tensor,
+                mask: torch.Tensor) -> torch.Tensor:
+        count = noise.shape[1]
+        x = centre(noise[0], mask)
+        x0_hat = x
+        for k in range(self.steps):
+            t = self.times[k].expand(count)
+            alpha_t, sigma_t = self.alpha[k], self.sigma[k]
+            eps = self.denoiser(x, t, types, pairs, mask)
+            x0_hat = ((x - sigma_t * eps) / alpha_t).clamp(-self.clip, self.clip)
+            if k + 1 == self.steps:
+                break
+            alpha_s, sigma_s = self.alpha[k + 1], self.sigma[k + 1]
+            alpha_ts = alpha_t / alpha_s
+            sigma2_ts = sigma_t * sigma_t - alpha_ts * alpha_ts * sigma_s * sigma_s
+            mean = (alpha_ts * sigma_s * sigma_s / (sigma_t * sigma_t)) * x + \
+                   (alpha_s * sigma2_ts / (sigma_t * sigma_t)) * x0_hat
+            std = torch.sqrt(sigma2_ts * sigma_s * sigma_s / (sigma_t * sigma_t))
+            x = mean + std * centre(noise[k + 1], mask)
+        return centre(x0_hat, mask)
+
+
+def draw_noise(steps: int, count: int, atoms: int, seed: int) -> torch.Tensor:
+    """The sampler's noise ``[steps, count, atoms, 3]`` float32 from
+    ``energyloss.seeded_normal``: element i depends only on (seed, i)."""
+    return torch.ops.energyloss.seeded_normal([steps, count, atoms, 3], seed,
+                                              torch.float32)
+
+
+class ProtocolGenerator(torch.nn.Module):
+    """A trained sampler behind the generator protocol (see
+    energyloss/generator.h): ``sample(n, seed)`` -> ``[n, n_atoms, 3]``
+    float64 in ``length_unit``, a pure function of (n, seed)."""
+
+    n_atoms: int
+    length_unit: str
+    elements: List[str]
+
+    def __init__(self, sampler: AncestralSampler, types: torch.Tensor, pairs: torch.Tensor,
+                 scale: float, length_unit: str, elements: List[str]):
+        super().__init__()
+        self.sampler = sampler
+        self.register_buffer("types", types.long())
+        self.register_buffer("pairs", pairs.float())
+        self.scale = float(scale)
+        self.n_atoms = int(types.shape[0])
+        self.length_unit = length_unit
+        self.elements = list(elements)
+
+    @torch.jit.export
+    def sample(self, n: int, seed: int) -> torch.Tensor:
+        noise = torch.ops.energyloss.seeded_normal([self.sampler.steps, n, self.n_atoms, 3],
+                                                   seed, torch.float32)
+        mask = torch.ones(n, self.n_atoms, dtype=torch.bool)
+        types = self.types[None].expand(n, -1)
+        pairs = self.pairs[None].expand(n, -1, -1, -1)
+        with torch.no_grad():
+            x = self.sampler(noise, types, pairs, mask)
+        return x.double() * self.scale
+
+
+def export_generator(path, denoiser, types, pairs, scale, length_unit, elements=(),
+                     sampling_steps=200, clip=None):
+    """Writes ``denoiser`` (a trained ``GraphDenoiser``) as a generator file
+    following the protocol and validates it by loading it back with
+    ``energyloss.Generator`` (which raises ValueError naming the problem).
+
+    ``types`` ``[N]`` and ``pairs`` ``[N, N, F]`` are the system's
+    conditioning; ``scale`` converts the model's normalised units to
+    ``length_unit`` ("nm", "angstrom" or "lj"); ``clip`` (normalised units,
+    default 4) bounds x0 during sampling. Returns the loaded
+    ``energyloss.Generator``."""
+    from .oracles import Generator
+    if length_unit not in ("nm", "angstrom", "lj"):
+        raise ValueError(f"export_generator: length_unit must be 'nm', 'angstrom' or 'lj', "
+                         f"got {length_unit!r}")
+    elements = list(elements)
+    if elements and len(elements) != len(types):
+        raise ValueError(f"export_generator: {len(elements)} elements for {len(types)} atoms")
+    sampler = AncestralSampler(denoiser, sampling_steps, 4.0 if clip is None else clip)
+    module = ProtocolGenerator(sampler.eval(), torch.as_tensor(types), torch.as_tensor(pairs),
+                               scale, length_unit, elements)
+    torch.jit.script(module).save(str(path))
+    return Generator(path)
