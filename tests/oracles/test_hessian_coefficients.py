@@ -172,3 +172,70 @@ def test_bad_input(methylphenol):
         oracles.force_field_hessian(oracle, nan_ref)
     with pytest.raises(ValueError, match="shape"):
         oracles.force_field_hessian(oracle, ref[:-1])
+
+
+def molecule_graph(methylphenol):
+    """(bonds [M, 2], topological distance matrix [N, N]) by RDKit, independent of ours."""
+    Chem = pytest.importorskip("rdkit.Chem")
+    oracle, ref = methylphenol
+    # The oracle was built from this SMILES with explicit hydrogens, atoms in RDKit's order.
+    mol = Chem.AddHs(Chem.MolFromSmiles("Cc1ccccc1O"))
+    bonds = torch.tensor([[b.GetBeginAtomIdx(), b.GetEndAtomIdx()] for b in mol.GetBonds()])
+    return bonds, Chem.GetDistanceMatrix(mol)
+
+
+def test_shell_balanced_default_totals_are_the_exp_presets(methylphenol):
+    oracle, ref = methylphenol
+    bonds, distance = molecule_graph(methylphenol)
+    n = ref.shape[0]
+    edges = torch.combinations(torch.arange(n), 2)
+    k_ff = oracles.force_field_coefficients(oracle, ref, edges, method="hessian_fit")
+    k, details = oracles.shell_balanced_coefficients(ref, bonds, edges, k_ff,
+                                                     return_details=True)
+    d = distance[edges[:, 0].numpy(), edges[:, 1].numpy()]
+    shell = np.minimum(d, 4).astype(int)
+    np.testing.assert_array_equal(details["shell"].numpy(), shell)
+    r = (ref[edges[:, 0]] - ref[edges[:, 1]]).norm(dim=1).numpy()
+    exp_k = 24.0 / n * np.exp(-r)
+    for s in range(1, 5):
+        in_shell = shell == s
+        expected_total = exp_k[in_shell].sum()
+        assert details["target"][s - 1].item() == pytest.approx(expected_total, rel=1e-12)
+        assert k[in_shell].sum().item() == pytest.approx(expected_total, rel=1e-12)
+        # Proportions within the shell are the force field's.
+        torch.testing.assert_close(k[in_shell] / k[in_shell].sum(),
+                                   k_ff[in_shell] / k_ff[in_shell].sum(), rtol=1e-12, atol=1e-15)
+    assert (k >= 0).all()
+
+
+def test_shell_balanced_explicit_totals_and_bad_input(methylphenol):
+    oracle, ref = methylphenol
+    bonds, distance = molecule_graph(methylphenol)
+    edges = torch.combinations(torch.arange(ref.shape[0]), 2)
+    k_ff = torch.rand(len(edges), generator=torch.Generator().manual_seed(3), dtype=torch.float64)
+    totals = [400.0, 40.0, 4.0, 0.4]
+    k, details = oracles.shell_balanced_coefficients(None, bonds, edges, k_ff, totals=totals,
+                                                     n_atoms=ref.shape[0], return_details=True)
+    for s, total in enumerate(totals, start=1):
+        in_shell = details["shell"] == s
+        assert k[in_shell].sum().item() == pytest.approx(total, rel=1e-12)
+        torch.testing.assert_close(k[in_shell] / total, k_ff[in_shell] / k_ff[in_shell].sum())
+    torch.testing.assert_close(details["input_total"],
+                               torch.stack([k_ff[details["shell"] == s].sum()
+                                            for s in range(1, 5)]))
+    with pytest.raises(ValueError, match="k"):
+        oracles.shell_balanced_coefficients(ref, bonds, edges, -k_ff)
+    with pytest.raises(ValueError, match="k"):
+        oracles.shell_balanced_coefficients(ref, bonds, edges, k_ff[:-1])
+    nan_k = k_ff.clone()
+    nan_k[3] = float("nan")
+    with pytest.raises(ValueError, match="k"):
+        oracles.shell_balanced_coefficients(ref, bonds, edges, nan_k)
+    with pytest.raises(ValueError, match="totals"):
+        oracles.shell_balanced_coefficients(ref, bonds, edges, k_ff, totals=[1.0, -1.0])
+    with pytest.raises(ValueError, match="bonds"):
+        oracles.shell_balanced_coefficients(ref, torch.tensor([[0, 99]]), edges, k_ff)
+    with pytest.raises(ValueError, match="bonds"):
+        oracles.shell_balanced_coefficients(ref, bonds.double(), edges, k_ff)
+    with pytest.raises(ValueError, match="reference"):
+        oracles.shell_balanced_coefficients(ref[:, :2], bonds, edges, k_ff)

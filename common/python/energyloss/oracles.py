@@ -20,7 +20,8 @@ __all__ = [
     "Oracle", "OpenMMOracle", "LammpsOracle", "MMFFOracle", "LennardJonesOracle", "MorseOracle",
     "HarmonicBondOracle", "oracle_energy", "true_energy_loss", "force_field_coefficients",
     "openmm_pair_coefficients", "force_field_hessian", "hessian_fitted_springs",
-    "spring_network_hessian", "project_out_rigid_modes", "nnls", "Generator", "load_generator",
+    "spring_network_hessian", "project_out_rigid_modes", "nnls", "shell_balanced_coefficients",
+    "Generator", "load_generator",
 ]
 
 
@@ -342,6 +343,43 @@ def nnls(A, b, max_iterations=0, tolerance=0.0):
     behind ``hessian_fitted_springs``; works on A^T A, so meant for moderately
     conditioned problems). Returns (x ``[N]``, iterations, converged)."""
     return ops.nnls(_floating(A), _floating(b), int(max_iterations), float(tolerance))
+
+
+def shell_balanced_coefficients(ref, bonds, edges, k, totals=None, shells=4, n_atoms=None,
+                                return_details=False):
+    """Springs with a given total stiffness per graph-distance shell,
+    distributed within each shell in proportion to ``k`` ``[E]`` (e.g. from
+    ``force_field_coefficients``; finite, >= 0) on ``edges`` ``[E, 2]``.
+
+    Shells come from the molecular graph ``bonds`` ``[M, 2]``: with S shells,
+    an edge at d bonds' distance is in shell d for d < S and in shell S for
+    d >= S or across disconnected fragments. Within shell s,
+    k_e -> T_s k_e / sum_{f in s} k_f, so each shell sums to its total T_s
+    and ratios within a shell are the input's. ``totals``: a list of S
+    totals (units of the result), or None for the exp preset's own totals on
+    the same edges, sum over the shell of (24 / N) exp(-r_e) with r_e the
+    distance in ``ref`` ``[N, 3]`` (the preset assumes angstrom), with
+    ``shells`` shells. ``ref`` may be None when ``totals`` is given (then
+    pass ``n_atoms``). A shell whose input k are all 0 gets its total split
+    evenly (listed in ``details["uniform_shells"]``); nothing else is
+    rescaled.
+
+    Returns k ``[E]`` (k's dtype), or with ``return_details`` also a dict:
+    ``shell`` ``[E]`` (1..S), ``target`` ``[S]``, ``input_total`` ``[S]``
+    (per-shell sums of the input k), ``uniform_shells``. Bad input raises
+    ValueError.
+    """
+    k = _floating(k)
+    if ref is not None:
+        ref = _floating(ref)
+    result_k, shell, target, input_total, uniform = ops.shell_balanced_coefficients(
+        ref, _index_tensor(bonds, "bonds", 2), _index_tensor(edges, "edges", 2), k,
+        None if totals is None else [float(t) for t in totals], int(shells),
+        -1 if n_atoms is None else int(n_atoms))
+    if return_details:
+        return result_k, {"shell": shell, "target": target, "input_total": input_total,
+                          "uniform_shells": list(uniform)}
+    return result_k
 
 
 def openmm_pair_coefficients(system_xml_path, ref, edges, floor=None, return_details=False):

@@ -13,6 +13,7 @@
 
 #include "energyloss/error.h"
 #include "energyloss/oracles/hessian_coefficients.h"
+#include "energyloss/oracles/shell_coefficients.h"
 
 namespace energyloss {
 namespace {
@@ -110,6 +111,39 @@ Tensor project_out_rigid_modes_op(const Tensor& hessian, const Tensor& reference
   return values(result, {3 * atoms, 3 * atoms}, hessian);
 }
 
+std::tuple<Tensor, Tensor, Tensor, Tensor, std::vector<int64_t>> shell_balanced_op(
+    const c10::optional<Tensor>& reference, const Tensor& bonds, const Tensor& edges,
+    const Tensor& k, c10::optional<std::vector<double>> totals, int64_t shells, int64_t n_atoms) {
+  const Tensor bond_pairs = index_pairs(bonds, 2, "bonds");
+  const Tensor pairs = index_pairs(edges, 2, "edges");
+  require(k.dim() == 1 && k.size(0) == pairs.size(0), "k: expected shape [", pairs.size(0),
+          "] to match edges, got ", k.sizes());
+  const Tensor springs = floating(k, "k");
+  Tensor positions;
+  int64_t atoms = n_atoms;
+  if (reference.has_value()) {
+    positions = reference_positions(*reference);
+    require(n_atoms < 0 || n_atoms == positions.size(0), "n_atoms: ", n_atoms,
+            " disagrees with the reference's ", positions.size(0), " atoms");
+    atoms = positions.size(0);
+  }
+  require(atoms >= 1, "shell_balanced_coefficients: give the reference [N, 3] or n_atoms");
+  ShellBalanceOptions options;
+  options.shells = shells;
+  if (totals.has_value()) {
+    require(!totals->empty(), "totals: expected at least one shell total");
+    options.totals = *totals;
+  }
+  ShellBalanced result = shell_balanced_coefficients(
+      positions.defined() ? positions.data_ptr<double>() : nullptr, atoms,
+      bond_pairs.data_ptr<int64_t>(), bond_pairs.size(0), pairs.data_ptr<int64_t>(), pairs.size(0),
+      springs.data_ptr<double>(), options);
+  const int64_t count = int64_t(result.target.size());
+  return {values(result.k, {pairs.size(0)}, k), torch::tensor(result.shell, torch::kLong),
+          values(result.target, {count}, k), values(result.input_total, {count}, k),
+          result.uniform_shells};
+}
+
 }  // namespace
 }  // namespace energyloss
 
@@ -125,6 +159,11 @@ TORCH_LIBRARY_FRAGMENT(energyloss, m) {
       &energyloss::hessian_fitted_springs_op);
   m.def("spring_network_hessian(Tensor reference, Tensor edges, Tensor k) -> Tensor",
         &energyloss::spring_network_hessian_op);
+  m.def(
+      "shell_balanced_coefficients(Tensor? reference, Tensor bonds, Tensor edges, Tensor k, "
+      "float[]? totals=None, int shells=4, int n_atoms=-1) -> (Tensor k, Tensor shell, "
+      "Tensor target, Tensor input_total, int[] uniform_shells)",
+      &energyloss::shell_balanced_op);
   m.def("project_out_rigid_modes(Tensor hessian, Tensor reference) -> Tensor",
         &energyloss::project_out_rigid_modes_op);
 }
