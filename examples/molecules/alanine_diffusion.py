@@ -42,10 +42,11 @@ sys.path.insert(0, os.path.join(HERE, "..", "openmm"))
 import make_system  # noqa: E402  (the project's PDB -> System script)
 
 import energyloss  # noqa: E402
-from diffusion_common import (LOSSES, Batch, TimeEmbedding, bond_angles, bond_lengths,  # noqa: E402
+from energyloss.generative import Batch, TimeEmbedding, sample, train  # noqa: E402
+from diffusion_common import (LOSSES, bond_angles, bond_lengths,  # noqa: E402
                               coverage_matching, print_row, rdkit_checks, rmsd_matrix,
-                              sample, sample_space_loss, rescale_to_exp_total, stability,
-                              summarise, plot, train, wasserstein)
+                              sample_space_loss, rescale_to_exp_total, stability,
+                              summarise, plot, wasserstein)
 
 ANGSTROM_PER_NM = 10.0
 
@@ -136,7 +137,7 @@ class Denoiser(torch.nn.Module):
             torch.nn.Linear(width, width), torch.nn.SiLU(),
             torch.nn.Linear(width, 3 * atoms))
 
-    def forward(self, x_t, t, batch=None):
+    def forward(self, x_t, t, types=None, pairs=None, mask=None):
         features = torch.cat([x_t.flatten(1), self.time_embedding(t)], dim=1)
         eps = self.net(features).view_as(x_t)
         return eps - eps.mean(dim=1, keepdim=True)  # stay in the zero-centre subspace
@@ -174,7 +175,7 @@ def train_model(loss, train_set, steps, seed, batch=128):
         return Batch(train_set[torch.randint(len(train_set), (batch,), generator=generator)],
                      None, None)
 
-    return model, train(model, draw_batch, loss, steps, seed)
+    return model, train(model, draw_batch, loss, steps, seed)[0]
 
 
 # -------------------------------------------------------------- metrics

@@ -1,13 +1,8 @@
-"""What the molecule diffusion experiments share: the noise schedule, the
-sample-space losses, the training loop (with the loss's share of a step), the
-ancestral sampler, the geometry and chemistry metrics, and the summary table
-and plot. Positions are [B, N, 3]; ``mask`` [B, N] (False = padding atom) is
+"""What the molecule diffusion experiments share: the sample-space losses,
+the geometry and chemistry metrics, and the summary table and plot (the
+model, training loop and sampler come from energyloss.generative). Positions are [B, N, 3]; ``mask`` [B, N] (False = padding atom) is
 None for single-molecule data sets.
 """
-
-import math
-import time
-from collections import namedtuple
 
 import numpy as np
 import torch
@@ -21,46 +16,7 @@ COVALENT_RADIUS = {"H": 0.31, "C": 0.76, "N": 0.71, "O": 0.66, "F": 0.57, "P": 1
                    "S": 1.05, "Cl": 1.02, "Br": 1.20, "I": 1.39}
 BOND_TOLERANCE = 1.25
 
-# ---------------------------------------------------------------- diffusion
-
-
-class TimeEmbedding(torch.nn.Module):
-    """sin/cos features of the diffusion time t in [0, 1]."""
-
-    def __init__(self, features=16):
-        super().__init__()
-        self.frequencies = torch.nn.Parameter(
-            torch.exp(torch.linspace(0.0, math.log(1000.0), features // 2)), requires_grad=False)
-
-    def forward(self, t):
-        angles = t[:, None] * self.frequencies[None]
-        return torch.cat([torch.sin(angles), torch.cos(angles)], dim=1)
-
-
-def schedule(t):
-    alpha, sigma = energyloss.noise_schedule(t.double(), "polynomial")
-    return alpha.float(), sigma.float()
-
-
-def random_rotations(count, generator):
-    """Uniform rotations (QR of Gaussian matrices, sign-fixed, det +1)."""
-    q, r = torch.linalg.qr(torch.randn(count, 3, 3, generator=generator, dtype=torch.float64))
-    q = q * torch.sign(torch.diagonal(r, dim1=1, dim2=2))[:, None, :]
-    q[torch.det(q) < 0, :, 0] *= -1
-    return q.float()
-
-
-def centre(x, mask=None):
-    """Remove the (masked) centroid; padding atoms stay at 0."""
-    if mask is None:
-        return x - x.mean(dim=1, keepdim=True)
-    weights = mask[..., None].to(x.dtype)
-    mean = (x * weights).sum(dim=1, keepdim=True) / weights.sum(dim=1, keepdim=True)
-    return (x - mean) * weights
-
-
-def centred_noise(shape, generator, mask=None):
-    return centre(torch.randn(shape, generator=generator), mask)
+# ----------------------------------------------------------------- losses
 
 
 def sample_space_loss(name, pred, data, data_scale, mask=None, edges=None, weights=None):
@@ -85,67 +41,6 @@ def rescale_to_exp_total(k, reference, pairs):
     differs between force-field and exp coefficients."""
     distances = (reference[pairs[:, 0]] - reference[pairs[:, 1]]).norm(dim=1)
     return k * (24.0 / len(reference) * torch.exp(-distances)).sum() / k.sum()
-
-
-# A training batch: normalised positions, the mask (or None) and whatever the
-# model and the loss need (conditioning, per-system edges and weights).
-Batch = namedtuple("Batch", ["x0", "mask", "context"])
-
-
-def train(model, draw_batch, loss, steps, seed, lr=3e-4):
-    """Trains ``model(x_t, t, batch) -> eps`` on ``draw_batch(generator) ->
-    Batch`` (randomly rotated here: the GDM-aug setting) with
-    ``loss(x0_hat, batch) -> [B]`` weighted by alpha^2/sigma^2. Returns the
-    loss's share of the step time."""
-    generator = torch.Generator().manual_seed(seed)
-    optimiser = torch.optim.Adam(model.parameters(), lr=lr)
-    loss_seconds = step_seconds = 0.0
-    for _ in range(steps):
-        start = time.perf_counter()
-        batch = draw_batch(generator)
-        x0 = batch.x0 @ random_rotations(len(batch.x0), generator).transpose(1, 2)
-        batch = batch._replace(x0=x0)
-        t = torch.rand(len(x0), generator=generator) * 0.999 + 0.001
-        alpha, sigma = schedule(t)
-        eps = centred_noise(x0.shape, generator, batch.mask)
-        x_t = alpha[:, None, None] * x0 + sigma[:, None, None] * eps
-        x0_hat = energyloss.x0_from_eps(x_t, model(x_t, t, batch), alpha, sigma)
-        loss_start = time.perf_counter()
-        value = (energyloss.eps_weight(alpha, sigma) * loss(x0_hat, batch)).mean()
-        loss_seconds += time.perf_counter() - loss_start
-        optimiser.zero_grad()
-        value.backward()
-        optimiser.step()
-        step_seconds += time.perf_counter() - start
-    return loss_seconds / step_seconds
-
-
-@torch.no_grad()
-def sample(model, batch, seed, clip, steps=200):
-    """Ancestral sampling on the training schedule, t from 1 to 0, of
-    ``batch``'s shape, mask and context. Near t = 1, alpha is ~3e-3 and
-    x0 = (x_t - sigma eps)/alpha amplifies the model's eps error ~300-fold, so
-    x0 is clipped to the data's range (DDPM's clip_denoised), ``clip`` in the
-    data's normalised units."""
-    generator = torch.Generator().manual_seed(10_000 + seed)
-    mask = batch.mask
-    x = centred_noise(batch.x0.shape, generator, mask)
-    count = len(x)
-    times = torch.linspace(1.0, 0.0, steps + 1)
-    for t, s in zip(times[:-1], times[1:]):
-        alpha_t, sigma_t = schedule(t.expand(count))
-        eps = model(x, t.expand(count), batch)
-        x0_hat = energyloss.x0_from_eps(x, eps, alpha_t, sigma_t).clamp(-clip, clip)
-        if s == 0:
-            return centre(x0_hat, mask)
-        alpha_s, sigma_s = schedule(s.expand(count))
-        alpha_ts = alpha_t / alpha_s
-        sigma2_ts = sigma_t ** 2 - alpha_ts ** 2 * sigma_s ** 2
-        mean = (alpha_ts * sigma_s ** 2 / sigma_t ** 2)[:, None, None] * x + \
-               (alpha_s * sigma2_ts / sigma_t ** 2)[:, None, None] * x0_hat
-        std = torch.sqrt(sigma2_ts * sigma_s ** 2 / sigma_t ** 2)[:, None, None]
-        x = mean + std * centred_noise(x.shape, generator, mask)
-    return x
 
 
 # ------------------------------------------------------------------ metrics

@@ -47,10 +47,11 @@ import numpy as np
 import torch
 
 import energyloss
-from diffusion_common import (LOSSES, Batch, TimeEmbedding, angle_triples, bond_angles,
-                              bond_lengths, centre, coverage_matching, plot, print_row,
-                              rdkit_checks, rescale_to_exp_total, rmsd_matrix, sample,
-                              sample_space_loss, stability, summarise, train, wasserstein)
+from energyloss.generative import Batch, GraphDenoiser, sample, train
+from diffusion_common import (LOSSES, angle_triples, bond_angles, bond_lengths,
+                              coverage_matching, plot, print_row, rdkit_checks,
+                              rescale_to_exp_total, rmsd_matrix, sample_space_loss, stability,
+                              summarise, wasserstein)
 
 DATA_DIRECTORY = "/usr/share/chemical-structures"
 ELEMENTS = ("H", "C", "N", "O", "F", "S", "Cl", "Br")
@@ -249,62 +250,6 @@ class Padded:
             distance = torch.as_tensor(r["graph_distance"]).clamp(1, MAX_GRAPH_DISTANCE)
             self.pairs[m, :n, :n, 4:] = torch.nn.functional.one_hot(
                 distance - 1, MAX_GRAPH_DISTANCE).float()
-
-
-# ------------------------------------------------------------------ model
-
-
-class MessageLayer(torch.nn.Module):
-    """Messages m_ij = SiLU(A h_i + B h_j + P e_ij) over all pairs, summed
-    over the bonds and averaged over all atoms, update h residually."""
-
-    def __init__(self, width, pair_features):
-        super().__init__()
-        self.source = torch.nn.Linear(width, width)
-        self.target = torch.nn.Linear(width, width, bias=False)
-        self.pair = torch.nn.Linear(pair_features, width, bias=False)
-        self.update = torch.nn.Sequential(
-            torch.nn.LayerNorm(3 * width), torch.nn.Linear(3 * width, width), torch.nn.SiLU(),
-            torch.nn.Linear(width, width))
-
-    def forward(self, h, pair, pair_mask, bonded, atom_count):
-        messages = torch.nn.functional.silu(
-            self.source(h)[:, :, None] + self.target(h)[:, None] + self.pair(pair))
-        messages = messages * pair_mask[..., None]
-        over_bonds = (messages * bonded[..., None]).sum(dim=2)
-        over_all = messages.sum(dim=2) / atom_count[:, None, None]
-        return h + self.update(torch.cat([h, over_bonds, over_all], dim=-1))
-
-
-class GraphDenoiser(torch.nn.Module):
-    """eps from noisy coordinates, conditioned on the molecular graph. Not
-    equivariant: raw coordinates and coordinate differences are features."""
-
-    def __init__(self, width=64, layers=4, time_features=16):
-        super().__init__()
-        self.embedding = torch.nn.Embedding(len(ELEMENTS), width)
-        self.time_embedding = TimeEmbedding(time_features)
-        self.input = torch.nn.Linear(width + 3 + time_features, width)
-        self.layers = torch.nn.ModuleList(
-            MessageLayer(width, PAIR_FEATURES + 4) for _ in range(layers))
-        self.head = torch.nn.Sequential(torch.nn.Linear(width, width), torch.nn.SiLU(),
-                                        torch.nn.Linear(width, 3))
-
-    def forward(self, x_t, t, batch):
-        mask, context = batch.mask, batch.context
-        atoms = x_t.shape[1]
-        time = self.time_embedding(t)[:, None].expand(-1, atoms, -1)
-        h = self.input(torch.cat([self.embedding(context["types"]), x_t, time], dim=-1))
-        difference = x_t[:, :, None] - x_t[:, None]
-        pair = torch.cat([context["pairs"], difference,
-                          difference.pow(2).sum(-1, keepdim=True)], dim=-1)
-        pair_mask = (mask[:, :, None] & mask[:, None]).float()
-        pair_mask = pair_mask * (1 - torch.eye(atoms))
-        bonded = context["pairs"][..., 1:4].sum(-1)
-        atom_count = mask.sum(dim=1).float()
-        for layer in self.layers:
-            h = layer(h, pair, pair_mask, bonded, atom_count) * mask[..., None]
-        return centre(self.head(h), mask)
 
 
 # ----------------------------------------------------------------- losses
@@ -531,11 +476,14 @@ def main(argv):
             for seed in range(args.first_seed, args.first_seed + count):
                 begin = time.perf_counter()
                 torch.manual_seed(seed)
-                model = GraphDenoiser(args.width, args.layers)
+                # Bond-order one-hot columns 1-3 mark the bonds.
+                model = GraphDenoiser(num_types=len(ELEMENTS), pair_features=PAIR_FEATURES,
+                                      bonded_features=[1, 2, 3], width=args.width,
+                                      layers=args.layers)
                 trainer = Trainer(data, train_conformers, loss_name, data_scale, loss_edges,
                                   args.batch)
                 loss_share = train(model, trainer.draw_batch, trainer.loss, args.steps, seed,
-                                   args.lr)
+                                   args.lr)[0]
                 seconds = time.perf_counter() - begin
                 samples = generate(model, data, test_molecules, args.samples, seed,
                                    clip=float(data.positions[train_conformers].abs().max()),

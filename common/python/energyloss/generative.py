@@ -25,14 +25,14 @@ the exported generator multiplies by the scale to give its ``length_unit``.
 import math
 import time
 from collections import namedtuple
-from typing import List
+from typing import List, Optional
 
 import torch
 
 from .diffusion import eps_weight, noise_schedule, x0_from_eps
 
 __all__ = ["TimeEmbedding", "GraphDenoiser", "Batch", "AncestralSampler", "schedule",
-           "random_rotations", "centre", "train", "draw_noise", "export_generator"]
+           "random_rotations", "centre", "train", "sample", "export_generator"]
 
 
 class TimeEmbedding(torch.nn.Module):
@@ -63,9 +63,11 @@ def random_rotations(count, generator):
     return q.float()
 
 
-def centre(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+def centre(x: torch.Tensor, mask: Optional[torch.Tensor] = None) -> torch.Tensor:
     """``x`` ``[B, N, 3]`` minus the centroid of its real atoms (``mask``
-    ``[B, N]`` bool); padding atoms are set to 0."""
+    ``[B, N]`` bool, None = all real); padding atoms are set to 0."""
+    if mask is None:
+        return x - x.mean(dim=1, keepdim=True)
     weights = mask[..., None].to(x.dtype)
     mean = (x * weights).sum(dim=1, keepdim=True) / weights.sum(dim=1, keepdim=True)
     return (x - mean) * weights
@@ -119,8 +121,12 @@ class GraphDenoiser(torch.nn.Module):
         self.head = torch.nn.Sequential(torch.nn.Linear(width, width), torch.nn.SiLU(),
                                         torch.nn.Linear(width, 3))
 
-    def forward(self, x_t: torch.Tensor, t: torch.Tensor, types: torch.Tensor,
-                pairs: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    def forward(self, x_t: torch.Tensor, t: torch.Tensor, types: Optional[torch.Tensor],
+                pairs: Optional[torch.Tensor], mask: Optional[torch.Tensor]) -> torch.Tensor:
+        # Optional only to share the sampler's signature with models that
+        # need no conditioning; this one needs all three.
+        assert types is not None and pairs is not None and mask is not None, \
+            "GraphDenoiser needs types, pairs and mask"
         atoms = x_t.shape[1]
         time = self.time_embedding(t)[:, None].expand(-1, atoms, -1)
         h = self.input(torch.cat([self.embedding(types), x_t, time], dim=-1))
@@ -142,7 +148,8 @@ Batch = namedtuple("Batch", ["x0", "mask", "context"])
 
 
 def _denoise(model, x_t, t, batch):
-    return model(x_t, t, batch.context["types"], batch.context["pairs"], batch.mask)
+    context = batch.context or {}
+    return model(x_t, t, context.get("types"), context.get("pairs"), batch.mask)
 
 
 def train(model, draw_batch, loss, steps, seed, lr=3e-4, progress=None):
@@ -209,8 +216,8 @@ class AncestralSampler(torch.nn.Module):
         self.register_buffer("alpha", alpha)
         self.register_buffer("sigma", sigma)
 
-    def forward(self, noise: torch.Tensor, types: torch.Tensor, pairs: torch.Tensor,
-                mask: torch.Tensor) -> torch.Tensor:
+    def forward(self, noise: torch.Tensor, types: Optional[torch.Tensor],
+                pairs: Optional[torch.Tensor], mask: Optional[torch.Tensor]) -> torch.Tensor:
         count = noise.shape[1]
         x = centre(noise[0], mask)
         x0_hat = x
@@ -231,11 +238,17 @@ class AncestralSampler(torch.nn.Module):
         return centre(x0_hat, mask)
 
 
-def draw_noise(steps: int, count: int, atoms: int, seed: int) -> torch.Tensor:
-    """The sampler's noise ``[steps, count, atoms, 3]`` float32 from
-    ``energyloss.seeded_normal``: element i depends only on (seed, i)."""
-    return torch.ops.energyloss.seeded_normal([steps, count, atoms, 3], seed,
-                                              torch.float32)
+@torch.no_grad()
+def sample(model, batch, seed, clip, steps=200):
+    """Samples ``[B, N, 3]`` (normalised units) of ``batch``'s shape, mask and
+    conditioning (``batch.context`` "types" and "pairs", or None for a
+    model that ignores them) by ``AncestralSampler`` with ``steps`` steps and
+    noise from ``energyloss.seeded_normal`` (a function of ``seed`` only)."""
+    count, atoms = batch.x0.shape[:2]
+    noise = torch.ops.energyloss.seeded_normal([steps, count, atoms, 3], seed, torch.float32)
+    context = batch.context or {}
+    return AncestralSampler(model, steps, clip)(noise, context.get("types"), context.get("pairs"),
+                                                batch.mask)
 
 
 class ProtocolGenerator(torch.nn.Module):
