@@ -263,5 +263,113 @@ TEST(HessianFit, RejectsBadInput) {
   EXPECT_THROW(fit_springs_to_hessian(h.data(), coincident.data(), atoms, edges.data(), 2), Error);
 }
 
+// --- Modified Seminario ----------------------------------------------------
+
+TEST(ModifiedSeminario, BondsOfAHarmonicNetworkAtRestAreExact) {
+  // A bent chain with harmonic bonds and 1-3 springs, all at rest: each
+  // bonded A-B block of the Hessian is -k u u^T, so Seminario returns k.
+  const int64_t atoms = 5;
+  const std::vector<double> x = random_values(3 * atoms, 23);
+  std::vector<HarmonicBond> terms;
+  const std::vector<int64_t> bonds = {0, 1, 1, 2, 2, 3, 3, 4};
+  for (int64_t b = 0; b < 4; ++b) {
+    const int64_t i = bonds[size_t(2 * b)], j = bonds[size_t(2 * b + 1)];
+    terms.push_back({i, j, 300.0 + 50.0 * double(b), (position(x, i) - position(x, j)).norm()});
+  }
+  for (int64_t i = 0; i + 2 < atoms; ++i) {
+    terms.push_back({i, i + 2, 40.0, (position(x, i) - position(x, i + 2)).norm()});
+  }
+  auto oracle = make_harmonic_bond_oracle(atoms, terms);
+  const std::vector<double> h = force_field_hessian(*oracle, x.data());
+  const SeminarioParameters result =
+      modified_seminario(h.data(), x.data(), atoms, bonds.data(), 4, nullptr, 0);
+  ASSERT_EQ(result.bond_k.size(), 4u);
+  for (size_t b = 0; b < 4; ++b) {
+    EXPECT_NEAR(result.bond_k[b], terms[b].k, 1e-5 * terms[b].k) << "bond " << b;
+    EXPECT_NEAR(result.bond_length[b], terms[b].r0, 1e-12);
+  }
+}
+
+// Hessian of one harmonic angle term k_theta/2 (theta - theta0)^2 at its
+// minimum: k_theta g g^T with g = d theta / dx (hand-derived:
+// g_A = (cos t u_BA - u_BC) / (R_A sin t), g_C likewise, g_B = -g_A - g_C).
+RowMatrix angle_hessian(const std::vector<double>& x, int64_t a, int64_t b, int64_t c,
+                        double k_theta) {
+  const Eigen::Vector3d ba = position(x, a) - position(x, b), bc = position(x, c) - position(x, b);
+  const double ra = ba.norm(), rc = bc.norm();
+  const Eigen::Vector3d u_ba = ba / ra, u_bc = bc / rc;
+  const double cosine = u_ba.dot(u_bc), sine = std::sqrt(1 - cosine * cosine);
+  Eigen::VectorXd g = Eigen::VectorXd::Zero(Eigen::Index(x.size()));
+  g.segment<3>(3 * a) = (cosine * u_ba - u_bc) / (ra * sine);
+  g.segment<3>(3 * c) = (cosine * u_bc - u_ba) / (rc * sine);
+  g.segment<3>(3 * b) = -g.segment<3>(3 * a) - g.segment<3>(3 * c);
+  return k_theta * g * g.transpose();
+}
+
+TEST(ModifiedSeminario, IsolatedAngleTermGivesTheSeminarioSeriesFormula) {
+  // For one angle term alone, K_AB = -H_AB = k g_A (g_A + g_C)^T is rank one
+  // with eigenvector g_A (in the plane, normal to AB), so
+  // R_A^2 S_A = k (1 - rho cos t), R_C^2 S_C = k (1 - cos t / rho),
+  // rho = R_A / R_C, and 1/k_sem = 1/(R_A^2 S_A) + 1/(R_C^2 S_C).
+  const double theta = 1.85, ra = 1.0, rc = 1.4, k_theta = 120.0;
+  std::vector<double> x = {ra,
+                           0,
+                           0,
+                           0,
+                           0,
+                           0,
+                           rc * std::cos(theta),
+                           rc * std::sin(theta),
+                           0,
+                           ra * std::cos(-2.2),
+                           ra * std::sin(-2.2),
+                           0.3};
+  const int64_t atoms = 4;  // atom 3: a second neighbour of B, for the scaling test
+  const RowMatrix h = angle_hessian(x, 0, 1, 2, k_theta);
+  const std::vector<int64_t> bonds = {0, 1, 1, 2, 1, 3};
+  const double rho = ra / rc, cosine = std::cos(theta);
+  const double s_a = k_theta * (1 - rho * cosine), s_c = k_theta * (1 - cosine / rho);
+
+  const std::vector<int64_t> one = {0, 1, 2};
+  SeminarioParameters result =
+      modified_seminario(h.data(), x.data(), atoms, bonds.data(), 3, one.data(), 1);
+  EXPECT_NEAR(result.angle_k[0], 1 / (1 / s_a + 1 / s_c), 1e-10 * k_theta);
+  EXPECT_NEAR(result.angle_theta[0], theta, 1e-12);
+
+  // The modified method: another angle A-B-D on bond B-A scales A's side by
+  // f_A = 1 + (u_PA . u_PA(ABD))^2 (the Hessian is unchanged).
+  const std::vector<int64_t> two = {0, 1, 2, 0, 1, 3};
+  result = modified_seminario(h.data(), x.data(), atoms, bonds.data(), 3, two.data(), 2);
+  const Eigen::Vector3d a = position(x, 0), b = position(x, 1), c = position(x, 2),
+                        d = position(x, 3);
+  auto perpendicular = [](const Eigen::Vector3d& u_ab, const Eigen::Vector3d& u_cb) {
+    const Eigen::Vector3d n = u_cb.cross(u_ab).normalized();
+    return n.cross(u_ab).normalized();
+  };
+  const Eigen::Vector3d u_ab = (b - a).normalized();
+  const double overlap =
+      perpendicular(u_ab, (b - c).normalized()).dot(perpendicular(u_ab, (b - d).normalized()));
+  const double f_a = 1 + overlap * overlap;
+  EXPECT_GT(f_a, 1.05);  // the test geometry does couple the two angles
+  EXPECT_NEAR(result.angle_k[0], 1 / (f_a / s_a + 1 / s_c), 1e-10 * k_theta);
+}
+
+TEST(ModifiedSeminario, AnglesFromBondsAndBadInput) {
+  const std::vector<int64_t> bonds = {0, 1, 1, 2, 1, 3, 3, 4};
+  const std::vector<int64_t> angles = angles_from_bonds(5, bonds.data(), 4);
+  const std::vector<int64_t> expected = {0, 1, 2, 0, 1, 3, 2, 1, 3, 1, 3, 4};
+  EXPECT_EQ(angles, expected);
+  const std::vector<double> x = random_values(15, 29);
+  std::vector<double> h(225, 0.0);
+  EXPECT_NO_THROW(modified_seminario(h.data(), x.data(), 5, bonds.data(), 4, angles.data(), 4));
+  const std::vector<int64_t> bad_bond = {0, 5};
+  EXPECT_THROW(modified_seminario(h.data(), x.data(), 5, bad_bond.data(), 1, nullptr, 0), Error);
+  const std::vector<int64_t> bad_angle = {0, 1, 0};
+  EXPECT_THROW(modified_seminario(h.data(), x.data(), 5, bonds.data(), 4, bad_angle.data(), 1),
+               Error);
+  h[17] = std::nan("");
+  EXPECT_THROW(modified_seminario(h.data(), x.data(), 5, bonds.data(), 4, angles.data(), 4), Error);
+}
+
 }  // namespace
 }  // namespace energyloss

@@ -239,3 +239,78 @@ def test_shell_balanced_explicit_totals_and_bad_input(methylphenol):
         oracles.shell_balanced_coefficients(ref, bonds.double(), edges, k_ff)
     with pytest.raises(ValueError, match="reference"):
         oracles.shell_balanced_coefficients(ref[:, :2], bonds, edges, k_ff)
+
+
+def test_modified_seminario_bonds_of_harmonic_bond_oracle():
+    """Harmonic bonds at rest: Seminario's bond k is the bond's own k."""
+    rng = np.random.default_rng(4)
+    ref = torch.from_numpy(rng.normal(size=(4, 3)))
+    bonds = torch.tensor([[0, 1], [1, 2], [2, 3]])
+    k = torch.tensor([250.0, 400.0, 320.0], dtype=torch.float64)
+    r0 = (ref[bonds[:, 0]] - ref[bonds[:, 1]]).norm(dim=1)
+    oracle = oracles.HarmonicBondOracle(bonds, k, r0, 4)
+    result = oracles.modified_seminario(oracles.force_field_hessian(oracle, ref), ref, bonds)
+    torch.testing.assert_close(result["bond_k"], k, rtol=1e-6, atol=0)
+    torch.testing.assert_close(result["bond_length"], r0)
+    assert result["angles"].tolist() == [[0, 1, 2], [1, 2, 3]]
+
+
+def test_modified_seminario_isolated_openmm_angle(tmp_path):
+    """One OpenMM HarmonicAngleForce at its minimum (Reference platform): the
+    Seminario angle is 1 / (1/(k (1 - rho cos t)) + 1/(k (1 - cos t / rho))),
+    rho = R_A / R_C (derived by hand in test_hessian_coefficients.cpp)."""
+    if not hasattr(torch.ops.energyloss, "openmm_oracle"):
+        pytest.skip("this build has no OpenMM oracle")
+    openmm = pytest.importorskip("openmm")
+    theta, k_theta, ra, rc = np.deg2rad(104.5), 300.0, 0.1, 0.13
+    x = np.array([[ra, 0, 0], [0, 0, 0], [rc * np.cos(theta), rc * np.sin(theta), 0]])
+    rotation, _ = np.linalg.qr(np.random.default_rng(0).normal(size=(3, 3)))
+    x = x @ rotation.T + 0.3
+    system = openmm.System()
+    for _ in range(3):
+        system.addParticle(12.0)
+    force = openmm.HarmonicAngleForce()
+    force.addAngle(0, 1, 2, theta, k_theta)
+    system.addForce(force)
+    path = tmp_path / "angle.xml"
+    path.write_text(openmm.XmlSerializer.serialize(system))
+    oracle = oracles.OpenMMOracle(str(path), platform="Reference", workers=1)
+    ref = torch.from_numpy(x)
+    result = oracles.modified_seminario(oracles.force_field_hessian(oracle, ref, step=1e-5), ref,
+                                        [[0, 1], [1, 2]])
+    rho, cosine = ra / rc, np.cos(theta)
+    expected = 1 / (1 / (k_theta * (1 - rho * cosine)) + 1 / (k_theta * (1 - cosine / rho)))
+    assert result["angle_k"].item() == pytest.approx(expected, rel=1e-5)
+    assert result["angle_theta"].item() == pytest.approx(theta, rel=1e-9)
+
+
+def test_modified_seminario_mmff_is_near_mmff_parameters(methylphenol):
+    """On MMFF94 methylphenol the Seminario bond constants land near MMFF's own
+    143.9325 kb (within 0.6-1.1: the Hessian also carries stretch-bend and
+    nonbonded couplings), every constant is positive, and bad input raises."""
+    Chem = pytest.importorskip("rdkit.Chem")
+    from rdkit.Chem import AllChem
+
+    oracle, ref = methylphenol
+    bonds, _ = molecule_graph(methylphenol)
+    hessian = oracles.force_field_hessian(oracle, ref)
+    result = oracles.modified_seminario(hessian, ref, bonds)
+    mol = Chem.AddHs(Chem.MolFromSmiles("Cc1ccccc1O"))
+    properties = AllChem.MMFFGetMoleculeProperties(mol)
+    kb = torch.tensor([properties.GetMMFFBondStretchParams(mol, int(i), int(j))[1] * 143.9325
+                       for i, j in bonds.tolist()], dtype=torch.float64)
+    ratio = result["bond_k"] / kb
+    assert ((ratio > 0.6) & (ratio < 1.1)).all(), ratio
+    assert (result["angle_k"] > 0).all()
+    assert len(result["angles"]) == sum(d * (d - 1) // 2 for d in
+                                        [a.GetDegree() for a in mol.GetAtoms()])
+    with pytest.raises(ValueError, match="bonds"):
+        oracles.modified_seminario(hessian, ref, torch.tensor([[0, 99]]))
+    with pytest.raises(ValueError, match="angles"):
+        oracles.modified_seminario(hessian, ref, bonds, angles=torch.tensor([[0, 1]]))
+    with pytest.raises(ValueError, match="hessian"):
+        oracles.modified_seminario(hessian[:, :-1], ref, bonds)
+    bad = hessian.clone()
+    bad[0, 0] = float("inf")
+    with pytest.raises(ValueError, match="not finite"):
+        oracles.modified_seminario(bad, ref, bonds)

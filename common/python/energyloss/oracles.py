@@ -21,6 +21,7 @@ __all__ = [
     "HarmonicBondOracle", "oracle_energy", "true_energy_loss", "force_field_coefficients",
     "openmm_pair_coefficients", "force_field_hessian", "hessian_fitted_springs",
     "spring_network_hessian", "project_out_rigid_modes", "nnls", "shell_balanced_coefficients",
+    "modified_seminario",
     "Generator", "load_generator",
 ]
 
@@ -380,6 +381,39 @@ def shell_balanced_coefficients(ref, bonds, edges, k, totals=None, shells=4, n_a
         return result_k, {"shell": shell, "target": target, "input_total": input_total,
                           "uniform_shells": list(uniform)}
     return result_k
+
+
+def modified_seminario(hessian, ref, bonds, angles=None):
+    """Bond and angle force constants by the modified Seminario method
+    (Seminario, IJQC 60, 1271 (1996); Allen, Payne & Cole, JCTC 14, 274
+    (2018)) from ``hessian`` ``[3N, 3N]`` at ``ref`` ``[N, 3]``, e.g.
+    ``force_field_hessian(oracle, ref)`` or a quantum-chemistry Hessian.
+
+    ``bonds`` ``[M, 2]``; ``angles`` ``[A, 3]`` (centre in the middle), or
+    None for every angle of the bond graph. With K_AB = -H_AB and its
+    eigenpairs (lambda_i, v_i): bond k = 1/2 (sum_i lambda_i |u_AB . v_i| over
+    the AB and BA blocks); angle 1/k = f_A / (R_AB^2 S_A) + f_C / (R_CB^2 S_C)
+    with S_A = sum_i lambda_i |u_PA . v_i| (u_PA in the plane ABC, normal to
+    AB) and f_A = 1 + the mean of (u_PA . u_PA')^2 over the other angles on
+    bond B-A (the "modified" part). Linear angles average u_PA around the
+    axis. Units: the Hessian's energy / length^2 for bonds, energy / rad^2
+    for angles, each the k of E = 1/2 k (q - q0)^2 (OpenMM's convention;
+    AMBER files list k / 2). No vibrational scaling is applied.
+
+    A Seminario constant is an approximation: exact for a harmonic bond at
+    its minimum; for an isolated harmonic angle term at its minimum it gives
+    k_theta (1 - cos theta) / 2 for equal bond lengths (the Hessian's A-B
+    block alone cannot see the whole bend).
+
+    Returns a dict: ``bond_k`` ``[M]``, ``bond_length`` ``[M]``, ``angles``
+    ``[A, 3]``, ``angle_k`` ``[A]``, ``angle_theta`` ``[A]`` (rad). Bad
+    input raises ValueError.
+    """
+    bond_k, bond_length, triples, angle_k, angle_theta = ops.modified_seminario(
+        _floating(hessian), _floating(ref), _index_tensor(bonds, "bonds", 2),
+        None if angles is None else _index_tensor(angles, "angles", 3))
+    return {"bond_k": bond_k, "bond_length": bond_length, "angles": triples,
+            "angle_k": angle_k, "angle_theta": angle_theta}
 
 
 def openmm_pair_coefficients(system_xml_path, ref, edges, floor=None, return_details=False):

@@ -144,6 +144,30 @@ std::tuple<Tensor, Tensor, Tensor, Tensor, std::vector<int64_t>> shell_balanced_
           result.uniform_shells};
 }
 
+std::tuple<Tensor, Tensor, Tensor, Tensor, Tensor> modified_seminario_op(
+    const Tensor& hessian, const Tensor& reference, const Tensor& bonds,
+    const c10::optional<Tensor>& angles) {
+  const Tensor positions = reference_positions(reference);
+  const int64_t atoms = positions.size(0);
+  const Tensor h = square_hessian(hessian, atoms);
+  const Tensor bond_pairs = index_pairs(bonds, 2, "bonds");
+  Tensor triples;
+  if (angles.has_value()) {
+    triples = index_pairs(*angles, 3, "angles");
+  } else {
+    std::vector<int64_t> list =
+        angles_from_bonds(atoms, bond_pairs.data_ptr<int64_t>(), bond_pairs.size(0));
+    triples = torch::tensor(list, torch::kLong).reshape({-1, 3});
+  }
+  SeminarioParameters result = modified_seminario(
+      h.data_ptr<double>(), positions.data_ptr<double>(), atoms, bond_pairs.data_ptr<int64_t>(),
+      bond_pairs.size(0), triples.data_ptr<int64_t>(), triples.size(0));
+  return {values(result.bond_k, {bond_pairs.size(0)}, hessian),
+          values(result.bond_length, {bond_pairs.size(0)}, hessian), triples,
+          values(result.angle_k, {triples.size(0)}, hessian),
+          values(result.angle_theta, {triples.size(0)}, hessian)};
+}
+
 }  // namespace
 }  // namespace energyloss
 
@@ -164,6 +188,11 @@ TORCH_LIBRARY_FRAGMENT(energyloss, m) {
       "float[]? totals=None, int shells=4, int n_atoms=-1) -> (Tensor k, Tensor shell, "
       "Tensor target, Tensor input_total, int[] uniform_shells)",
       &energyloss::shell_balanced_op);
+  m.def(
+      "modified_seminario(Tensor hessian, Tensor reference, Tensor bonds, Tensor? angles=None) "
+      "-> (Tensor bond_k, Tensor bond_length, Tensor angles, Tensor angle_k, "
+      "Tensor angle_theta)",
+      &energyloss::modified_seminario_op);
   m.def("project_out_rigid_modes(Tensor hessian, Tensor reference) -> Tensor",
         &energyloss::project_out_rigid_modes_op);
 }
