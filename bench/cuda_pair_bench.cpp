@@ -153,10 +153,20 @@ bool run_case(const Case& c, bool csv) {
 
 }  // namespace
 
+const char* kUsage = R"(usage: cuda_pair_bench [--csv]
+  The GPU pair kernel against the CPU kernel (OpenMP), float and double.
+  --csv       one line per case, "case,dtype,B,N,pairs,cpu_ms,gpu_ms"
+  --help, -h  this text
+)";
+
 int main(int argc, char** argv) {
+  if (argc == 2 && (!std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h"))) {
+    std::fputs(kUsage, stdout);
+    return 0;
+  }
   const bool csv = argc > 1 && std::strcmp(argv[1], "--csv") == 0;
   if (argc > 2 || (argc == 2 && !csv)) {
-    std::fprintf(stderr, "usage: cuda_pair_bench [--csv]\n");
+    std::fputs(kUsage, stderr);
     return 2;
   }
   if (!cuda::device_available()) {

@@ -11,6 +11,7 @@ machines' images have one).
 
 Usage: cuda_pair_bench.py PATH/TO/cuda_pair_bench
 """
+import argparse
 import csv
 import io
 import subprocess
@@ -58,12 +59,14 @@ def reference_ms(batch, atoms, dtype, budget_seconds=1.0):
         torch.cuda.empty_cache()
 
 
-def main(argv):
-    if len(argv) != 2:
-        sys.exit(__doc__.strip().splitlines()[-1])
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("cuda_pair_bench", help="path to the built bin/cuda_pair_bench")
+    args = parser.parse_args(argv)
     if not torch.cuda.is_available():
         sys.exit("cuda_pair_bench.py: this torch has no CUDA device")
-    ours = subprocess.run([argv[1], "--csv"], check=True, capture_output=True, text=True).stdout
+    ours = subprocess.run([args.cuda_pair_bench, "--csv"], check=True, capture_output=True,
+                          text=True).stdout
     rows = list(csv.reader(io.StringIO(ours)))
     print(f"GPU: {torch.cuda.get_device_name()}; median ms of energy + both gradients")
     print(f"{'case':<9} {'dtype':<6} {'B':>4} {'N':>6} {'pairs':>9} {'CPU ours':>9} "
@@ -78,4 +81,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    main(sys.argv)
+    main()

@@ -3,7 +3,7 @@
 // measured in one run on the same machine. Each measurement runs in its own
 // forked process so its peak memory (ru_maxrss) is its own.
 //
-// Usage: loss_bench [--quick]
+// Usage: loss_bench [--quick] (see kUsage)
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -11,7 +11,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <cstring>
 #include <functional>
 #include <string>
 #include <vector>
@@ -24,6 +23,12 @@
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+const char* kUsage = R"(usage: loss_bench [--quick]
+  Fused pair energy loss vs dense LibTorch, forward + backward, float32, 2 threads.
+  --quick     N = 30, 100, 300 only, shorter timing budget (default: up to N = 300000)
+  --help, -h  this text
+)";
 
 struct Measurement {
   double seconds = 0;  // best forward + backward time
@@ -131,7 +136,19 @@ void print_row(const char* graph, int64_t N, int64_t B, double pairs, const Meas
 }  // namespace
 
 int main(int argc, char** argv) {
-  const bool quick = argc > 1 && std::strcmp(argv[1], "--quick") == 0;
+  bool quick = false;
+  for (int a = 1; a < argc; ++a) {
+    const std::string option = argv[a];
+    if (option == "--help" || option == "-h") {
+      std::fputs(kUsage, stdout);
+      return 0;
+    }
+    if (option != "--quick") {
+      std::fprintf(stderr, "loss_bench: unknown option '%s'\n%s", argv[a], kUsage);
+      return 2;
+    }
+    quick = true;
+  }
   const double budget = quick ? 0.2 : 1.0;
   std::printf("pair energy loss, exp coefficients, float32, forward + backward, 2 threads\n");
   std::printf("%-8s %7s %6s %12s %10s %12s %9s %10s %12s %9s %9s\n", "graph", "N", "B", "pairs",

@@ -11,7 +11,7 @@
 //              written in place, `run 1 pre no post no`), one batch per call.
 // Each figure is printed as wall-clock evaluations/s (best round) and as CPU
 // time per evaluation (this process plus its workers, all rounds).
-// Usage: oracle_bench_lammps [batch=256] [rounds=5]
+// Usage: oracle_bench_lammps [BATCH=256] [ROUNDS=5] (see kUsage)
 #include <library.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -21,6 +21,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <iterator>
 #include <random>
@@ -176,9 +177,35 @@ void compare(const std::string& deck, std::vector<double>& configs, int64_t batc
 
 }  // namespace
 
+const char* kUsage = R"(usage: oracle_bench_lammps [BATCH] [ROUNDS]
+  LAMMPS oracle throughput on a 500-atom Lennard-Jones crystal: the library
+  interface per configuration vs make_lammps_oracle with 1 and 2 workers.
+  BATCH       configurations per call (default 256)
+  ROUNDS      timed rounds, the best is printed (default 5)
+  --help, -h  this text
+)";
+
+// A positive integer argument, or nothing when `text` is not one.
+bool parse_positive(const char* text, long long& value) {
+  char* end = nullptr;
+  value = std::strtoll(text, &end, 10);
+  return end != text && *end == '\0' && value >= 1;
+}
+
 int main(int argc, char** argv) {
-  const int64_t batch = argc > 1 ? std::atoll(argv[1]) : 256;
-  const int rounds = argc > 2 ? std::atoi(argv[2]) : 5;
+  long long values[2] = {256, 5};  // batch, rounds
+  for (int a = 1; a < argc; ++a) {
+    if (!std::strcmp(argv[a], "--help") || !std::strcmp(argv[a], "-h")) {
+      std::fputs(kUsage, stdout);
+      return 0;
+    }
+    if (a > 2 || !parse_positive(argv[a], values[a - 1])) {
+      std::fprintf(stderr, "oracle_bench_lammps: unexpected argument '%s'\n%s", argv[a], kUsage);
+      return 2;
+    }
+  }
+  const int64_t batch = values[0];
+  const int rounds = static_cast<int>(values[1]);
   char directory[] = "/tmp/energyloss_bench_lammps_XXXXXX";
   const std::string deck = std::string(::mkdtemp(directory)) + "/in.lj500";
   std::ofstream(deck) << kDeck;

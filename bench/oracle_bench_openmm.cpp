@@ -129,6 +129,17 @@ bool compare(const SystemCase& system, const fs::path& folder, int64_t batch,
   return true;
 }
 
+const char* kUsage = R"(usage: oracle_bench_openmm [--batch 256] [--workers 2,4] [--repeats 5] [--rounds 3]
+  OpenMM oracle throughput (alanine dipeptide, CPU platform): the batched C++
+  oracle vs a Python loop over OpenMM's own API, energies and forces.
+  --batch B        configurations per call (default 256)
+  --workers W,...  worker thread counts to measure (default 2,4)
+  --repeats R      timed calls per round and worker count (default 5)
+  --rounds K       rounds, each also re-running the Python loop; the best
+                   rates are printed (default 3)
+  --help, -h       this text
+)";
+
 // "2,4" -> {2, 4}
 std::vector<int> parse_counts(const char* text) {
   std::vector<int> counts;
@@ -156,7 +167,18 @@ int main(int argc, char** argv) {
   // it finishes; for a 22-atom system those hand-offs dominate, so more
   // single-thread Contexts than cores keep the cores busy.
   std::vector<int> worker_counts = {2, 4};
-  for (int a = 1; a + 1 < argc; a += 2) {
+  for (int a = 1; a < argc; a += 2) {
+    if (!std::strcmp(argv[a], "--help") || !std::strcmp(argv[a], "-h")) {
+      std::fputs(kUsage, stdout);
+      return 0;
+    }
+    const bool known = !std::strcmp(argv[a], "--batch") || !std::strcmp(argv[a], "--workers") ||
+                       !std::strcmp(argv[a], "--repeats") || !std::strcmp(argv[a], "--rounds");
+    if (!known || a + 1 == argc) {
+      std::fprintf(stderr, "oracle_bench_openmm: %s '%s'\n%s",
+                   known ? "missing value after" : "unknown option", argv[a], kUsage);
+      return 2;
+    }
     if (!std::strcmp(argv[a], "--batch")) batch = std::atoll(argv[a + 1]);
     if (!std::strcmp(argv[a], "--workers")) worker_counts = parse_counts(argv[a + 1]);
     if (!std::strcmp(argv[a], "--repeats")) repeats = std::atoi(argv[a + 1]);

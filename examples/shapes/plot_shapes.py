@@ -10,6 +10,7 @@ with the spread over seeds, as in figure 3b, at the smallest vertex count.
 With several vertex counts it adds (c) quality vs vertex count at the largest
 theta_aug, as in figure 3c, and (d) the loss's own time per step.
 """
+import argparse
 import csv
 import math
 import statistics
@@ -98,8 +99,11 @@ def plot_samples(axis, samples):
     axis.set_title(f"(a) predictions at r = 1, θ_aug = {theta / math.pi:.2f}π")
 
 
-def main():
-    folder = Path(sys.argv[1] if len(sys.argv) > 1 else "results")
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("results_dir", nargs="?", default="results",
+                        help="folder holding shapes_scaling.csv (default: results)")
+    folder = Path(parser.parse_args(argv).results_dir)
     rows = read_rows(folder / "shapes_scaling.csv")
     if not rows:
         sys.exit(f"plot_shapes: {folder / 'shapes_scaling.csv'} has no rows")

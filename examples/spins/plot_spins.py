@@ -8,6 +8,7 @@ RESULTS_DIR/spins.png: (a) test excess energy over the exact ground state per
 loss, mean and std over seeds, beside the paper's table 5; (b) the test
 excess energy after each epoch, mean over seeds.
 """
+import argparse
 import csv
 import statistics
 import sys
@@ -74,8 +75,11 @@ def plot_curves(axis, curves):
     axis.legend()
 
 
-def main():
-    folder = Path(sys.argv[1] if len(sys.argv) > 1 else "results")
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("results_dir", nargs="?", default="results",
+                        help="folder holding spins.csv (default: results)")
+    folder = Path(parser.parse_args(argv).results_dir)
     rows = read_rows(folder / "spins.csv")
     curves = read_rows(folder / "spins_curves.csv")
     if not rows or not curves:

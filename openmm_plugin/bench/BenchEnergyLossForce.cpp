@@ -104,9 +104,25 @@ struct Timed {
 
 }  // namespace
 
+const char* kUsage = R"(usage: openmm_bench_energyloss_force POSITIONS.txt [--threads T] [--repeats R]
+  EnergyLossForce (complete graph) vs CustomBondForce over the same pairs, CPU
+  platform: energies and forces compared, then milliseconds per evaluation.
+  POSITIONS.txt  N lines "x y z" in nm (examples/openmm/make_system.py --positions)
+  --threads T    CPU platform threads (default 1)
+  --repeats R    timed evaluations, the median is printed (default 50)
+  --help, -h     this text
+)";
+
 int main(int argc, char** argv) {
-  if (argc < 2) {
-    std::fprintf(stderr, "usage: %s POSITIONS.txt [--threads T] [--repeats R]\n", argv[0]);
+  for (int a = 1; a < argc; ++a) {
+    const std::string option = argv[a];
+    if (option == "--help" || option == "-h") {
+      std::fputs(kUsage, stdout);
+      return 0;
+    }
+  }
+  if (argc < 2 || argv[1][0] == '-') {
+    std::fputs(kUsage, stderr);
     return 2;
   }
   std::string threads = "1";
