@@ -50,7 +50,7 @@ def lj_energy_of_data_file(path):
 
 def main(script, output):
     subprocess.run([sys.executable, script, "--tiny", "--output", output], check=True)
-    losses = ("energy-ff", "mse", "energy")
+    losses = ("energy-hfit", "energy-ff", "mse", "energy")
     systems = {"alanine": 22, "lj38": 38}
 
     for system, atoms in systems.items():
