@@ -10,6 +10,8 @@
 #include <random>
 #include <sstream>
 
+#include "../../tests/support/expect_error.h"
+#include "../../tests/support/finite_differences.h"
 #include "EnergyLossForce.h"
 #include "energyloss/pair_energy.h"
 #include "openmm/Context.h"
@@ -21,6 +23,8 @@
 #include "openmm/VerletIntegrator.h"
 #include "openmm/serialization/XmlSerializer.h"
 
+using energyloss::test_support::central_difference;
+using energyloss::test_support::expect_error;
 using EnergyLossPlugin::EnergyLossForce;
 using OpenMM::Vec3;
 
@@ -197,10 +201,13 @@ TEST_P(OnPlatform, ForcesEqualFiniteDifferences) {
   const double h = 1e-5;
   for (size_t i = 0; i < positions.size(); ++i)
     for (int c = 0; c < 3; ++c) {
-      std::vector<Vec3> plus = positions, minus = positions;
-      plus[i][c] += h;
-      minus[i][c] -= h;
-      const double derivative = (evaluation.energy(plus) - evaluation.energy(minus)) / (2 * h);
+      const double derivative = central_difference(
+          [&](double step) {
+            std::vector<Vec3> moved = positions;
+            moved[i][c] += step;
+            return evaluation.energy(moved);
+          },
+          h);
       EXPECT_NEAR(forces[i][c], -derivative, 1e-6) << "particle " << i << " axis " << c;
     }
 }
@@ -528,11 +535,7 @@ TEST(EnergyLossForce, BadInputIsRejectedWithClearErrors) {
   EXPECT_THROW(force.setReferencePositions(randomPositions(5, 20)), OpenMM::OpenMMException);
   EXPECT_THROW(EnergyLossForce(std::vector<Vec3>{}), OpenMM::OpenMMException);
   EXPECT_THROW(EnergyLossForce({Vec3(0, 0, 0), Vec3(std::nan(""), 0, 0)}), OpenMM::OpenMMException);
-  try {
-    force.addEdge(0, 9, 1.0);
-  } catch (const OpenMM::OpenMMException& error) {
-    EXPECT_NE(std::string(error.what()).find("(0, 9)"), std::string::npos) << error.what();
-  }
+  expect_error<OpenMM::OpenMMException>([&] { force.addEdge(0, 9, 1.0); }, "(0, 9)");
   // A System whose particle count differs from the reference.
   OpenMM::System system;
   for (int i = 0; i < 5; ++i) system.addParticle(1.0);

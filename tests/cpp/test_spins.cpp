@@ -13,11 +13,16 @@
 #include <string>
 #include <vector>
 
+#include "../support/expect_error.h"
+#include "../support/finite_differences.h"
 #include "energyloss/error.h"
 #include "energyloss/spins.h"
 
 namespace energyloss {
 namespace {
+
+using test_support::central_gradient;
+using test_support::expect_error;
 
 template <typename T>
 struct Lattices {
@@ -112,20 +117,7 @@ double brute_force_ground_energy(const Lattices<double>& lattices, int64_t b) {
   return best;
 }
 
-template <typename Loss>
-std::vector<double> central_differences(std::vector<double> x, Loss loss, double step = 1e-6) {
-  std::vector<double> grad(x.size());
-  for (size_t k = 0; k < x.size(); ++k) {
-    const double saved = x[k];
-    x[k] = saved + step;
-    const double plus = loss(x);
-    x[k] = saved - step;
-    const double minus = loss(x);
-    x[k] = saved;
-    grad[k] = (plus - minus) / (2 * step);
-  }
-  return grad;
-}
+constexpr double kStep = 1e-6;  // central-difference step
 
 void expect_close(const std::vector<double>& actual, const std::vector<double>& expected,
                   double tolerance, const std::string& what) {
@@ -181,11 +173,14 @@ TEST(IsingEnergy, GradientMatchesFiniteDifferences) {
   const auto m = random_reals(16, 1.0, rng);
   std::vector<double> energy(1), grad(16);
   ising_energy(lattices.view(), m.data(), energy.data(), grad.data());
-  const auto numeric = central_differences(m, [&](const std::vector<double>& x) {
-    double e;
-    ising_energy(lattices.view(), x.data(), &e);
-    return e;
-  });
+  const auto numeric = central_gradient(
+      m,
+      [&](const std::vector<double>& x) {
+        double e;
+        ising_energy(lattices.view(), x.data(), &e);
+        return e;
+      },
+      kStep);
   expect_close(grad, numeric, 1e-7, "dE/dy");
 }
 
@@ -210,12 +205,15 @@ TEST(SpinLosses, LocalFieldLossMatchesDefinition) {
     }
     EXPECT_NEAR(loss[b], expected, 1e-12);
   }
-  const auto numeric = central_differences(logits, [&](const std::vector<double>& z) {
-    std::vector<double> values(2);
-    local_field_energy_loss(lattices.view(), z.data(), target.data(), temperature, h0,
-                            values.data());
-    return values[0] + values[1];
-  });
+  const auto numeric = central_gradient(
+      logits,
+      [&](const std::vector<double>& z) {
+        std::vector<double> values(2);
+        local_field_energy_loss(lattices.view(), z.data(), target.data(), temperature, h0,
+                                values.data());
+        return values[0] + values[1];
+      },
+      kStep);
   expect_close(grad, numeric, 1e-7, "local-field d loss/dz");
 }
 
@@ -236,11 +234,14 @@ TEST(SpinLosses, TrueEnergyLossIsMeanFieldFreeEnergy) {
     }
     EXPECT_NEAR(loss[b], naive_energy(lattices, b, m.data()) - temperature * entropy_sum, 1e-12);
   }
-  const auto numeric = central_differences(logits, [&](const std::vector<double>& z) {
-    std::vector<double> values(2);
-    spin_true_energy_loss(lattices.view(), z.data(), temperature, values.data());
-    return values[0] + values[1];
-  });
+  const auto numeric = central_gradient(
+      logits,
+      [&](const std::vector<double>& z) {
+        std::vector<double> values(2);
+        spin_true_energy_loss(lattices.view(), z.data(), temperature, values.data());
+        return values[0] + values[1];
+      },
+      kStep);
   expect_close(grad, numeric, 1e-7, "true-energy d loss/dz");
 }
 
@@ -271,20 +272,17 @@ TEST(SpinLosses, CrossEntropyAndMarginMatchDefinitions) {
       return values[0] + values[1] + values[2];
     };
   };
-  expect_close(bce_grad, central_differences(logits, total([&](const auto& z, auto& values) {
-                                               spin_bce_loss(batch, sites, z.data(), target.data(),
-                                                             values.data());
-                                             })),
-               1e-7, "bce d loss/dz");
+  const auto bce_total = total([&](const auto& z, auto& values) {
+    spin_bce_loss(batch, sites, z.data(), target.data(), values.data());
+  });
+  expect_close(bce_grad, central_gradient(logits, bce_total, kStep), 1e-7, "bce d loss/dz");
   // Finite differences only away from the hinge's kink.
   for (int64_t i = 0; i < batch * sites; ++i)
     ASSERT_GT(std::abs(margin - target[i] * logits[i]), 1e-3) << "kink at " << i;
-  expect_close(hinge_grad, central_differences(logits, total([&](const auto& z, auto& values) {
-                                                 spin_margin_loss(batch, sites, z.data(),
-                                                                  target.data(), margin,
-                                                                  values.data());
-                                               })),
-               1e-7, "margin d loss/dz");
+  const auto hinge_total = total([&](const auto& z, auto& values) {
+    spin_margin_loss(batch, sites, z.data(), target.data(), margin, values.data());
+  });
+  expect_close(hinge_grad, central_gradient(logits, hinge_total, kStep), 1e-7, "margin d loss/dz");
 }
 
 TEST(SpinLosses, StableAtHugeLogits) {
@@ -486,16 +484,6 @@ TEST(IsingGroundState, TimingAtSide16) {
 
 // ---- bad input
 
-template <typename Call>
-void expect_error_naming(Call call, const std::string& name) {
-  try {
-    call();
-    ADD_FAILURE() << "no error; expected one naming " << name;
-  } catch (const Error& error) {
-    EXPECT_NE(std::string(error.what()).find(name), std::string::npos) << error.what();
-  }
-}
-
 TEST(SpinValidation, BadInputThrowsNamingTheArgument) {
   std::mt19937 rng(14);
   auto lattices = random_lattices<double>(2, 3, rng);
@@ -506,64 +494,62 @@ TEST(SpinValidation, BadInputThrowsNamingTheArgument) {
 
   auto bad = lattices;
   bad.horizontal[7] = nan;
-  expect_error_naming([&] { ising_energy(bad.view(), spins.data(), loss.data()); },
-                      "Jh has a non-finite value (nan) at [1, 0, 1]");
+  expect_error([&] { ising_energy(bad.view(), spins.data(), loss.data()); },
+               "Jh has a non-finite value (nan) at [1, 0, 1]");
   bad = lattices;
   bad.vertical[0] = std::numeric_limits<double>::infinity();
-  expect_error_naming([&] { ising_ground_state(bad.view(), out.data(), loss.data()); }, "Jv");
+  expect_error([&] { ising_ground_state(bad.view(), out.data(), loss.data()); }, "Jv");
 
   auto bad_logits = logits;
   bad_logits[17] = nan;
-  expect_error_naming(
+  expect_error(
       [&] {
         local_field_energy_loss(lattices.view(), bad_logits.data(), spins.data(), 0.1, 4.5,
                                 loss.data());
       },
       "logits has a non-finite value (nan) at [1, 2, 2]");
-  expect_error_naming(
-      [&] { spin_true_energy_loss(lattices.view(), bad_logits.data(), 0.1, loss.data()); },
-      "logits");
-  expect_error_naming([&] { spin_bce_loss(2, 9, bad_logits.data(), spins.data(), loss.data()); },
-                      "logits has a non-finite value (nan) at [1, 8]");
+  expect_error([&] { spin_true_energy_loss(lattices.view(), bad_logits.data(), 0.1, loss.data()); },
+               "logits");
+  expect_error([&] { spin_bce_loss(2, 9, bad_logits.data(), spins.data(), loss.data()); },
+               "logits has a non-finite value (nan) at [1, 8]");
 
   auto bad_target = spins;
   bad_target[4] = 0.5;
-  expect_error_naming(
+  expect_error(
       [&] {
         local_field_energy_loss(lattices.view(), logits.data(), bad_target.data(), 0.1, 4.5,
                                 loss.data());
       },
       "target");
   bad_target[4] = 0.0;
-  expect_error_naming([&] { spin_bce_loss(2, 9, logits.data(), bad_target.data(), loss.data()); },
-                      "target");
-  expect_error_naming(
-      [&] { spin_margin_loss(2, 9, logits.data(), bad_target.data(), 1.0, loss.data()); },
-      "target");
+  expect_error([&] { spin_bce_loss(2, 9, logits.data(), bad_target.data(), loss.data()); },
+               "target");
+  expect_error([&] { spin_margin_loss(2, 9, logits.data(), bad_target.data(), 1.0, loss.data()); },
+               "target");
 
-  expect_error_naming(
+  expect_error(
       [&] {
         local_field_energy_loss(lattices.view(), logits.data(), spins.data(), -0.1, 4.5,
                                 loss.data());
       },
       "temperature");
-  expect_error_naming(
+  expect_error(
       [&] {
         local_field_energy_loss(lattices.view(), logits.data(), spins.data(), 0.1, nan,
                                 loss.data());
       },
       "h0");
-  expect_error_naming(
-      [&] { spin_margin_loss(2, 9, logits.data(), spins.data(), nan, loss.data()); }, "margin");
+  expect_error([&] { spin_margin_loss(2, 9, logits.data(), spins.data(), nan, loss.data()); },
+               "margin");
 
   SpinLattice<double> empty = lattices.view();
   empty.side = 0;
-  expect_error_naming([&] { ising_energy(empty, spins.data(), loss.data()); }, "side");
+  expect_error([&] { ising_energy(empty, spins.data(), loss.data()); }, "side");
   SpinLattice<double> too_large{1, kMaxGroundStateSide + 1, nullptr, nullptr};
   std::vector<double> zeros((kMaxGroundStateSide + 1) * kMaxGroundStateSide, 0.0);
   too_large.horizontal = too_large.vertical = zeros.data();
-  expect_error_naming([&] { ising_ground_state(too_large, out.data(), loss.data()); },
-                      "ising_ground_state");
+  expect_error([&] { ising_ground_state(too_large, out.data(), loss.data()); },
+               "ising_ground_state");
 }
 
 }  // namespace

@@ -6,12 +6,15 @@
 
 #include <cmath>
 
+#include "../support/finite_differences.h"
 #include "energyloss/error.h"
 #include "energyloss/torch/baselines.h"
 #include "energyloss/torch/diffusion.h"
 
 namespace energyloss {
 namespace {
+
+using test_support::central_difference;
 
 torch::Tensor randn(std::initializer_list<int64_t> shape) {
   return torch::randn(shape, torch::dtype(torch::kDouble));
@@ -49,7 +52,7 @@ TEST(TorchBaselines, KabschGradientMatchesFiniteDifferences) {
                     .sum()
                     .item<double>());
       };
-      const double numeric = (shifted(h) - shifted(-h)) / (2 * h);
+      const double numeric = central_difference(shifted, h);
       EXPECT_NEAR(tensor.grad().flatten()[k].item<double>(), numeric, 1e-7) << name << " " << k;
     }
   }

@@ -7,6 +7,7 @@
 #include <random>
 #include <vector>
 
+#include "../support/expect_error.h"
 #include "energyloss/error.h"
 #include "energyloss/oracles/analytic.h"
 #include "energyloss/oracles/derived_coefficients.h"
@@ -14,6 +15,8 @@
 
 namespace energyloss {
 namespace {
+
+using test_support::error_message;
 
 const double kMinimum = std::pow(2.0, 1.0 / 6.0);  // LJ minimum in units of sigma
 
@@ -208,12 +211,9 @@ TEST(DerivedCoefficients, BadInputThrowsNamingTheCulprit) {
   const std::vector<double> ref = {0, 0, 0, 1, 0, 0, 1, 0, 0};
   const std::vector<int64_t> out_of_range = {0, 1, 0, 3}, coincident = {1, 2}, self = {1, 1};
   const auto message = [&](const std::vector<int64_t>& edges, DerivedCoefficientOptions options) {
-    try {
+    return error_message([&] {
       derived_coefficients(*oracle, ref.data(), edges.data(), int64_t(edges.size() / 2), options);
-    } catch (const Error& error) {
-      return std::string(error.what());
-    }
-    return std::string("no error");
+    });
   };
   EXPECT_NE(message(out_of_range, {}).find("edges[1]"), std::string::npos);
   EXPECT_NE(message(coincident, {}).find("coincide"), std::string::npos);

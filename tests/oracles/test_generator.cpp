@@ -10,11 +10,14 @@
 #include <string>
 #include <vector>
 
+#include "../support/expect_error.h"
 #include "energyloss/error.h"
 #include "energyloss/generator.h"
 
 namespace energyloss {
 namespace {
+
+using test_support::expect_error;
 
 namespace fs = std::filesystem;
 
@@ -40,16 +43,6 @@ class GeneratorTest : public ::testing::Test {
   }
 
   static std::string path(const std::string& name) { return (directory_ / name).string(); }
-
-  // The message of the Error that loading `name` throws.
-  static std::string load_error(const std::string& name) {
-    try {
-      Generator generator(path(name));
-    } catch (const Error& error) {
-      return error.what();
-    }
-    return "no error";
-  }
 
   static fs::path directory_;
   static bool owned_;
@@ -109,9 +102,9 @@ TEST_F(GeneratorTest, BrokenGeneratorsGiveSpecificErrors) {
       {"bad_elements.pt", "elements has 2 entries but n_atoms is 3"},
   };
   for (const auto& [name, expected] : cases) {
-    const std::string message = load_error(name);
-    EXPECT_NE(message.find(expected), std::string::npos) << name << ": " << message;
-    EXPECT_NE(message.find(name), std::string::npos) << "the message names the file: " << message;
+    const std::string file = path(name);
+    SCOPED_TRACE(name);
+    expect_error([&file] { Generator generator(file); }, {expected, name});  // names the file
   }
 }
 

@@ -23,11 +23,14 @@
 #include <vector>
 
 #include "../support/expect_error.h"
+#include "../support/finite_differences.h"
 #include "energyloss/error.h"
 #include "energyloss/oracles/factories.h"
 
 namespace {
 
+using energyloss::test_support::central_slopes;
+using energyloss::test_support::displaced_copies;
 using energyloss::test_support::expect_error;
 
 using energyloss::EnergyOracle;
@@ -284,18 +287,12 @@ TEST(LammpsOracle, ForcesAreMinusEnergyGradient) {
   // Central differences for a few coordinates, all in one batch.
   const double h = 1e-5;
   const std::vector<size_t> coordinates = {0, 4, 11, 50, 95};
-  std::vector<double> batch;
-  for (size_t n : coordinates) {
-    for (double sign : {1.0, -1.0}) {
-      auto moved = x;
-      moved[n] += sign * h;
-      batch.insert(batch.end(), moved.begin(), moved.end());
-    }
-  }
+  const std::vector<double> batch = displaced_copies(x, coordinates, h);
   std::vector<double> energies(2 * coordinates.size());
   oracle->evaluate(batch.data(), int64_t(energies.size()), energies.data(), nullptr);
+  const std::vector<double> slopes = central_slopes(energies, h);
   for (size_t c = 0; c < coordinates.size(); ++c) {
-    const double numeric = -(energies[2 * c] - energies[2 * c + 1]) / (2 * h);
+    const double numeric = -slopes[c];
     EXPECT_NEAR(forces[coordinates[c]], numeric, 1e-6 * std::max(1.0, std::abs(numeric)))
         << "coordinate " << coordinates[c];
   }

@@ -13,12 +13,17 @@
 
 #include <unistd.h>
 
+#include "../support/expect_error.h"
+#include "../support/finite_differences.h"
 #include "energyloss/error.h"
 #include "energyloss/oracles/factories.h"
 #include "energyloss/oracles/openmm.h"
 
 namespace energyloss {
 namespace {
+
+using test_support::central_difference;
+using test_support::error_message;
 
 namespace fs = std::filesystem;
 
@@ -105,35 +110,27 @@ OpenMMPairCoefficients coefficients(const std::string& path, const std::vector<d
 std::vector<double> finite_difference_curvatures(EnergyOracle& oracle,
                                                  const std::vector<double>& reference,
                                                  const std::vector<int64_t>& edges, double step) {
-  const size_t stride = reference.size();
   const size_t n_edges = edges.size() / 2;
-  std::vector<double> displaced;
-  std::vector<std::array<double, 3>> directions(n_edges);
+  std::vector<double> curvature(n_edges), moved(reference.size()), forces(reference.size());
   for (size_t e = 0; e < n_edges; ++e) {
     const int64_t i = edges[2 * e], j = edges[2 * e + 1];
-    double norm = 0;
+    double u[3], norm = 0;
     for (int c = 0; c < 3; ++c) {
-      directions[e][c] = reference[size_t(3 * i + c)] - reference[size_t(3 * j + c)];
-      norm += directions[e][c] * directions[e][c];
+      u[c] = reference[size_t(3 * i + c)] - reference[size_t(3 * j + c)];
+      norm += u[c] * u[c];
     }
-    for (double& component : directions[e]) component /= std::sqrt(norm);
-    for (double sign : {1.0, -1.0}) {
-      displaced.insert(displaced.end(), reference.begin(), reference.end());
-      for (int c = 0; c < 3; ++c) {
-        displaced[displaced.size() - stride + size_t(3 * j + c)] += sign * step * directions[e][c];
-      }
-    }
-  }
-  std::vector<double> energies(2 * n_edges), forces(displaced.size());
-  oracle.evaluate(displaced.data(), int64_t(2 * n_edges), energies.data(), forces.data());
-  std::vector<double> curvature(n_edges);
-  for (size_t e = 0; e < n_edges; ++e) {
-    const int64_t i = edges[2 * e];
-    for (int c = 0; c < 3; ++c) {
-      const double plus = forces[2 * e * stride + size_t(3 * i + c)];
-      const double minus = forces[(2 * e + 1) * stride + size_t(3 * i + c)];
-      curvature[e] += directions[e][c] * (plus - minus) / (2 * step);
-    }
+    for (double& component : u) component /= std::sqrt(norm);
+    // u . (force on i) with atom j moved by `along` u.
+    const auto force_along_u = [&](double along) {
+      moved = reference;
+      for (int c = 0; c < 3; ++c) moved[size_t(3 * j + c)] += along * u[c];
+      double energy = 0;
+      oracle.evaluate(moved.data(), 1, &energy, forces.data());
+      double projected = 0;
+      for (int c = 0; c < 3; ++c) projected += u[c] * forces[size_t(3 * i + c)];
+      return projected;
+    };
+    curvature[e] = central_difference(force_along_u, step);
   }
   return curvature;
 }
@@ -349,12 +346,7 @@ TEST(OpenMMCoefficients, BadInputsNameTheirArgument) {
   const std::string path = write_system("bond", 2, bonds_force({{0, 1, 0.1, 1000}}));
   auto message = [&](const std::vector<double>& reference, const std::vector<int64_t>& edges,
                      const std::string& file) {
-    try {
-      coefficients(file, reference, edges);
-    } catch (const Error& error) {
-      return std::string(error.what());
-    }
-    return std::string("no error");
+    return error_message([&] { coefficients(file, reference, edges); });
   };
   const std::string wrong_count = message({0, 0, 0, 0.1, 0, 0, 0.2, 0, 0}, {0, 1}, path);
   EXPECT_NE(wrong_count.find("3 atoms"), std::string::npos) << wrong_count;

@@ -10,18 +10,25 @@
 #include <limits>
 #include <sstream>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include <unistd.h>
 
+#include "../support/comparisons.h"
 #include "../support/expect_error.h"
+#include "../support/finite_differences.h"
 #include "energyloss/error.h"
 #include "energyloss/oracles/factories.h"
 
 namespace energyloss {
 namespace {
 
-using energyloss::test_support::expect_error;
+using test_support::all_coordinates;
+using test_support::central_slopes;
+using test_support::displaced_copies;
+using test_support::expect_error;
+using test_support::max_abs;
 
 namespace fs = std::filesystem;
 
@@ -106,29 +113,18 @@ class OpenMMSystems : public ::testing::Environment {
 };
 const auto* const kSystems = ::testing::AddGlobalTestEnvironment(new OpenMMSystems);
 
-double max_abs(const std::vector<double>& values) {
-  double largest = 0;
-  for (double v : values) largest = std::max(largest, std::abs(v));
-  return largest;
-}
-
-struct Case {
-  std::string system, platform;
+// (system, platform)
+class MatchesOpenMMPython : public ::testing::TestWithParam<std::tuple<std::string, std::string>> {
 };
-void PrintTo(const Case& c, std::ostream* out) {
-  *out << c.system << " on " << c.platform;
-}
-
-class MatchesOpenMMPython : public ::testing::TestWithParam<Case> {};
 
 TEST_P(MatchesOpenMMPython, EnergiesAndForces) {
-  const Case& c = GetParam();
-  const Reference expected = read_reference(reference_path(c.system, c.platform));
+  const auto& [system, platform] = GetParam();
+  const Reference expected = read_reference(reference_path(system, platform));
   // One CPU thread per Context, like the Python reference, so sums run in the same order.
   const std::map<std::string, std::string> properties =
-      c.platform == "CPU" ? std::map<std::string, std::string>{{"Threads", "1"}}
-                          : std::map<std::string, std::string>{};
-  const auto oracle = make_openmm_oracle(system_xml(c.system), c.platform, properties, 2);
+      platform == "CPU" ? std::map<std::string, std::string>{{"Threads", "1"}}
+                        : std::map<std::string, std::string>{};
+  const auto oracle = make_openmm_oracle(system_xml(system), platform, properties, 2);
   ASSERT_EQ(oracle->atoms(), expected.atoms);
   EXPECT_EQ(oracle->units().length, "nm");
   EXPECT_EQ(oracle->units().energy, "kJ/mol");
@@ -148,10 +144,10 @@ TEST_P(MatchesOpenMMPython, EnergiesAndForces) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Systems, MatchesOpenMMPython,
-                         ::testing::Values(Case{"alanine", "Reference"}, Case{"alanine", "CPU"},
-                                           Case{"villin", "Reference"}, Case{"villin", "CPU"}),
+                         ::testing::Combine(::testing::Values("alanine", "villin"),
+                                            ::testing::Values("Reference", "CPU")),
                          [](const auto& info) {
-                           return info.param.system + "_" + info.param.platform;
+                           return std::get<0>(info.param) + "_" + std::get<1>(info.param);
                          });
 
 // Reference platform: double precision, so central differences are sharp.
@@ -163,21 +159,17 @@ TEST(OpenMMOracle, ForcesAreMinusEnergyGradient) {
   // Configuration 1 is perturbed, so no force is accidentally ~0.
   const std::vector<double> base(reference.positions.begin() + stride,
                                  reference.positions.begin() + 2 * stride);
-  std::vector<double> displaced;
-  for (int64_t n = 0; n < stride; ++n) {
-    for (double sign : {1.0, -1.0}) {
-      displaced.insert(displaced.end(), base.begin(), base.end());
-      displaced[displaced.size() - size_t(stride) + size_t(n)] += sign * step;
-    }
-  }
+  // All displaced copies in one batch, so both workers take part.
+  const std::vector<double> displaced =
+      displaced_copies(base, all_coordinates(size_t(stride)), step);
   std::vector<double> energies(static_cast<size_t>(2 * stride)), energy(1);
   std::vector<double> forces(static_cast<size_t>(stride));
   oracle->evaluate(displaced.data(), 2 * stride, energies.data(), nullptr);
   oracle->evaluate(base.data(), 1, energy.data(), forces.data());
   const double scale = max_abs(forces);
+  const std::vector<double> slopes = central_slopes(energies, step);
   for (int64_t n = 0; n < stride; ++n) {
-    const double slope = (energies[size_t(2 * n)] - energies[size_t(2 * n + 1)]) / (2 * step);
-    EXPECT_NEAR(forces[size_t(n)], -slope, 1e-5 * scale)
+    EXPECT_NEAR(forces[size_t(n)], -slopes[size_t(n)], 1e-5 * scale)
         << "atom " << n / 3 << " coordinate " << n % 3;
   }
 }

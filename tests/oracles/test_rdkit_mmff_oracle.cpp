@@ -18,14 +18,20 @@
 #include <utility>
 #include <vector>
 
+#include "../support/comparisons.h"
 #include "../support/expect_error.h"
+#include "../support/finite_differences.h"
 #include "energyloss/error.h"
 #include "energyloss/oracles/factories.h"
 
 namespace energyloss {
 namespace {
 
-using energyloss::test_support::expect_error;
+using test_support::all_coordinates;
+using test_support::central_slopes;
+using test_support::displaced_copies;
+using test_support::expect_error;
+using test_support::max_abs;
 
 namespace fs = std::filesystem;
 
@@ -136,12 +142,6 @@ std::vector<double> perturbed(const std::string& block) {
   return x;
 }
 
-double max_abs(const std::vector<double>& values) {
-  double largest = 0;
-  for (double v : values) largest = std::max(largest, std::abs(v));
-  return largest;
-}
-
 struct Molecule {
   std::string name, block;
 };
@@ -160,22 +160,17 @@ TEST_P(MMFFForces, AreMinusCentralDifferencesOfTheEnergy) {
 
   // All displaced copies in one batch, so both workers take part.
   const double step = 1e-5;
-  std::vector<double> displaced;
-  for (int64_t n = 0; n < stride; ++n) {
-    for (double sign : {1.0, -1.0}) {
-      displaced.insert(displaced.end(), base.begin(), base.end());
-      displaced[displaced.size() - size_t(stride) + size_t(n)] += sign * step;
-    }
-  }
+  const std::vector<double> displaced =
+      displaced_copies(base, all_coordinates(size_t(stride)), step);
   std::vector<double> energies(static_cast<size_t>(2 * stride)), energy(1),
       forces(static_cast<size_t>(stride));
   oracle->evaluate(displaced.data(), 2 * stride, energies.data(), nullptr);
   oracle->evaluate(base.data(), 1, energy.data(), forces.data());
   const double scale = max_abs(forces);
   ASSERT_GT(scale, 1.0);  // kcal/mol/angstrom: really off the minimum
+  const std::vector<double> slopes = central_slopes(energies, step);
   for (int64_t n = 0; n < stride; ++n) {
-    const double slope = (energies[size_t(2 * n)] - energies[size_t(2 * n + 1)]) / (2 * step);
-    EXPECT_NEAR(forces[size_t(n)], -slope, 1e-6 * scale)
+    EXPECT_NEAR(forces[size_t(n)], -slopes[size_t(n)], 1e-6 * scale)
         << "atom " << n / 3 << " coordinate " << n % 3;
   }
 }

@@ -1,22 +1,25 @@
-// The tests' check that a call fails with an energyloss::Error whose message
-// carries given fragments (a file name, an atom index, the engine's words).
+// The tests' check that a call fails with an energyloss::Error (or another
+// exception type, e.g. OpenMM::OpenMMException) whose message carries given
+// fragments (a file name, an atom index, the engine's words), and the message
+// itself for tests that compare it.
 #pragma once
 
 #include <gtest/gtest.h>
 
 #include <initializer_list>
 #include <string>
+#include <utility>
 
 #include "energyloss/error.h"
 
 namespace energyloss::test_support {
 
-template <typename Call>
+template <typename Exception = Error, typename Call>
 void expect_error(Call&& call, std::initializer_list<std::string> fragments) {
   try {
-    call();
-    ADD_FAILURE() << "no energyloss::Error was thrown";
-  } catch (const Error& error) {
+    std::forward<Call>(call)();
+    ADD_FAILURE() << "no exception was thrown";
+  } catch (const Exception& error) {
     for (const std::string& fragment : fragments) {
       EXPECT_NE(std::string(error.what()).find(fragment), std::string::npos)
           << "'" << fragment << "' missing from: " << error.what();
@@ -24,9 +27,20 @@ void expect_error(Call&& call, std::initializer_list<std::string> fragments) {
   }
 }
 
-template <typename Call>
+template <typename Exception = Error, typename Call>
 void expect_error(Call&& call, const std::string& fragment) {
-  expect_error(std::forward<Call>(call), {fragment});
+  expect_error<Exception>(std::forward<Call>(call), {fragment});
+}
+
+// The message of the exception `call` throws, or "no error".
+template <typename Exception = Error, typename Call>
+std::string error_message(Call&& call) {
+  try {
+    std::forward<Call>(call)();
+  } catch (const Exception& error) {
+    return error.what();
+  }
+  return "no error";
 }
 
 }  // namespace energyloss::test_support
