@@ -192,6 +192,37 @@ TEST(HessianFit, RecoversTheSpringsOfAnEquilibriumSpringNetwork) {
             int64_t(bonds.size()));
 }
 
+TEST(HessianFit, LowModeWeightingKeepsExactNetworksAndChecksItsOptions) {
+  // Any weighting of an exactly representable Hessian still recovers it.
+  const int64_t atoms = 5;
+  const std::vector<double> x = random_values(3 * atoms, 31);
+  std::vector<HarmonicBond> bonds;
+  const std::vector<int64_t> edges = complete_edges(atoms);
+  for (size_t e = 0; e < edges.size() / 2; e += 2) {
+    const int64_t i = edges[2 * e], j = edges[2 * e + 1];
+    bonds.push_back({i, j, 2.0 + double(e), (position(x, i) - position(x, j)).norm()});
+  }
+  auto oracle = make_harmonic_bond_oracle(atoms, bonds);
+  HessianFitOptions options;
+  options.low_mode_power = 1.0;
+  const HessianFit fit =
+      hessian_fitted_springs(*oracle, x.data(), edges.data(), int64_t(edges.size() / 2), options);
+  EXPECT_LT(fit.relative_residual, 1e-6);
+  EXPECT_LT(fit.weighted_relative_residual, 1e-4);  // the network is floppy: FD noise weighs more
+  for (const HarmonicBond& bond : bonds) {
+    for (size_t e = 0; e < edges.size() / 2; ++e) {
+      if (edges[2 * e] == bond.i && edges[2 * e + 1] == bond.j) {
+        EXPECT_NEAR(fit.k[e], bond.k, 1e-5 * bond.k);
+      }
+    }
+  }
+  options.low_mode_power = -1.0;
+  EXPECT_THROW(hessian_fitted_springs(*oracle, x.data(), edges.data(), 1, options), Error);
+  options.low_mode_power = 1.0;
+  options.low_mode_floor = 0.0;
+  EXPECT_THROW(hessian_fitted_springs(*oracle, x.data(), edges.data(), 1, options), Error);
+}
+
 TEST(HessianFit, IsTheNnlsOptimumOfTheExplicitLeastSquaresProblem) {
   // A Lennard-Jones cluster away from equilibrium: compare with NNLS on the
   // explicit [9N^2, E] matrix of vec(h_e) against vec(P H P).

@@ -104,6 +104,45 @@ def test_harmonic_limit_alanine_dipeptide(alanine):
     check_harmonic_limit(oracle, ref, scale=1e-4)  # nm
 
 
+def soft_mode_ratios(hessian, ref, k, edges, count=10):
+    """v^T K v / v^T (PHP) v for the ``count`` softest internal modes v of PHP
+    with positive curvature (springs cannot match a negative one)."""
+    target = oracles.project_out_rigid_modes(hessian, ref)
+    values, vectors = torch.linalg.eigh(target)
+    keep = values > 1e-6 * values.abs().max()  # internal modes with positive curvature
+    values, vectors = values[keep], vectors[:, keep]
+    order = values.abs().argsort()[:count]
+    network = oracles.spring_network_hessian(ref, edges, k)
+    soft = vectors[:, order]
+    return (soft * (network @ soft)).sum(0) / values[order]
+
+
+def test_low_mode_weighting_alanine_dipeptide(alanine):
+    """The plain fit is dominated by bond stretches and makes the softest
+    modes far too stiff; low_mode_power=1 brings them close to the force
+    field's own curvature (ratio 1), at the price of the stiff modes."""
+    oracle, ref = alanine
+    edges = torch.combinations(torch.arange(ref.shape[0]), 2)
+    hessian = oracles.force_field_hessian(oracle, ref)
+    plain = oracles.hessian_fitted_springs(hessian, ref, edges)
+    k, details = oracles.hessian_fitted_springs(hessian, ref, edges, low_mode_power=1.0,
+                                                return_details=True)
+    assert (k >= 0).all() and details["converged"]
+    plain_error = soft_mode_ratios(hessian, ref, plain, edges).log().abs().median()
+    weighted_error = soft_mode_ratios(hessian, ref, k, edges).log().abs().median()
+    print(f"softest 10 modes, median |log(k_spring / k_ff)|: plain {plain_error:.2f}, "
+          f"low_mode_power=1 {weighted_error:.2f}")
+    assert weighted_error < 0.5 * plain_error
+    k_same, same = oracles.force_field_coefficients(oracle, ref, edges, method="hessian_fit",
+                                                    low_mode_power=1.0, return_details=True)
+    torch.testing.assert_close(k_same, k)
+    with pytest.raises(ValueError, match="low_mode_power"):
+        oracles.hessian_fitted_springs(hessian, ref, edges, low_mode_power=-1.0)
+    with pytest.raises(ValueError, match="low_mode_power"):
+        oracles.force_field_coefficients(oracle, ref, edges, method="finite_difference",
+                                         low_mode_power=1.0)
+
+
 @pytest.fixture(scope="module")
 def methylphenol():
     if not hasattr(torch.ops.energyloss, "rdkit_mmff_oracle"):

@@ -216,7 +216,7 @@ def true_energy_loss(oracle, pred, ref, temperature, reduction="mean"):
 
 
 def force_field_coefficients(oracle, ref, edges, step=1e-4, floor=None, method="auto",
-                             return_details=False):
+                             return_details=False, low_mode_power=0.0):
     """Force-field-derived k_ij for ``pair_energy_loss(..., coeff="explicit",
     edges=edges, edge_weights=k)`` at ``ref`` ``[N, 3]`` on ``edges`` ``[E, 2]``,
     in the oracle's energy / length^2.
@@ -237,7 +237,8 @@ def force_field_coefficients(oracle, ref, edges, step=1e-4, floor=None, method="
       modes projected out (``force_field_hessian`` then
       ``hessian_fitted_springs``). Negative pair curvatures are absorbed by
       the fit (some k are exactly 0), never floored, so ``floor`` must be
-      None.
+      None. ``low_mode_power`` > 0 weights the fit toward the soft modes
+      (see ``hessian_fitted_springs``).
 
     For the per-pair methods, curvatures below ``floor`` (default 1e-6 x the
     largest curvature) are raised to it, keeping every spring positive.
@@ -253,11 +254,14 @@ def force_field_coefficients(oracle, ref, edges, step=1e-4, floor=None, method="
             raise ValueError("energyloss: method 'hessian_fit' applies no floor (its springs are "
                              "non-negative by construction); pass floor=None")
         hessian = force_field_hessian(oracle, ref, step=step)
-        k, details = hessian_fitted_springs(hessian, ref, edges, return_details=True)
+        k, details = hessian_fitted_springs(hessian, ref, edges, return_details=True,
+                                            low_mode_power=low_mode_power)
         if return_details:
             details["hessian"] = hessian
             return k, details
         return k
+    if low_mode_power:
+        raise ValueError("energyloss: low_mode_power applies to method 'hessian_fit' only")
     if method == "analytic" and isinstance(oracle, OpenMMOracle):
         return openmm_pair_coefficients(oracle.system_xml_path, ref, edges, floor=floor,
                                         return_details=return_details)
@@ -293,7 +297,7 @@ def force_field_hessian(oracle, ref, step=1e-4, chunk=256):
 
 
 def hessian_fitted_springs(hessian, ref, edges, max_iterations=0, tolerance=0.0,
-                           return_details=False):
+                           return_details=False, low_mode_power=0.0, low_mode_floor=1e-3):
     """Non-negative springs k ``[E]`` on ``edges`` ``[E, 2]`` whose network
     Hessian sum_e k_e a_e a_e^T (a_e = (e_i - e_j) x u_e, u_e the reference
     unit vector of the edge) best matches ``hessian`` ``[3N, 3N]`` at ``ref``
@@ -305,6 +309,14 @@ def hessian_fitted_springs(hessian, ref, edges, max_iterations=0, tolerance=0.0,
     Hessian's (energy / length^2); nothing is rescaled. The Hessian may come
     from any source (``force_field_hessian``, a quantum-chemistry code, ...).
 
+    ``low_mode_power`` p > 0 weights the fit toward low-frequency modes:
+    with P H P = sum_m lambda_m v_m v_m^T over the internal modes it
+    minimises ||W (K - P H P) W||_F, W = sum_m s_m v_m v_m^T,
+    s_m = (max(|lambda_m|, low_mode_floor * lambda_med) / lambda_med)^(-p/2)
+    (lambda_med the median |lambda|). p = 0 (default) is the plain Frobenius
+    fit, dominated by the stiff bond modes; p = 1 gives every mode's relative
+    error the same weight (||T^-1/2 K T^-1/2 - I||_F for positive T).
+
     The pair energy loss with these k, sum_e 1/2 k_e (d_e - r_e)^2, has the
     Hessian sum_e k_e h_e at the reference, so for small internal
     displacements dx it matches the force field's 1/2 dx^T H dx up to the
@@ -312,17 +324,21 @@ def hessian_fitted_springs(hessian, ref, edges, max_iterations=0, tolerance=0.0,
     of up to a few dozen atoms.
 
     Returns k (hessian's dtype), or with ``return_details`` also a dict:
-    ``relative_residual`` (||K - PHP||_F / ||PHP||_F), ``target_norm``
+    ``relative_residual`` (||K - PHP||_F / ||PHP||_F),
+    ``weighted_relative_residual`` (the same with W on both sides), ``target_norm``
     (||PHP||_F), ``zero_springs`` (edges with k = 0), ``iterations`` and
     ``converged`` of the NNLS. Bad shapes, NaN, repeated or degenerate edges
     raise ValueError.
     """
     edges = _index_tensor(edges, "edges", 2)
-    k, residual, target_norm, zeros, iterations, converged = ops.hessian_fitted_springs(
-        _floating(hessian), _floating(ref), edges, int(max_iterations), float(tolerance))
+    (k, residual, weighted_residual, target_norm, zeros, iterations,
+     converged) = ops.hessian_fitted_springs(_floating(hessian), _floating(ref), edges,
+                                             int(max_iterations), float(tolerance),
+                                             float(low_mode_power), float(low_mode_floor))
     if return_details:
-        return k, {"relative_residual": residual, "target_norm": target_norm,
-                   "zero_springs": zeros, "iterations": iterations, "converged": converged}
+        return k, {"relative_residual": residual, "weighted_relative_residual": weighted_residual,
+                   "target_norm": target_norm, "zero_springs": zeros, "iterations": iterations,
+                   "converged": converged}
     return k
 
 

@@ -117,6 +117,56 @@ Eigen::MatrixXd network_hessian(const std::vector<SpringEdge>& edges, const doub
   return result;
 }
 
+// The low-mode-weighted fit (HessianFitOptions::low_mode_power > 0):
+// min_k |W (sum_e k_e a_e a_e^T - T) W|_F, i.e. the plain problem with
+// b_e = W a_e in place of a_e and W T W in place of T.
+HessianFit weighted_fit(const Eigen::MatrixXd& target, const double* reference, int64_t atoms,
+                        const std::vector<SpringEdge>& pairs, const HessianFitOptions& options) {
+  const int64_t dof = 3 * atoms, m = int64_t(pairs.size());
+  // Internal modes: eigenvectors of T within the complement of the rigid modes.
+  const Eigen::MatrixXd rigid = rigid_basis(reference, atoms);
+  const Eigen::MatrixXd full = Eigen::HouseholderQR<Eigen::MatrixXd>(rigid).householderQ();
+  const Eigen::MatrixXd internal = full.rightCols(dof - rigid.cols());
+  Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> solver(internal.transpose() * target * internal);
+  const Eigen::VectorXd magnitude = solver.eigenvalues().cwiseAbs();
+  std::vector<double> sorted(magnitude.data(), magnitude.data() + magnitude.size());
+  double median = 1.0;
+  if (!sorted.empty()) {
+    std::nth_element(sorted.begin(), sorted.begin() + sorted.size() / 2, sorted.end());
+    median = sorted[sorted.size() / 2] > 0 ? sorted[sorted.size() / 2] : 1.0;
+  }
+  Eigen::VectorXd scale(magnitude.size());
+  for (Eigen::Index k = 0; k < magnitude.size(); ++k) {
+    scale[k] = std::pow(std::max(magnitude[k], options.low_mode_floor * median) / median,
+                        -0.5 * options.low_mode_power);
+  }
+  const Eigen::MatrixXd modes = internal * solver.eigenvectors();
+  const Eigen::MatrixXd w = modes * scale.asDiagonal() * modes.transpose();
+  const Eigen::MatrixXd weighted_target = w * target * w;
+
+  Eigen::MatrixXd b(dof, m);
+  for (int64_t e = 0; e < m; ++e) {
+    b.col(e) = w.middleCols<3>(3 * pairs[size_t(e)].i) * pairs[size_t(e)].u -
+               w.middleCols<3>(3 * pairs[size_t(e)].j) * pairs[size_t(e)].u;
+  }
+  const RowMatrix gram = (b.transpose() * b).array().square().matrix();
+  const Eigen::VectorXd c = (b.array() * (weighted_target * b).array()).colwise().sum().transpose();
+  NnlsResult solution = nnls_normal(gram.data(), c.data(), m, options.nnls);
+
+  HessianFit fit;
+  fit.k = std::move(solution.x);
+  fit.iterations = solution.iterations;
+  fit.converged = solution.converged;
+  fit.zero_springs = int64_t(std::count(fit.k.begin(), fit.k.end(), 0.0));
+  fit.target_norm = target.norm();
+  const Eigen::MatrixXd network = network_hessian(pairs, fit.k.data(), atoms);
+  fit.relative_residual = fit.target_norm > 0 ? (network - target).norm() / fit.target_norm : 0.0;
+  const double weighted_norm = weighted_target.norm();
+  fit.weighted_relative_residual =
+      weighted_norm > 0 ? (w * network * w - weighted_target).norm() / weighted_norm : 0.0;
+  return fit;
+}
+
 }  // namespace
 
 std::vector<double> force_field_hessian(EnergyOracle& oracle, const double* reference,
@@ -312,6 +362,14 @@ HessianFit fit_springs_to_hessian(const double* hessian, const double* reference
   const Eigen::MatrixXd h = ConstRowMap(hessian, dof, dof);
   const Eigen::MatrixXd target = projected(0.5 * (h + h.transpose()), reference, atoms);
 
+  require(std::isfinite(options.low_mode_power) && options.low_mode_power >= 0,
+          "low_mode_power: expected finite and >= 0, got ", options.low_mode_power);
+  require(std::isfinite(options.low_mode_floor) && options.low_mode_floor > 0,
+          "low_mode_floor: expected finite and > 0, got ", options.low_mode_floor);
+  if (options.low_mode_power > 0) {
+    return weighted_fit(target, reference, atoms, pairs, options);
+  }
+
   // Normal equations: G_ef = (a_e . a_f)^2, c_e = a_e^T T a_e.
   const int64_t m = n_edges;
   RowMatrix gram = RowMatrix::Zero(m, m);
@@ -346,6 +404,7 @@ HessianFit fit_springs_to_hessian(const double* hessian, const double* reference
   fit.target_norm = target.norm();
   const Eigen::MatrixXd network = network_hessian(pairs, fit.k.data(), atoms);
   fit.relative_residual = fit.target_norm > 0 ? (network - target).norm() / fit.target_norm : 0.0;
+  fit.weighted_relative_residual = fit.relative_residual;
   return fit;
 }
 

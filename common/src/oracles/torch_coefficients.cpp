@@ -70,19 +70,22 @@ std::tuple<Tensor, int64_t, bool> nnls_op(const Tensor& a, const Tensor& b, int6
   return {values(result.x, {a.size(1)}, a), result.iterations, result.converged};
 }
 
-std::tuple<Tensor, double, double, int64_t, int64_t, bool> hessian_fitted_springs_op(
+std::tuple<Tensor, double, double, double, int64_t, int64_t, bool> hessian_fitted_springs_op(
     const Tensor& hessian, const Tensor& reference, const Tensor& edges, int64_t max_iterations,
-    double tolerance) {
+    double tolerance, double low_mode_power, double low_mode_floor) {
   const Tensor positions = reference_positions(reference);
   const int64_t atoms = positions.size(0);
   const Tensor h = square_hessian(hessian, atoms);
   const Tensor pairs = index_pairs(edges, 2, "edges");
   HessianFitOptions options;
   options.nnls = nnls_options(max_iterations, tolerance);
+  options.low_mode_power = low_mode_power;
+  options.low_mode_floor = low_mode_floor;
   HessianFit fit = fit_springs_to_hessian(h.data_ptr<double>(), positions.data_ptr<double>(), atoms,
                                           pairs.data_ptr<int64_t>(), pairs.size(0), options);
   return {values(fit.k, {pairs.size(0)}, hessian),
           fit.relative_residual,
+          fit.weighted_relative_residual,
           fit.target_norm,
           fit.zero_springs,
           fit.iterations,
@@ -178,8 +181,10 @@ TORCH_LIBRARY_FRAGMENT(energyloss, m) {
       &energyloss::nnls_op);
   m.def(
       "hessian_fitted_springs(Tensor hessian, Tensor reference, Tensor edges, "
-      "int max_iterations=0, float tolerance=0.0) -> (Tensor k, float relative_residual, "
-      "float target_norm, int zero_springs, int iterations, bool converged)",
+      "int max_iterations=0, float tolerance=0.0, float low_mode_power=0.0, "
+      "float low_mode_floor=1e-3) -> (Tensor k, float relative_residual, "
+      "float weighted_relative_residual, float target_norm, int zero_springs, int iterations, "
+      "bool converged)",
       &energyloss::hessian_fitted_springs_op);
   m.def("spring_network_hessian(Tensor reference, Tensor edges, Tensor k) -> Tensor",
         &energyloss::spring_network_hessian_op);

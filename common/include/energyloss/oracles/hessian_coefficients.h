@@ -114,15 +114,29 @@ NnlsResult nnls(const double* a, int64_t rows, int64_t cols, const double* b,
 struct HessianFitOptions {
   HessianOptions hessian;  // only for hessian_fitted_springs (from an oracle)
   NnlsOptions nnls;
+  // Weighting toward low-frequency (soft) modes, off by default. With
+  // P H P = sum_m lambda_m v_m v_m^T over the internal modes, the fit
+  // minimises |W (K - P H P) W|_F with W = sum_m s_m v_m v_m^T,
+  // s_m = (max(|lambda_m|, low_mode_floor x lambda_med) / lambda_med)^(-p/2),
+  // p = low_mode_power and lambda_med the median |lambda_m|. p = 0: plain
+  // Frobenius (every entry alike, so the stiff bond modes dominate); p = 1:
+  // |T^-1/2 K T^-1/2 - I|_F for a positive definite T, each mode's relative
+  // error alike -- the soft modes that carry the thermal fluctuations and the
+  // global shape weigh as much as bond stretches. The floor (relative to the
+  // median) keeps near-zero eigenvalues from taking over.
+  double low_mode_power = 0;
+  double low_mode_floor = 1e-3;
 };
 
 struct HessianFit {
   std::vector<double> k;         // [n_edges], >= 0, energy / length^2
   double relative_residual = 0;  // |K - P H P|_F / |P H P|_F, K = spring_network_hessian(k)
-  double target_norm = 0;        // |P H P|_F
-  int64_t zero_springs = 0;      // edges with k_e == 0 (the constraint is active)
-  int64_t iterations = 0;        // NNLS iterations
-  bool converged = false;        // NNLS converged (false only at max_iterations)
+  double weighted_relative_residual = 0;  // |W (K - P H P) W|_F / |W P H P W|_F (= the above
+                                          // when low_mode_power = 0)
+  double target_norm = 0;                 // |P H P|_F
+  int64_t zero_springs = 0;               // edges with k_e == 0 (the constraint is active)
+  int64_t iterations = 0;                 // NNLS iterations
+  bool converged = false;                 // NNLS converged (false only at max_iterations)
 };
 
 // min_{k >= 0} |sum_e k_e h_e - P H P|_F for `hessian` [3 atoms, 3 atoms]
@@ -130,6 +144,8 @@ struct HessianFit {
 // [n_edges, 2] (i != j, any order). Solved as NNLS on the normal equations:
 // <h_e, h_f>_F = (a_e . a_f)^2 (4 on the diagonal, (u_e . u_f)^2 for edges
 // sharing an atom, 0 otherwise) and <h_e, P H P>_F = a_e^T P H P a_e.
+// With options.low_mode_power > 0 the same with a_e -> W a_e and P H P ->
+// W P H P W (dense then: O(n_edges^2 x atoms) more time).
 // Dense: O(n_edges^2) memory and O(p^3) per NNLS iteration, so it suits
 // molecules up to a few dozen atoms on the complete graph (alanine
 // dipeptide, 231 edges: well under a second), larger ones on sparse edges.
