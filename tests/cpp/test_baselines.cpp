@@ -391,5 +391,19 @@ TEST(Baselines, BadInputThrows) {
       Error);
 }
 
+// An empty batch (B = 0) is valid for every baseline and kabsch_align: nothing
+// is read or written, so null pointers are fine.
+TEST(Baselines, EmptyBatchWritesNothing) {
+  BaselineInput<double> input;
+  input.layout = BatchLayout{0, 4, 3, nullptr};
+  const BaselineOutput<double> output;
+  for (BaselineKind kind : {BaselineKind::MSE, BaselineKind::MAE, BaselineKind::KabschMSE}) {
+    EXPECT_NO_THROW(baseline_loss(kind, input, output));
+  }
+  EXPECT_NO_THROW(kabsch_align<double>(input, nullptr));
+  input.layout.atoms = 0;
+  expect_error([&] { baseline_loss(BaselineKind::MSE, input, output); }, "no atoms");
+}
+
 }  // namespace
 }  // namespace energyloss

@@ -374,5 +374,19 @@ TEST(PairEnergy, BadInputIsRejectedWithAClearMessage) {
   expect_error([&] { check_coefficient_spec(spec); }, "eps must be positive");
 }
 
+// An empty batch (B = 0) is valid and writes nothing: outputs may be null.
+// Bad sizes other than the batch are still refused.
+TEST(PairEnergy, EmptyBatchWritesNothing) {
+  PairLossInput<double> in;
+  in.layout = BatchLayout{0, 4, 3, nullptr};
+  PairLossOutput<double> out;  // all null
+  const CoefficientSpec spec = CoefficientSpec::preset(CoefficientMode::Exp);
+  EXPECT_NO_THROW(pair_energy_loss(in, spec, out));
+  in.layout.atoms = 0;
+  expect_error([&] { pair_energy_loss(in, spec, out); }, "no atoms");
+  in.layout = BatchLayout{0, 4, 4, nullptr};
+  expect_error([&] { pair_energy_loss(in, spec, out); }, "2 or 3 coordinates");
+}
+
 }  // namespace
 }  // namespace energyloss

@@ -26,7 +26,7 @@ struct BaselineInput {
 
 template <typename T>
 struct BaselineOutput {
-  T* loss = nullptr;       // [batch], required
+  T* loss = nullptr;       // [batch], required unless batch == 0
   T* grad_pred = nullptr;  // [batch, atoms, dim] dloss_b/dpred, optional; 0 at padding
   T* grad_ref = nullptr;   // [batch, atoms, dim] dloss_b/dref, optional; 0 at padding
 };

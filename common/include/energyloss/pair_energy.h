@@ -43,7 +43,7 @@ struct PairLossInput {
 
 template <typename T>
 struct PairLossOutput {
-  T* energy = nullptr;            // [batch], required
+  T* energy = nullptr;            // [batch], required unless batch == 0
   T* grad_pred = nullptr;         // [batch, atoms, dim] dE_b/dpred, optional
   T* grad_ref = nullptr;          // [batch, atoms, dim] dE_b/dref, optional
   T* atom_energy = nullptr;       // [batch, atoms] each atom's half of its pairs, optional

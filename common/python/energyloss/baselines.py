@@ -5,7 +5,8 @@ tensors, or ``[N, d]`` for a single system; ``mask`` is an optional bool
 ``[B, N]`` tensor where False marks padding atoms, which are ignored entirely.
 Each system's value is the mean over its real atoms' coordinates, so without a
 mask :func:`mse_loss` equals ``torch.nn.functional.mse_loss`` system by
-system. ``reduction`` ("none" | "sum" | "mean") then acts over systems.
+system. ``reduction`` ("none" | "sum" | "mean") then acts over systems; an
+empty batch ``[0, N, d]`` gives torch's values (an empty ``[0]``, 0, NaN).
 The losses are differentiable (first order) wrt ``pred`` and ``ref``.
 """
 from ._library import ops

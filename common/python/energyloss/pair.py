@@ -39,7 +39,7 @@ def _edge_arguments(edges, ref, mask, degree, seed, symmetrize):
                                       seed=seed + b, symmetrize=symmetrize)
             per_system.append(index[e])
             weights.append(w)
-        longest = max(e.shape[0] for e in per_system)
+        longest = max((e.shape[0] for e in per_system), default=0)  # 0 for an empty batch
         padded = torch.full((ref.shape[0], longest, 2), -1, dtype=torch.long)
         padded_w = torch.zeros((ref.shape[0], longest), dtype=ref.dtype)
         for b, (e, w) in enumerate(zip(per_system, weights)):
@@ -78,7 +78,9 @@ def pair_energy_loss(pred, ref, mask=None, coeff="exp", k0=None, edges="complete
         edge_weights: ``[E]`` / ``[B, E]`` multiplying k (not differentiable).
         reduction: ``"none"`` (per system ``[B]``), ``"sum"``, ``"mean"``
             (over systems) or ``"mean_pair"`` (each system's energy divided by
-            its pair count, averaged over systems).
+            its pair count, averaged over systems). An empty batch ``[0, N, d]``
+            gives torch's values: an empty ``[0]``, 0 for ``"sum"``, NaN for
+            the means.
         per_atom: divide k0 by the atom count (default: only for presets).
         cutoff: keep only pairs whose reference distance is below it.
         degree, seed, symmetrize: options of ``edges="sparse"``.

@@ -257,6 +257,12 @@ bool device_available() {
 template <typename T>
 void pair_energy_loss(const PairLossInput<T>& in, const CoefficientSpec& spec,
                       const PairLossOutput<T>& out) {
+  // An empty batch (B = 0): nothing to read or write, as on the CPU.
+  if (in.layout.batch == 0) {
+    check_layout_shape(in.layout, "pair_energy_loss (CUDA)");
+    check_coefficient_spec(spec);
+    return;
+  }
   require(out.energy != nullptr, "pair_energy_loss (CUDA): the energy output is required");
   require(out.atom_energy == nullptr && out.pair_count == nullptr,
           "pair_energy_loss (CUDA): per-atom energies and pair counts are CPU-only");

@@ -83,8 +83,8 @@ const char* op_name(BaselineKind kind) {
 
 template <typename T>
 void validate(const BaselineInput<T>& input, const char* what, int64_t* counts) {
-  require(input.pred != nullptr && input.ref != nullptr, what, ": pred and ref must not be null");
   check_layout(input.layout, what, counts);
+  require(input.pred != nullptr && input.ref != nullptr, what, ": pred and ref must not be null");
   check_finite(input.pred, input.layout, "pred");
   check_finite(input.ref, input.layout, "ref");
 }
@@ -136,6 +136,8 @@ template <typename T>
 void baseline_loss(BaselineKind kind, const BaselineInput<T>& input,
                    const BaselineOutput<T>& output) {
   const char* what = op_name(kind);
+  // An empty batch (B = 0): nothing to read or write, pointers may be null.
+  if (input.layout.batch == 0) return check_layout_shape(input.layout, what);
   require(output.loss != nullptr, what, ": the loss output must not be null");
   std::vector<int64_t> counts(input.layout.batch > 0 ? input.layout.batch : 0);
   validate(input, what, counts.data());
@@ -148,6 +150,7 @@ void baseline_loss(BaselineKind kind, const BaselineInput<T>& input,
 
 template <typename T>
 void kabsch_align(const BaselineInput<T>& input, T* aligned) {
+  if (input.layout.batch == 0) return check_layout_shape(input.layout, "kabsch_align");
   require(aligned != nullptr, "kabsch_align: the output must not be null");
   const BatchLayout& layout = input.layout;
   std::vector<int64_t> counts(layout.batch > 0 ? layout.batch : 0);

@@ -9,7 +9,8 @@ namespace energyloss {
 void check_layout_shape(const BatchLayout& layout, const char* what) {
   require(layout.dim == 2 || layout.dim == 3, what,
           ": positions must have 2 or 3 coordinates, got ", layout.dim);
-  require(layout.batch >= 1, what, ": empty batch");
+  // An empty batch (B = 0) is valid: the kernels then write nothing.
+  require(layout.batch >= 0, what, ": negative batch size ", layout.batch);
   require(layout.atoms >= 1, what, ": systems have no atoms");
 }
 

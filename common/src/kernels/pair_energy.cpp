@@ -341,6 +341,13 @@ template <typename T>
 void pair_energy_loss(const PairLossInput<T>& in, const CoefficientSpec& spec,
                       const PairLossOutput<T>& out) {
   const BatchLayout& layout = in.layout;
+  // An empty batch (B = 0) has nothing to read or write: the outputs may be
+  // null (torch's rule follows in the adapters: [0], sum 0, mean NaN).
+  if (layout.batch == 0) {
+    check_layout_shape(layout, "pair_energy_loss");
+    check_coefficient_spec(spec);
+    return;
+  }
   require(out.energy != nullptr, "pair_energy_loss: the energy output is required");
   const std::vector<int64_t> counts = validate_pair_input(in, spec);
 

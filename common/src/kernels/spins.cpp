@@ -242,7 +242,8 @@ void ground_state_of(const Instance<T>& lattice, GroundStateScratch& scratch, T*
 
 template <typename T>
 void check_spin_lattice(const SpinLattice<T>& lattice) {
-  require(lattice.batch >= 1, "spin lattice: empty batch");
+  // An empty batch (B = 0) is valid and writes nothing.
+  require(lattice.batch >= 0, "spin lattice: negative batch size ", lattice.batch);
   require(lattice.side >= 1, "spin lattice: side L must be >= 1, got ", lattice.side);
   check_finite_values(lattice.horizontal, {lattice.batch, lattice.side, lattice.side - 1}, "Jh");
   check_finite_values(lattice.vertical, {lattice.batch, lattice.side - 1, lattice.side}, "Jv");
@@ -336,7 +337,8 @@ void spin_true_energy_loss(const SpinLattice<T>& lattice, const T* logits, doubl
 template <typename T>
 void spin_bce_loss(int64_t batch, int64_t sites, const T* logits, const T* target, T* loss,
                    T* grad_logits) {
-  require(batch >= 1 && sites >= 1, "spin_bce_loss: empty batch or system");
+  require(batch >= 0 && sites >= 1, "spin_bce_loss: negative batch or empty system (batch ", batch,
+          ", sites ", sites, ")");
   check_finite_values(logits, ArrayShape::sites(batch, sites), "logits");
   check_plus_minus_one(target, ArrayShape::sites(batch, sites), "target");
   for_each_system(
@@ -355,7 +357,8 @@ void spin_bce_loss(int64_t batch, int64_t sites, const T* logits, const T* targe
 template <typename T>
 void spin_margin_loss(int64_t batch, int64_t sites, const T* logits, const T* target, double margin,
                       T* loss, T* grad_logits) {
-  require(batch >= 1 && sites >= 1, "spin_margin_loss: empty batch or system");
+  require(batch >= 0 && sites >= 1, "spin_margin_loss: negative batch or empty system (batch ",
+          batch, ", sites ", sites, ")");
   check_finite_values(logits, ArrayShape::sites(batch, sites), "logits");
   check_plus_minus_one(target, ArrayShape::sites(batch, sites), "target");
   require(std::isfinite(margin), "margin must be finite, got ", margin);

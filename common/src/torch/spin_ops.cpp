@@ -140,7 +140,9 @@ Tensor classification_loss(const Tensor& logits, const Tensor& target, const std
   torch_ops::require_same_shape(target, "target", logits, "logits");
   require(target.device().is_cpu(), "target: expected a CPU tensor, got ", target.device());
   const Tensor labels = target.detach().contiguous();
-  const int64_t batch = logits.size(0), sites = batch > 0 ? logits.numel() / batch : 0;
+  const int64_t batch = logits.size(0);
+  int64_t sites = 1;  // per system, also for an empty batch
+  for (int64_t d = 1; d < logits.dim(); ++d) sites *= logits.size(d);
   const FusedKernel kernel = [&](const Tensor& logits_in, Tensor* grad) {
     const Tensor input = logits_in.detach().contiguous();
     Tensor loss = torch::empty({batch}, input.options());
