@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from energyloss.graphs import sparse_rigid_edges
-from lammps_run import differences, run_deck, split_arguments
+from lammps_run import finish, run_deck, split_arguments
 
 
 def read_dump(path):
@@ -107,10 +107,7 @@ def main():
         if not np.isclose(printed[from_file], printed[current], rtol=1e-12, atol=0):
             failures.append(f"{from_file}: {printed[from_file]!r}, reference current "
                             f"{printed[current]!r}")
-    if same_as is not None:
-        failures += differences(printed, same_as)
-    if failures:
-        sys.exit("\n".join(failures))
+    finish(failures, printed, same_as)
 
 
 if __name__ == "__main__":

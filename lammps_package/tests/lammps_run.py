@@ -44,3 +44,12 @@ def split_arguments(argv):
     if rest[:1] == ["--same-as"]:
         return workdir, rest[1], rest[2:]
     return workdir, None, rest
+
+
+def finish(failures, printed, same_as):
+    """Exits with FAILURES, plus PRINTED's differences from SAME_AS's values
+    when SAME_AS (another run's workdir) is given; returns when all agree."""
+    if same_as is not None:
+        failures = failures + differences(printed, same_as)
+    if failures:
+        sys.exit("\n".join(failures))
