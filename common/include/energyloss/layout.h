@@ -25,8 +25,9 @@ void check_layout_shape(const BatchLayout& layout, const char* what);
 // real atoms per system in `counts` (length batch).
 void check_layout(const BatchLayout& layout, const char* what, int64_t* counts);
 
-// Throws when any of the `n` values is NaN or infinite, naming `argument` and
-// the [system, atom, coordinate] of the first bad value.
+// Throws when a value of a real atom is NaN or infinite, naming `argument` and
+// the [system, atom, coordinate] of the first bad value. Padding atoms
+// (masked out) are never read.
 template <typename T>
 void check_finite(const T* values, const BatchLayout& layout, const char* argument);
 

@@ -2,7 +2,8 @@
 
 ``pred`` and ``ref`` are ``[B, N, d]`` (d = 2 or 3) float32/float64 CPU
 tensors, or ``[N, d]`` for a single system; ``mask`` is an optional bool
-``[B, N]`` tensor where False marks padding atoms, which are ignored entirely.
+``[B, N]`` tensor where False marks padding atoms, which are ignored entirely
+(never read: they may hold NaN; non-finite values in real atoms raise).
 Each system's value is the mean over its real atoms' coordinates, so without a
 mask :func:`mse_loss` equals ``torch.nn.functional.mse_loss`` system by
 system. ``reduction`` ("none" | "sum" | "mean") then acts over systems; an

@@ -35,6 +35,13 @@ def _edge_arguments(edges, ref, mask, degree, seed, symmetrize):
         for b in range(ref.shape[0]):
             index = (torch.arange(ref.shape[1]) if mask is None
                      else torch.nonzero(mask[b]).flatten())
+            # Name a bad real atom by its index in the batch (padding is never read).
+            bad = torch.nonzero(~torch.isfinite(ref[b, index].detach()))
+            if len(bad):
+                atom, c = int(index[bad[0, 0]]), int(bad[0, 1])
+                raise ValueError(f"energyloss: ref has a non-finite value "
+                                 f"({float(ref[b, atom, c])}) at system {b}, atom {atom}, "
+                                 f"coordinate {c}")
             e, w = sparse_rigid_edges(ref[b, index].detach(), degree=degree,
                                       seed=seed + b, symmetrize=symmetrize)
             per_system.append(index[e])
@@ -65,6 +72,8 @@ def pair_energy_loss(pred, ref, mask=None, coeff="exp", k0=None, edges="complete
         pred, ref: ``[B, N, d]`` or ``[N, d]`` float32/float64, d = 2 or 3.
             Differentiable with respect to both.
         mask: bool ``[B, N]``; False marks padding atoms of smaller systems.
+            Padding atoms are never read (they may hold NaN); a non-finite
+            value in a real atom raises.
         coeff: ``"exp"`` k0 e^{-r/length_scale}, ``"inv"`` k0/(r+eps),
             ``"inv2"`` k0/(r^2+eps), ``"constant"`` k0, ``"lj"`` k0/r^2
             (k0 = 72 epsilon), ``"morse"`` 2 k0/length_scale^2, or

@@ -21,7 +21,8 @@ constexpr int kThreads = 128;
 constexpr int kWarp = 32;
 
 void check(cudaError_t status, const char* what) {
-  require(status == cudaSuccess, "CUDA ", what, " failed: ", cudaGetErrorString(status));
+  require<RuntimeError>(status == cudaSuccess, "CUDA ", what, " failed: ",
+                        cudaGetErrorString(status));
 }
 
 template <typename T>
@@ -202,8 +203,11 @@ __global__ void scan_arrays(PairLossInput<T> in, int64_t values, int64_t edge_sl
                             int* suspicious) {
   const int64_t stride = int64_t(gridDim.x) * blockDim.x;
   bool bad = false;
-  for (int64_t v = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; v < values; v += stride)
+  for (int64_t v = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; v < values; v += stride) {
+    // Padding atoms are never read (a NaN may mark a missing atom).
+    if (in.layout.mask != nullptr && !in.layout.mask[v / in.layout.dim]) continue;
     bad |= !isfinite(in.pred[v]) || !isfinite(in.ref[v]);
+  }
   for (int64_t s = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; s < edge_slots; s += stride) {
     const int64_t i = in.edges[2 * s], j = in.edges[2 * s + 1];
     if (i < 0 || j < 0) {
@@ -244,7 +248,8 @@ void explain_bad_input(const PairLossInput<T>& in, const CoefficientSpec& spec) 
   host.edges = in.edges == nullptr ? nullptr : edges.data();
   host.edge_weights = in.edge_weights == nullptr ? nullptr : weights.data();
   validate_pair_input(host, spec);
-  fail("pair_energy_loss (CUDA): the device scan flagged the input but the host checks pass");
+  fail<RuntimeError>(
+      "pair_energy_loss (CUDA): the device scan flagged the input but the host checks pass");
 }
 
 }  // namespace

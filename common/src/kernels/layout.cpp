@@ -26,13 +26,18 @@ void check_layout(const BatchLayout& layout, const char* what, int64_t* counts) 
 
 template <typename T>
 void check_finite(const T* values, const BatchLayout& layout, const char* argument) {
-  const int64_t n = layout.batch * layout.atoms * layout.dim;
-  for (int64_t index = 0; index < n; ++index) {
-    if (!std::isfinite(values[index])) {
-      const int64_t atom = index / layout.dim;
-      fail(argument, " has a non-finite value (", values[index], ") at system ",
-           atom / layout.atoms, ", atom ", atom % layout.atoms, ", coordinate ",
-           index % layout.dim);
+  // Padding atoms (masked out) are never read: pipelines mark missing atoms
+  // with NaN.
+  for (int64_t b = 0; b < layout.batch; ++b) {
+    for (int64_t i = 0; i < layout.atoms; ++i) {
+      if (!layout.real(b, i)) continue;
+      const T* atom = values + (b * layout.atoms + i) * layout.dim;
+      for (int64_t c = 0; c < layout.dim; ++c) {
+        if (!std::isfinite(atom[c])) {
+          fail(argument, " has a non-finite value (", atom[c], ") at system ", b, ", atom ", i,
+               ", coordinate ", c);
+        }
+      }
     }
   }
 }

@@ -28,12 +28,17 @@ template <typename T>
 struct SoA {
   std::vector<T> data;
   int64_t n = 0;
-  SoA(const T* aos, int64_t batch, int64_t atoms, int64_t padded, int64_t dim)
+  // Padding atoms (masked out) are never read: their slots stay 0, so a NaN
+  // marking a missing atom cannot reach the (branch-free) arithmetic.
+  SoA(const T* aos, const BatchLayout& layout, int64_t batch, int64_t padded)
       : data(batch * padded * 3, T(0)), n(batch * padded) {
+    const int64_t atoms = layout.atoms, dim = layout.dim;
     for (int64_t b = 0; b < batch; ++b)
-      for (int64_t i = 0; i < atoms; ++i)
+      for (int64_t i = 0; i < atoms; ++i) {
+        if (!layout.real(b, i)) continue;
         for (int64_t c = 0; c < dim; ++c)
           data[c * n + b * padded + i] = aos[(b * atoms + i) * dim + c];
+      }
   }
   const T* axis(int64_t c) const { return data.data() + c * n; }
 };
@@ -375,8 +380,8 @@ void pair_energy_loss(const PairLossInput<T>& in, const CoefficientSpec& spec,
   // the prefetching ahead useful.
   const int64_t grain = complete ? 64 : 2048;
   // SoA copies only pay off (and are only needed) for the complete graph.
-  const SoA<T> pred_soa(in.pred, complete ? B : 0, N, padded, dim);
-  const SoA<T> ref_soa(in.ref, complete ? B : 0, N, padded, dim);
+  const SoA<T> pred_soa(in.pred, layout, complete ? B : 0, padded);
+  const SoA<T> ref_soa(in.ref, layout, complete ? B : 0, padded);
   std::vector<T> real(complete ? slots : 0, T(0));
   for (int64_t row = 0; row < (complete ? BN : 0); ++row)
     real[problem.slot(row / N, row % N)] = layout.real(row / N, row % N) ? T(1) : T(0);
