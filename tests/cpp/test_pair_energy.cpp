@@ -29,8 +29,8 @@ Vec random_positions(int64_t n, std::mt19937_64& rng, double scale = 1.0) {
 double naive_k(const std::string& mode, double r, int64_t atoms) {
   if (mode == "constant") return 1.0;
   if (mode == "exp") return 24.0 / atoms * std::exp(-r);
-  if (mode == "inv") return 3.7 / atoms / (r + 1e-3);
-  if (mode == "inv2") return 9.0 / atoms / (r * r + 1e-3);
+  if (mode == "inv") return 3.7 / atoms / (r + 1e-5);
+  if (mode == "inv2") return 9.0 / atoms / (r * r + 1e-5);
   if (mode == "lj") return 72.0 / (r * r);
   if (mode == "morse") return 2.0;
   ADD_FAILURE() << "no naive k for " << mode;

@@ -9,7 +9,7 @@ import energyloss
 PRESETS = {"exp": 24.0, "inv": 3.7, "inv2": 9.0, "constant": 1.0, "lj": 72.0, "morse": 1.0}
 
 
-def dense_reference(pred, ref, coeff, mask=None, eps=1e-3, k0=None):
+def dense_reference(pred, ref, coeff, mask=None, eps=1e-5, k0=None):
     """The reference way: full [B, N, N] distance matrices and torch autograd."""
     dp = torch.cdist(pred, pred)
     dr = torch.cdist(ref, ref)

@@ -34,7 +34,9 @@ struct CoefficientSpec {
   // Divide k0 by the system's real atom count, as the paper's reference code did.
   bool per_atom = true;
   double length_scale = 1.0;
-  double eps = 1e-3;
+  // Regulariser of inv and inv2: the reference code's k0 / (r + 1e-5) and
+  // k0 / (r^2 + 1e-5).
+  double eps = 1e-5;
 
   // The reference code's presets: exp 24/N, inv 3.7/N, inv2 9/N; constant 1,
   // lj 72 (eps = 1), morse D = 1, a = 1; explicit takes k from the edges.

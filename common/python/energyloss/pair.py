@@ -58,7 +58,7 @@ def _edge_arguments(edges, ref, mask, degree, seed, symmetrize):
 
 def pair_energy_loss(pred, ref, mask=None, coeff="exp", k0=None, edges="complete",
                      edge_weights=None, reduction="sum", per_atom=None, length_scale=1.0,
-                     eps=1e-3, cutoff=None, degree=None, seed=0, symmetrize=False):
+                     eps=1e-5, cutoff=None, degree=None, seed=0, symmetrize=False):
     r"""Energy of moving the system from ``ref`` to ``pred`` (paper eq. 7).
 
     .. math:: E = \sum_{(i,j)} \tfrac12 w_{ij} k_{ij}(y) (\|y_i - y_j\| - \|\hat y_i - \hat y_j\|)^2
@@ -75,7 +75,7 @@ def pair_energy_loss(pred, ref, mask=None, coeff="exp", k0=None, edges="complete
             Padding atoms are never read (they may hold NaN); a non-finite
             value in a real atom raises.
         coeff: ``"exp"`` k0 e^{-r/length_scale}, ``"inv"`` k0/(r+eps),
-            ``"inv2"`` k0/(r^2+eps), ``"constant"`` k0, ``"lj"`` k0/r^2
+            ``"inv2"`` k0/(r^2+eps) (eps = 1e-5 as in the reference code), ``"constant"`` k0, ``"lj"`` k0/r^2
             (k0 = 72 epsilon), ``"morse"`` 2 k0/length_scale^2, or
             ``"explicit"`` (``edge_weights`` are the k themselves).
         k0: prefactor. None: the reference code's preset (exp 24/N, inv 3.7/N,
@@ -110,7 +110,7 @@ def pair_energy_loss(pred, ref, mask=None, coeff="exp", k0=None, edges="complete
 
 
 def pair_energy_terms(pred, ref, mask=None, coeff="exp", k0=None, edges=None, edge_weights=None,
-                      per_atom=None, length_scale=1.0, eps=1e-3, cutoff=None):
+                      per_atom=None, length_scale=1.0, eps=1e-5, cutoff=None):
     """Per-system energies ``[B]``, per-atom shares ``[B, N]`` (each atom gets
     half of each of its pairs) and pair counts ``[B]``; no autograd."""
     pred, ref, mask, _ = _as_batch(pred, ref, mask)

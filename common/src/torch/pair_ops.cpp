@@ -191,13 +191,13 @@ Tensor pair_energy_loss(const Tensor& pred, const Tensor& ref, const PairLossOpt
 TORCH_LIBRARY_FRAGMENT(energyloss, m) {
   m.def(
       "pair_energy_loss(Tensor pred, Tensor ref, Tensor? mask=None, str coeff=\"exp\", "
-      "float? k0=None, bool? per_atom=None, float length_scale=1.0, float eps=0.001, "
+      "float? k0=None, bool? per_atom=None, float length_scale=1.0, float eps=1e-05, "
       "Tensor? edges=None, Tensor? edge_weights=None, float? cutoff=None, "
       "str reduction=\"sum\") -> Tensor",
       &pair_energy_loss_op);
   m.def(
       "pair_energy_terms(Tensor pred, Tensor ref, Tensor? mask=None, str coeff=\"exp\", "
-      "float? k0=None, bool? per_atom=None, float length_scale=1.0, float eps=0.001, "
+      "float? k0=None, bool? per_atom=None, float length_scale=1.0, float eps=1e-05, "
       "Tensor? edges=None, Tensor? edge_weights=None, float? cutoff=None) "
       "-> (Tensor, Tensor, Tensor)",
       &pair_energy_terms_op);

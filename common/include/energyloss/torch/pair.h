@@ -18,7 +18,7 @@ struct PairLossOptions {
   // k0 is unset, no division when k0 is given.
   std::optional<bool> per_atom;
   double length_scale = 1.0;                                // r0 of exp, 1/a of morse
-  double eps = 1e-3;                                        // regulariser of inv / inv2
+  double eps = 1e-5;                                        // regulariser of inv / inv2
   double cutoff = std::numeric_limits<double>::infinity();  // on reference distance
   std::string reduction = "sum";  // none | sum | mean (per system) | mean_pair
 };
