@@ -83,8 +83,8 @@ def main():
     expected = {
         # exp preset: k0 / N exp(-r0 / 1)
         "loss": naive_loss(pred, ref, lambda r0: 24.0 / n * np.exp(-r0)),
-        # inv2 preset: k0 / N / (r0^2 + 1e-3), only pairs with r0 < 1.5
-        "near": naive_loss(pred, ref, lambda r0: 9.0 / n / (r0 * r0 + 1e-3), cutoff=1.5),
+        # inv2 preset: k0 / N / (r0^2 + 1e-5), only pairs with r0 < 1.5
+        "near": naive_loss(pred, ref, lambda r0: 9.0 / n / (r0 * r0 + 1e-5), cutoff=1.5),
         "sparse": naive_loss(pred, ref, lambda r0: 24.0 / n * np.exp(-r0), edges=sparse_edges),
     }
     failures = []
