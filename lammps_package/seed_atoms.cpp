@@ -117,6 +117,16 @@ void SeedAtoms::command(int narg, char** arg) {
         static_cast<int>(std::min_element(energies.begin(), energies.end()) - energies.begin());
   }
   place(group_atoms, &samples[chosen * sample_size]);
+  // Whatever is left must describe the kept structure: after evaluating
+  // candidates, evaluate it once more (computes such as thermo_pe, pair
+  // energies, neighbour lists and fixes then hold its values, so `print
+  // $(pe)` needs no `run 0`); otherwise no compute may report values cached
+  // before the atoms moved, so they are marked not current.
+  if (select_energy && candidates > 1) {
+    potential_energy();
+  } else {
+    forget_computed_values();
+  }
   if (comm->me == 0)
     utils::logmesg(lmp,
                    "seed_atoms: group {} ({} atoms) set to candidate {} of {} from generator '{}' "
@@ -173,6 +183,14 @@ void SeedAtoms::place(const GroupCoordinates& group_atoms, const double* positio
   MPI_Allreduce(&local, &total, 1, MPI_LMP_BIGINT, MPI_SUM, world);
   if (total != atom->natoms)
     error->all(FLERR, "seed_atoms: {} atoms lost while placing the group", atom->natoms - total);
+}
+
+void SeedAtoms::forget_computed_values() {
+  for (int c = 0; c < modify->ncompute; ++c) {
+    Compute* compute = modify->compute[c];
+    compute->invoked_scalar = compute->invoked_vector = compute->invoked_array = -1;
+    compute->invoked_peratom = compute->invoked_local = -1;
+  }
 }
 
 double SeedAtoms::potential_energy() {

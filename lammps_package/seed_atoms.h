@@ -32,6 +32,9 @@ class SeedAtoms : public Command {
                                      int candidate);
   // The deck's potential energy at the current coordinates (run 0).
   double potential_energy();
+  // Marks every compute's cached values as not current (atoms moved without
+  // a run): LAMMPS then recomputes or refuses them instead of reporting stale ones.
+  void forget_computed_values();
 };
 
 }  // namespace LAMMPS_NS
