@@ -360,7 +360,16 @@ TEST(LammpsOracle, BadPositionsAndExplodingConfigurations) {
   batch.insert(batch.end(), x.begin(), x.end());
   batch[x.size() + 2] += 100;
   expect_error([&] { oracle->evaluate(batch.data(), 2, energies.data(), nullptr); },
-               "ERROR: Lost atoms");
+               "batch entry 1: ERROR: Lost atoms: original 32 current 31 (atom ID 1)");
+
+  // [good, bad, good]: the bad entry is named, not the one evaluated after
+  // it (entries 1 and 2 go to the same worker, in that order).
+  batch = x;
+  for (int copy = 0; copy < 2; ++copy) batch.insert(batch.end(), x.begin(), x.end());
+  batch[x.size() + 2] += 100;
+  energies.resize(3);
+  expect_error([&] { oracle->evaluate(batch.data(), 3, energies.data(), nullptr); },
+               "batch entry 1: ERROR: Lost atoms");
 
   batch = x;
   batch.insert(batch.end(), x.begin(), x.end());
@@ -388,7 +397,9 @@ TEST(LammpsOracle, KilledWorkerIsReportedThenRestarted) {
   ASSERT_NE(worker, 0);
   ASSERT_EQ(::kill(worker, SIGKILL), 0);
   ::usleep(100000);
-  expect_error([&] { oracle->evaluate(x.data(), 1, &again, nullptr); }, "killed by signal 9");
+  // The input was fine: a RuntimeError, not an Error.
+  expect_error<energyloss::RuntimeError>([&] { oracle->evaluate(x.data(), 1, &again, nullptr); },
+                                         "killed by signal 9");
   oracle->evaluate(x.data(), 1, &again, nullptr);
   EXPECT_DOUBLE_EQ(again, energy);
 }

@@ -278,6 +278,11 @@ class Worker {
   void collect_and_advance() {
     const int64_t k = batch_.done;
     if (k >= batch_.count) return;
+    // Atoms outside a non-periodic boundary are dropped when this step's
+    // configuration is migrated, before its forces; LAMMPS's own "Lost atoms"
+    // check comes only at the step's thermo output, after the next
+    // configuration is written, and would blame that one.
+    if (nlocal() != atoms_) report_lost_atoms();
     const auto* energy = static_cast<const double*>(
         lammps_extract_compute(lmp_, "thermo_pe", LMP_STYLE_GLOBAL, LMP_TYPE_SCALAR));
     if (energy == nullptr) fail_and_exit("LAMMPS did not provide the potential energy");
@@ -300,6 +305,25 @@ class Worker {
       current_entry = batch_.first_entry + batch_.done;
       write_positions(batch_.positions.data() + size_t(batch_.done * atoms_ * 3));
     }
+  }
+
+  // Ends the worker naming the lost atoms (current_entry is this configuration's).
+  [[noreturn]] void report_lost_atoms() {
+    std::vector<bool> present(size_t(atoms_), false);
+    const int* tag = tags();
+    for (int i = 0, n = nlocal(); i < n; ++i) {
+      if (tag[i] >= 1 && tag[i] <= atoms_) present[size_t(tag[i] - 1)] = true;
+    }
+    std::string missing;
+    int listed = 0;
+    for (int64_t id = 1; id <= atoms_; ++id) {
+      if (present[size_t(id - 1)]) continue;
+      if (listed++ < 8) missing += (missing.empty() ? "" : ", ") + std::to_string(id);
+    }
+    if (listed > 8) missing += ", ...";
+    fail_and_exit("ERROR: Lost atoms: original " + std::to_string(atoms_) + " current " +
+                  std::to_string(nlocal()) + " (atom ID " + missing +
+                  "): this configuration puts them outside a non-periodic boundary of the box");
   }
 
   struct Batch {
