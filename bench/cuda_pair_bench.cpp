@@ -35,7 +35,7 @@ struct Case {
 };
 
 void check_cuda(cudaError_t status) {
-  require(status == cudaSuccess, "CUDA: ", cudaGetErrorString(status));
+  require<RuntimeError>(status == cudaSuccess, "CUDA: ", cudaGetErrorString(status));
 }
 
 template <typename T>

@@ -6,6 +6,7 @@ valid and broken generators that test_generator.cpp loads.
 """
 import math
 import os
+import signal
 import subprocess
 import sys
 from typing import List
@@ -280,6 +281,46 @@ def test_engine_oracles_fail_clearly(oracles, tmp_path):
         oracles.LammpsOracle(str(tmp_path / "missing.in"))
     with pytest.raises(ERRORS, match="RDKit MMFF|missing.mol"):
         oracles.MMFFOracle(str(tmp_path / "missing.mol"))
+
+
+# A deck made for the LAMMPS oracle: units, atoms, force field, no run.
+LJ38_DECK = os.path.join(SOURCE_DIR, "examples", "bridge", "lj38_system.lmp")
+
+
+def lammps_workers():
+    """This process's children that are LAMMPS workers."""
+    pid = os.getpid()
+    with open(f"/proc/{pid}/task/{pid}/children") as handle:
+        children = [int(child) for child in handle.read().split()]
+    workers = []
+    for child in children:
+        with open(f"/proc/{child}/comm") as handle:
+            if "energyloss_lammps_worker".startswith(handle.read().strip()):
+                workers.append(child)
+    return workers
+
+
+def test_engine_failures_raise_runtime_error(oracles, tmp_path, monkeypatch):
+    # Bad input is a ValueError; a worker that dies is a RuntimeError, and the
+    # next call starts a new one.
+    if not hasattr(torch.ops.energyloss, "lammps_oracle"):
+        pytest.skip("this build has no LAMMPS oracle")
+    with monkeypatch.context() as patched:
+        patched.setenv("ENERGYLOSS_LAMMPS_WORKER", "/bin/true")
+        with pytest.raises(RuntimeError, match="worker process exited with status 0"):
+            oracles.LammpsOracle(LJ38_DECK, workers=1)
+    oracle = oracles.LammpsOracle(LJ38_DECK, workers=1)
+    x = cluster(1, oracle.n_atoms, seed=3)
+    energies, _ = oracle.evaluate(x)
+    with pytest.raises(ValueError, match=r"expected shape \[B, 38, 3\]"):
+        oracle.evaluate(torch.zeros(1, 5, 3, dtype=torch.float64))
+    (worker,) = lammps_workers()
+    os.kill(worker, signal.SIGKILL)
+    os.waitid(os.P_PID, worker, os.WEXITED | os.WNOWAIT)
+    with pytest.raises(RuntimeError, match="killed by signal 9") as raised:
+        oracle.evaluate(x)
+    assert not isinstance(raised.value, ValueError)
+    assert torch.equal(oracle.evaluate(x)[0], energies)
 
 
 @pytest.fixture(scope="module")

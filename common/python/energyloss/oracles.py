@@ -47,8 +47,11 @@ _load_oracles_library()
 
 
 def _value_errors(method):
-    """Torch surfaces energyloss::Error from custom-class methods as
-    RuntimeError (from ops as ValueError): make both ValueError."""
+    """Torch surfaces energyloss::Error (bad input) from custom-class methods
+    as RuntimeError (from ops as ValueError): make both ValueError. Only for
+    methods that fail on bad input alone (the Generator's): evaluate goes
+    through the oracle_evaluate op, so that failures of the engine
+    (energyloss::RuntimeError) stay RuntimeError."""
     @functools.wraps(method)
     def wrapper(*args, **kwargs):
         try:
@@ -78,10 +81,12 @@ class Oracle:
     def __init__(self, handle):
         self.handle = handle
 
-    @_value_errors
     def evaluate(self, positions):
-        """(energies [B], forces [B, N, 3]) in the oracle's units; no autograd."""
-        return self.handle.evaluate(positions)
+        """(energies [B], forces [B, N, 3]) in the oracle's units; no autograd.
+
+        Bad positions raise ValueError; a failure of the engine itself (e.g. a
+        LAMMPS worker process that died) raises RuntimeError."""
+        return ops.oracle_evaluate(self.handle, positions)
 
     def energy(self, positions):
         """Differentiable energies; see ``oracle_energy``."""

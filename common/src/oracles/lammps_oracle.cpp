@@ -25,9 +25,9 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <exception>
 #include <memory>
 #include <mutex>
-#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -60,7 +60,8 @@ bool is_executable(const std::string& path) {
 // and install tree alike), else the configured install location.
 std::string find_worker_executable() {
   if (const char* path = std::getenv("ENERGYLOSS_LAMMPS_WORKER"); path != nullptr && *path) {
-    require(is_executable(path), "ENERGYLOSS_LAMMPS_WORKER='", path, "' is not an executable");
+    require<RuntimeError>(is_executable(path), "ENERGYLOSS_LAMMPS_WORKER='", path,
+                          "' is not an executable");
     return path;
   }
   std::vector<std::string> candidates;
@@ -80,8 +81,8 @@ std::string find_worker_executable() {
   }
   std::string tried;
   for (const auto& candidate : candidates) tried += " " + candidate;
-  fail("make_lammps_oracle: energyloss_lammps_worker not found (tried", tried,
-       "); set ENERGYLOSS_LAMMPS_WORKER to its path");
+  fail<RuntimeError>("make_lammps_oracle: energyloss_lammps_worker not found (tried", tried,
+                     "); set ENERGYLOSS_LAMMPS_WORKER to its path");
 }
 
 OracleUnits units_of_style(const std::string& style) {
@@ -137,13 +138,13 @@ class WorkerProcess {
 
   void spawn() {
     int sockets[2];
-    require(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sockets) == 0, label_,
-            ": socketpair failed (", std::strerror(errno), ")");
+    require<RuntimeError>(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sockets) == 0,
+                          label_, ": socketpair failed (", std::strerror(errno), ")");
     int error_pipe[2];
     if (::pipe2(error_pipe, O_CLOEXEC) != 0) {
       ::close(sockets[0]);
       ::close(sockets[1]);
-      fail(label_, ": pipe failed (", std::strerror(errno), ")");
+      fail<RuntimeError>(label_, ": pipe failed (", std::strerror(errno), ")");
     }
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
@@ -169,7 +170,7 @@ class WorkerProcess {
     if (spawned != 0) {
       ::close(sockets[0]);
       ::close(error_pipe[0]);
-      fail(label_, ": cannot start ", executable_, " (", std::strerror(spawned), ")");
+      fail<RuntimeError>(label_, ": cannot start ", executable_, " (", std::strerror(spawned), ")");
     }
     pid_ = pid;
     stderr_tail_.clear();
@@ -253,8 +254,8 @@ class WorkerProcess {
 
   [[noreturn]] void died(const char* doing) {
     const std::string how = reap();
-    fail(label_, ": the worker process ", how, " ", doing,
-         stderr_tail_.empty() ? "" : "; its stderr: ", stderr_tail_);
+    fail<RuntimeError>(label_, ": the worker process ", how, " ", doing,
+                       stderr_tail_.empty() ? "" : "; its stderr: ", stderr_tail_);
   }
 
   // Waits for the (dying) worker and says how it ended.
@@ -339,7 +340,9 @@ class LammpsOracle : public EnergyOracle {
     const int64_t used = std::min<int64_t>(batch, int64_t(workers_.size()));
     std::vector<int64_t> begin(size_t(used) + 1);
     for (int64_t w = 0; w <= used; ++w) begin[size_t(w)] = batch * w / used;
-    std::optional<Error> first_error;
+    // The first failure (an Error or a RuntimeError), rethrown once every
+    // worker that was sent a request has replied.
+    std::exception_ptr first_error;
     std::vector<bool> sent(size_t(used), false);
     for (int64_t w = 0; w < used; ++w) {
       try {
@@ -347,8 +350,8 @@ class LammpsOracle : public EnergyOracle {
         workers_[size_t(w)]->send_request(positions + first * stride, first,
                                           begin[size_t(w) + 1] - first, atoms_, forces != nullptr);
         sent[size_t(w)] = true;
-      } catch (const Error& error) {
-        if (!first_error) first_error = error;
+      } catch (const std::exception&) {
+        if (!first_error) first_error = std::current_exception();
       }
     }
     for (int64_t w = 0; w < used; ++w) {
@@ -358,11 +361,11 @@ class LammpsOracle : public EnergyOracle {
         workers_[size_t(w)]->receive_reply(energies + first,
                                            forces != nullptr ? forces + first * stride : nullptr,
                                            begin[size_t(w) + 1] - first, atoms_);
-      } catch (const Error& error) {
-        if (!first_error) first_error = error;
+      } catch (const std::exception&) {
+        if (!first_error) first_error = std::current_exception();
       }
     }
-    if (first_error) throw *first_error;
+    if (first_error) std::rethrow_exception(first_error);
   }
 
  private:
@@ -382,7 +385,7 @@ class LammpsOracle : public EnergyOracle {
       std::vector<int32_t> types;
       try {
         worker->read_announcement(atoms, style, types);
-      } catch (const Error&) {
+      } catch (const std::exception&) {
         for (auto* other : starting) other->stop();
         throw;
       }

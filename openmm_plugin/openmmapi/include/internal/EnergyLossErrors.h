@@ -1,6 +1,8 @@
 // The plugin reports bad input as OpenMM::OpenMMException, like OpenMM itself:
 // require() for its own checks, and asOpenMMErrors() around calls into
-// common/, whose energyloss::Error keeps its message but changes type.
+// common/, whose energyloss::Error keeps its message but changes type. An
+// energyloss::RuntimeError (not bad input) passes through unchanged: Python
+// RuntimeError.
 #pragma once
 
 #include <sstream>
