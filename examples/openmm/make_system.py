@@ -103,6 +103,7 @@ def evaluate(system, platform_name, threads, configurations):
     results = []
     for positions in configurations:
         context.setPositions(positions)
+        context.computeVirtualSites()  # setPositions leaves virtual sites where they were
         state = context.getState(getEnergy=True, getForces=True)
         energy = state.getPotentialEnergy().value_in_unit(unit.kilojoule_per_mole)
         forces = state.getForces(asNumpy=True).value_in_unit(

@@ -162,8 +162,9 @@ def seed(simulation_or_context, generator, candidates=8, minimize=True,
     n_atoms, length_unit and sample(n, seed)).
 
     Draws `candidates` structures (seed `sample_seed`), converts them to nm,
-    places generator atom a on particle a (or atom_map[a]), scores each with
-    the Context's force field, minimises it first when `minimize`
+    places generator atom a on particle a (or atom_map[a]; virtual sites are
+    built from the candidate's atoms, and a map onto one raises), scores each
+    with the Context's force field, minimises it first when `minimize`
     (LocalEnergyMinimizer with `tolerance` and `max_iterations`, 0 = no cap),
     keeps the lowest-energy one and draws velocities at `temperature`
     (0 K: at rest; seed `velocity_seed`). Returns a SeedResult. Mismatched atom

@@ -33,7 +33,8 @@ struct SeedOptions {
   double temperature = 300.0;
   int velocitySeed = 0;  // 0: OpenMM picks one
   // Generator atom a goes to System particle particleMap[a]; empty: the same
-  // count and order. Particles the map leaves out keep their positions.
+  // count and order. Particles the map leaves out keep their positions;
+  // virtual sites may not be mapped to (they are rebuilt from their atoms).
   std::vector<int> particleMap;
 };
 

@@ -15,14 +15,21 @@
 namespace EnergyLossPlugin {
 namespace {
 
-// The System particle of every generator atom.
-std::vector<int> particlesOf(const SeedOptions& options, int atoms, int particles) {
+// The System particle of every generator atom. Virtual sites are computed
+// from other particles, so no generator atom may be placed on one.
+std::vector<int> particlesOf(const SeedOptions& options, int atoms, const OpenMM::System& system) {
+  const int particles = system.getNumParticles();
   if (options.particleMap.empty()) {
     require(atoms == particles, "GeneratorSeeder: the generator has ", atoms,
             " atoms but the System has ", particles,
             " particles (give a particle map to place a subset)");
     std::vector<int> identity(atoms);
-    for (int a = 0; a < atoms; ++a) identity[a] = a;
+    for (int a = 0; a < atoms; ++a) {
+      require(!system.isVirtualSite(a), "GeneratorSeeder: particle ", a,
+              " is a virtual site (built from other particles); give a particle map that "
+              "places the generator's atoms on the real particles only");
+      identity[a] = a;
+    }
     return identity;
   }
   const std::vector<int>& map = options.particleMap;
@@ -34,6 +41,9 @@ std::vector<int> particlesOf(const SeedOptions& options, int atoms, int particle
             map[a], " is out of range for a System of ", particles, " particles");
     require(!taken[map[a]], "GeneratorSeeder: the particle map sends two atoms to particle ",
             map[a]);
+    require(!system.isVirtualSite(map[a]), "GeneratorSeeder: particle map entry ", a, " = ", map[a],
+            " is a virtual site (built from other particles); map the generator's atoms "
+            "to real particles only");
     taken[map[a]] = true;
   }
   return map;
@@ -109,7 +119,7 @@ SeedReport GeneratorSeeder::seed(OpenMM::Context& context, const SeedOptions& op
   checkOptions(options);
   const OpenMM::System& system = context.getSystem();
   const int atoms = getNumAtoms();
-  const std::vector<int> particles = particlesOf(options, atoms, system.getNumParticles());
+  const std::vector<int> particles = particlesOf(options, atoms, system);
   // OpenMM works in nm; reduced ("lj") generators have no absolute size and throw here.
   const std::vector<double> samples =
       generator->sample(options.candidates, options.sampleSeed, "nm");
@@ -125,6 +135,9 @@ SeedReport GeneratorSeeder::seed(OpenMM::Context& context, const SeedOptions& op
       positions[particles[a]] = OpenMM::Vec3(sample[3 * a], sample[3 * a + 1], sample[3 * a + 2]);
     context.setPositions(positions);
     if (system.getNumConstraints() > 0) context.applyConstraints(1e-5);
+    // setPositions leaves virtual sites where they were: build them from
+    // this candidate's atoms before its energy is asked for.
+    context.computeVirtualSites();
     double energy = energyOf(context);
     report.energies.push_back(energy);
     if (options.minimize) {
@@ -144,6 +157,7 @@ SeedReport GeneratorSeeder::seed(OpenMM::Context& context, const SeedOptions& op
           " candidates from '", generator->path(), "' has a finite energy");
 
   context.setPositions(bestPositions);
+  context.computeVirtualSites();  // bestPositions has them already; stay exact
   if (options.temperature > 0.0)
     context.setVelocitiesToTemperature(options.temperature, options.velocitySeed);
   else
