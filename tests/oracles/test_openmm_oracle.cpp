@@ -17,17 +17,15 @@
 
 #include "../support/comparisons.h"
 #include "../support/expect_error.h"
-#include "../support/finite_differences.h"
+#include "../support/oracle_checks.h"
 #include "energyloss/error.h"
 #include "energyloss/oracles/factories.h"
 
 namespace energyloss {
 namespace {
 
-using test_support::all_coordinates;
-using test_support::central_slopes;
-using test_support::displaced_copies;
 using test_support::expect_error;
+using test_support::expect_forces_are_minus_energy_slopes;
 using test_support::max_abs;
 
 namespace fs = std::filesystem;
@@ -159,19 +157,7 @@ TEST(OpenMMOracle, ForcesAreMinusEnergyGradient) {
   // Configuration 1 is perturbed, so no force is accidentally ~0.
   const std::vector<double> base(reference.positions.begin() + stride,
                                  reference.positions.begin() + 2 * stride);
-  // All displaced copies in one batch, so both workers take part.
-  const std::vector<double> displaced =
-      displaced_copies(base, all_coordinates(size_t(stride)), step);
-  std::vector<double> energies(static_cast<size_t>(2 * stride)), energy(1);
-  std::vector<double> forces(static_cast<size_t>(stride));
-  oracle->evaluate(displaced.data(), 2 * stride, energies.data(), nullptr);
-  oracle->evaluate(base.data(), 1, energy.data(), forces.data());
-  const double scale = max_abs(forces);
-  const std::vector<double> slopes = central_slopes(energies, step);
-  for (int64_t n = 0; n < stride; ++n) {
-    EXPECT_NEAR(forces[size_t(n)], -slopes[size_t(n)], 1e-5 * scale)
-        << "atom " << n / 3 << " coordinate " << n % 3;
-  }
+  expect_forces_are_minus_energy_slopes(*oracle, base, step, 1e-5);
 }
 
 TEST(OpenMMOracle, WorkerCountDoesNotChangeResults) {

@@ -18,20 +18,16 @@
 #include <utility>
 #include <vector>
 
-#include "../support/comparisons.h"
 #include "../support/expect_error.h"
-#include "../support/finite_differences.h"
+#include "../support/oracle_checks.h"
 #include "energyloss/error.h"
 #include "energyloss/oracles/factories.h"
 
 namespace energyloss {
 namespace {
 
-using test_support::all_coordinates;
-using test_support::central_slopes;
-using test_support::displaced_copies;
 using test_support::expect_error;
-using test_support::max_abs;
+using test_support::expect_forces_are_minus_energy_slopes;
 
 namespace fs = std::filesystem;
 
@@ -158,21 +154,8 @@ TEST_P(MMFFForces, AreMinusCentralDifferencesOfTheEnergy) {
   const int64_t stride = int64_t(base.size());
   ASSERT_EQ(oracle->atoms() * 3, stride);
 
-  // All displaced copies in one batch, so both workers take part.
-  const double step = 1e-5;
-  const std::vector<double> displaced =
-      displaced_copies(base, all_coordinates(size_t(stride)), step);
-  std::vector<double> energies(static_cast<size_t>(2 * stride)), energy(1),
-      forces(static_cast<size_t>(stride));
-  oracle->evaluate(displaced.data(), 2 * stride, energies.data(), nullptr);
-  oracle->evaluate(base.data(), 1, energy.data(), forces.data());
-  const double scale = max_abs(forces);
-  ASSERT_GT(scale, 1.0);  // kcal/mol/angstrom: really off the minimum
-  const std::vector<double> slopes = central_slopes(energies, step);
-  for (int64_t n = 0; n < stride; ++n) {
-    EXPECT_NEAR(forces[size_t(n)], -slopes[size_t(n)], 1e-6 * scale)
-        << "atom " << n / 3 << " coordinate " << n % 3;
-  }
+  const double scale = expect_forces_are_minus_energy_slopes(*oracle, base, 1e-5, 1e-6);
+  EXPECT_GT(scale, 1.0);  // kcal/mol/angstrom: really off the minimum
 }
 
 INSTANTIATE_TEST_SUITE_P(
