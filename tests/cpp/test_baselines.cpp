@@ -9,6 +9,7 @@
 
 #include "../support/expect_error.h"
 #include "../support/finite_differences.h"
+#include "../support/random_values.h"
 #include "energyloss/baselines.h"
 #include "energyloss/error.h"
 
@@ -17,15 +18,9 @@ namespace {
 
 using test_support::central_difference;
 using test_support::expect_error;
+using test_support::normal_values;
 
 using Points = std::vector<double>;
-
-Points random_points(int64_t count, std::mt19937& rng, double scale = 1.0) {
-  std::normal_distribution<double> normal(0.0, scale);
-  Points points(count);
-  for (double& x : points) x = normal(rng);
-  return points;
-}
 
 // A uniformly random proper rotation (QR of a Gaussian matrix, signs fixed).
 Eigen::MatrixXd random_rotation(int64_t dim, std::mt19937& rng) {
@@ -102,7 +97,7 @@ TEST(Baselines, MseAndMaeMatchNaiveLoopsWithMasks) {
   for (int64_t dim : {2, 3}) {
     const auto mask = example_mask();
     const BatchLayout layout = layout_of(3, 7, dim, as_bools(mask));
-    const Points pred = random_points(3 * 7 * dim, rng), ref = random_points(3 * 7 * dim, rng);
+    const Points pred = normal_values(3 * 7 * dim, rng), ref = normal_values(3 * 7 * dim, rng);
     const Result mse = evaluate(BaselineKind::MSE, pred, ref, layout);
     const Result mae = evaluate(BaselineKind::MAE, pred, ref, layout);
     for (int64_t b = 0; b < 3; ++b) {
@@ -137,7 +132,7 @@ TEST(Baselines, MaeSubgradientIsZeroAtEqualCoordinates) {
 
 TEST(Baselines, FloatMatchesDouble) {
   std::mt19937 rng(2);
-  const Points pred = random_points(2 * 5 * 3, rng), ref = random_points(2 * 5 * 3, rng);
+  const Points pred = normal_values(2 * 5 * 3, rng), ref = normal_values(2 * 5 * 3, rng);
   const std::vector<float> pred_f(pred.begin(), pred.end()), ref_f(ref.begin(), ref.end());
   for (BaselineKind kind : {BaselineKind::MSE, BaselineKind::MAE, BaselineKind::KabschMSE}) {
     // The double reference sees the float-rounded coordinates.
@@ -155,7 +150,7 @@ TEST(Baselines, PaddingCoordinatesChangeNothing) {
   std::mt19937 rng(3);
   const auto mask = example_mask();
   const BatchLayout layout = layout_of(3, 7, 3, as_bools(mask));
-  const Points pred = random_points(3 * 7 * 3, rng), ref = random_points(3 * 7 * 3, rng);
+  const Points pred = normal_values(3 * 7 * 3, rng), ref = normal_values(3 * 7 * 3, rng);
   Points pred_moved = pred, ref_moved = ref;
   for (int64_t atom = 0; atom < 3 * 7; ++atom) {
     if (mask[atom]) continue;
@@ -181,7 +176,7 @@ TEST(Baselines, MaskedSystemsEqualUnpaddedComputation) {
   const auto mask = example_mask();
   for (int64_t dim : {2, 3}) {
     const BatchLayout layout = layout_of(3, 7, dim, as_bools(mask));
-    const Points pred = random_points(3 * 7 * dim, rng), ref = random_points(3 * 7 * dim, rng);
+    const Points pred = normal_values(3 * 7 * dim, rng), ref = normal_values(3 * 7 * dim, rng);
     for (BaselineKind kind : {BaselineKind::MSE, BaselineKind::MAE, BaselineKind::KabschMSE}) {
       const Result batched = evaluate(kind, pred, ref, layout);
       for (int64_t b = 0; b < 3; ++b) {
@@ -214,7 +209,7 @@ TEST(Baselines, GradientsMatchCentralFiniteDifferences) {
   const auto mask = example_mask();
   for (int64_t dim : {2, 3}) {
     const BatchLayout layout = layout_of(3, 7, dim, as_bools(mask));
-    const Points pred = random_points(3 * 7 * dim, rng), ref = random_points(3 * 7 * dim, rng);
+    const Points pred = normal_values(3 * 7 * dim, rng), ref = normal_values(3 * 7 * dim, rng);
     for (BaselineKind kind : {BaselineKind::MSE, BaselineKind::MAE, BaselineKind::KabschMSE}) {
       const Result analytic = evaluate(kind, pred, ref, layout);
       const double h = 1e-6;
@@ -242,7 +237,7 @@ TEST(Kabsch, RotatedAndTranslatedCopyHasZeroLoss) {
   std::mt19937 rng(6);
   for (int64_t dim : {2, 3}) {
     for (int trial = 0; trial < 20; ++trial) {
-      const Points ref = random_points(9 * dim, rng, 3.0);
+      const Points ref = normal_values(9 * dim, rng, 3.0);
       const Points pred =
           transform(ref, dim, random_rotation(dim, rng), Eigen::VectorXd::Random(dim) * 10.0);
       const Result result = evaluate(BaselineKind::KabschMSE, pred, ref, layout_of(1, 9, dim));
@@ -258,7 +253,7 @@ TEST(Kabsch, RotatedAndTranslatedCopyHasZeroLoss) {
 
 TEST(Kabsch, MirroredCopyIsNotZeroIn3D) {
   std::mt19937 rng(7);
-  const Points ref = random_points(8 * 3, rng);  // generic, non-planar
+  const Points ref = normal_values(8 * 3, rng);  // generic, non-planar
   const Eigen::Matrix3d mirror = Eigen::Vector3d(1, 1, -1).asDiagonal();
   const Points pred = transform(ref, 3, mirror, Eigen::Vector3d::Zero());
   const Result kabsch = evaluate(BaselineKind::KabschMSE, pred, ref, layout_of(1, 8, 3));
@@ -283,7 +278,7 @@ TEST(Kabsch, MatchesBruteForceOverRotationsIn2D) {
   std::mt19937 rng(8);
   for (int trial = 0; trial < 10; ++trial) {
     const int64_t atoms = 6;
-    const Points pred = random_points(atoms * 2, rng), ref = random_points(atoms * 2, rng);
+    const Points pred = normal_values(atoms * 2, rng), ref = normal_values(atoms * 2, rng);
     Eigen::Vector2d pc = Eigen::Vector2d::Zero(), rc = Eigen::Vector2d::Zero();
     for (int64_t i = 0; i < atoms; ++i) {
       pc += Eigen::Vector2d(pred[2 * i], pred[2 * i + 1]) / atoms;
@@ -319,7 +314,7 @@ TEST(Kabsch, MatchesBruteForceOverRotationsIn2D) {
 TEST(Kabsch, InvariantToRotatingOrTranslatingEitherArgument) {
   std::mt19937 rng(9);
   for (int64_t dim : {2, 3}) {
-    const Points pred = random_points(2 * 6 * dim, rng), ref = random_points(2 * 6 * dim, rng);
+    const Points pred = normal_values(2 * 6 * dim, rng), ref = normal_values(2 * 6 * dim, rng);
     const BatchLayout layout = layout_of(2, 6, dim);
     const Result base = evaluate(BaselineKind::KabschMSE, pred, ref, layout);
     const Eigen::MatrixXd rotation = random_rotation(dim, rng);
@@ -345,7 +340,7 @@ TEST(Kabsch, AlignedResidualGivesTheLoss) {
   std::mt19937 rng(10);
   const auto mask = example_mask();
   const BatchLayout layout = layout_of(3, 7, 3, as_bools(mask));
-  const Points pred = random_points(3 * 7 * 3, rng), ref = random_points(3 * 7 * 3, rng);
+  const Points pred = normal_values(3 * 7 * 3, rng), ref = normal_values(3 * 7 * 3, rng);
   std::vector<double> aligned(pred.size());
   kabsch_align<double>({pred.data(), ref.data(), layout}, aligned.data());
   const Result kabsch = evaluate(BaselineKind::KabschMSE, pred, ref, layout);

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "../support/expect_error.h"
+#include "../support/random_values.h"
 #include "energyloss/diffusion.h"
 #include "energyloss/error.h"
 
@@ -15,13 +16,7 @@ namespace energyloss {
 namespace {
 
 using test_support::expect_error;
-
-std::vector<double> gaussian(int64_t n, std::mt19937& rng) {
-  std::normal_distribution<double> normal;
-  std::vector<double> values(n);
-  for (double& v : values) v = normal(rng);
-  return values;
-}
+using test_support::normal_values;
 
 double squared_distance(const std::vector<double>& a, const std::vector<double>& b) {
   double total = 0;
@@ -34,7 +29,8 @@ TEST(Diffusion, X0FromEpsInvertsTheForwardProcessAndCarriesTheWeight) {
   const int64_t n = 30;
   for (double t : {0.01, 0.3, 0.9, 1.0}) {
     const NoiseLevel level = noise_level(NoiseSchedule{}, t);
-    const auto x = gaussian(n, rng), eps = gaussian(n, rng), eps_hat = gaussian(n, rng);
+    const auto x = normal_values(n, rng), eps = normal_values(n, rng),
+               eps_hat = normal_values(n, rng);
     std::vector<double> x_t(n), x0(n), x_hat(n);
     for (int64_t k = 0; k < n; ++k) x_t[k] = level.alpha * x[k] + level.sigma * eps[k];
     x0_from_eps(x_t.data(), eps.data(), n, level.alpha, level.sigma, x0.data());
@@ -54,7 +50,8 @@ TEST(Diffusion, X0FromVelocityInvertsTheInterpolationAndCarriesTheWeight) {
   std::mt19937 rng(2);
   const int64_t n = 30;
   for (double t : {0.05, 0.5, 1.0}) {
-    const auto x = gaussian(n, rng), eps = gaussian(n, rng), u_hat = gaussian(n, rng);
+    const auto x = normal_values(n, rng), eps = normal_values(n, rng),
+               u_hat = normal_values(n, rng);
     std::vector<double> x_t(n), u(n), x0(n), x_hat(n);
     for (int64_t k = 0; k < n; ++k) {
       x_t[k] = (1 - t) * x[k] + t * eps[k];

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "../support/expect_error.h"
+#include "../support/random_values.h"
 #include "energyloss/error.h"
 #include "energyloss/oracles/analytic.h"
 #include "energyloss/oracles/derived_coefficients.h"
@@ -22,10 +23,7 @@ const double kMinimum = std::pow(2.0, 1.0 / 6.0);  // LJ minimum in units of sig
 
 std::vector<double> random_positions(int64_t atoms, unsigned seed, double scale) {
   std::mt19937 rng(seed);
-  std::normal_distribution<double> normal(0.0, scale);
-  std::vector<double> x(static_cast<size_t>(atoms * 3));
-  for (double& value : x) value = normal(rng);
-  return x;
+  return test_support::normal_values(atoms * 3, rng, scale);
 }
 
 double distance(const std::vector<double>& x, int64_t i, int64_t j) {
