@@ -69,6 +69,11 @@ TEST_P(CudaPair, MatchesTheCpuKernel) {
   for (size_t i = 0; i < pred.size(); ++i) pred[i] = ref[i] + 0.3 * normal(rng);
   std::vector<char> mask(B * N, 1);
   for (int64_t i = 200; i < N; ++i) mask[N + i] = 0;
+  // Padding atoms are never read: NaN there (a missing atom) changes nothing.
+  if (c.mask) {
+    for (int64_t i = 200; i < N; ++i)
+      for (int64_t d = 0; d < dim; ++d) pred[(N + i) * dim + d] = ref[(N + i) * dim + d] = NAN;
+  }
   std::vector<int64_t> edges;
   std::vector<double> weights;
   for (int64_t b = 0; b < (c.per_system ? B : 1); ++b)
@@ -207,6 +212,15 @@ INSTANTIATE_TEST_SUITE_P(
         BadInput{"nan_weight",
                  [](auto&, auto&, auto&, auto&, auto& weights) { weights[1] = NAN; }}),
     [](const ::testing::TestParamInfo<BadInput>& info) { return std::string(info.param.name); });
+
+// An empty batch (B = 0) is valid and writes nothing, as on the CPU.
+TEST(CudaPair, EmptyBatchWritesNothing) {
+  if (!cuda::device_available()) GTEST_SKIP() << "no CUDA device on this machine";
+  PairLossInput<double> in;
+  in.layout = {0, 4, 3, nullptr};
+  const PairLossOutput<double> out;
+  EXPECT_NO_THROW(cuda::pair_energy_loss(in, CoefficientSpec::preset(CoefficientMode::Exp), out));
+}
 
 TEST(CudaPair, RejectsRowRanges) {
   if (!cuda::device_available()) GTEST_SKIP() << "no CUDA device on this machine";
