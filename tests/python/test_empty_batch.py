@@ -119,3 +119,14 @@ def test_other_bad_shapes_still_raise():
         energyloss.pair_energy_loss(no_atoms, no_atoms)
     with pytest.raises((RuntimeError, ValueError), match="no atoms"):
         energyloss.mse_loss(no_atoms, no_atoms)
+
+
+def test_oracle_ops():
+    """The oracle ops on an analytic oracle follow the same rule."""
+    oracle = energyloss.LennardJonesOracle(N)
+    pred, ref = empty_positions()
+    assert energyloss.oracle_energy(oracle, pred).shape == (0,)
+    energies, forces = oracle.evaluate(ref)
+    assert energies.shape == (0,) and forces.shape == (0, N, D)
+    check_reductions(lambda r: energyloss.oracles.true_energy_loss(oracle, pred, ref, 1.0, r),
+                     ("none", "sum", "mean"), pred)
