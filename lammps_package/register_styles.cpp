@@ -186,6 +186,12 @@ bool install_clear_hook() {
     PatchSearch search;
     dl_iterate_phdr(&patch_object, &search);
     installed = search.slots_patched > 0;
+    // liblammps now calls into this library: never let it be unloaded.
+    Dl_info self{};
+    if (installed && dladdr(reinterpret_cast<void*>(&post_create_then_register), &self) != 0 &&
+        self.dli_fname != nullptr) {
+      dlopen(self.dli_fname, RTLD_NOW | RTLD_NOLOAD | RTLD_NODELETE);
+    }
 #endif
   });
   return installed;
