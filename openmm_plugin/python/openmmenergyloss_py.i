@@ -263,7 +263,11 @@ __doc__ = """EnergyLossForce(reference_positions, coeff="exp", k0=None, edges="c
     scale_name, default_scale: the global parameter s (default
         "energyloss_scale") and its default value (1).
     periodic: apply periodic boundary conditions (particles are made whole
-        along the reference's nearest-neighbour spanning tree first).
+        along the reference's nearest-neighbour spanning tree first). Not
+        needed for OpenMM's own wrapping (enforcePeriodicBox): the force
+        reports its edges and a spanning forest of the complete/cutoff rule
+        as bonded pairs, so what it couples is one molecule, wrapped whole.
+        Needed for positions wrapped particle by particle (other programs).
 
     From system.getForce(i) or XmlSerializer, recover the typed force with
     EnergyLossForce.fromForce(force).

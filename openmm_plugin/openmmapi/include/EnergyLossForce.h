@@ -85,7 +85,11 @@ class EnergyLossForce : public OpenMM::Force {
   // tree of the reference (nearest reference neighbours first), so distances
   // are those of the unwrapped structure. Needs every particle within half a
   // box of its tree neighbour, as OpenMM's own bonded forces do. Off by
-  // default; cannot change once a Context exists.
+  // default; cannot change once a Context exists. Not needed for OpenMM's
+  // own wrapping (enforcePeriodicBox), which moves molecules as wholes: the
+  // force reports its edges and a spanning forest of the pair rule as bonded
+  // pairs, so everything it couples is one molecule. Needed when positions
+  // arrive wrapped particle by particle (other programs' files, ...).
   void setUsesPeriodicBoundaryConditions(bool periodic) { this->periodic = periodic; }
   bool usesPeriodicBoundaryConditions() const override { return periodic; }
 

@@ -2,6 +2,7 @@
 
 #include "EnergyLossKernels.h"
 #include "internal/EnergyLossErrors.h"
+#include "internal/EnergyLossTerms.h"
 #include "openmm/internal/ContextImpl.h"
 
 namespace EnergyLossPlugin {
@@ -30,15 +31,7 @@ std::vector<std::string> EnergyLossForceImpl::getKernelNames() {
 }
 
 std::vector<std::pair<int, int>> EnergyLossForceImpl::getBondedParticles() const {
-  std::vector<std::pair<int, int>> bonded;
-  bonded.reserve(owner.getNumEdges());
-  for (int e = 0; e < owner.getNumEdges(); ++e) {
-    int particle1, particle2;
-    double k, r0;
-    owner.getEdgeParameters(e, particle1, particle2, k, r0);
-    bonded.emplace_back(particle1, particle2);
-  }
-  return bonded;
+  return bondedParticles(owner);
 }
 
 void EnergyLossForceImpl::updateParametersInContext(OpenMM::ContextImpl& context) {

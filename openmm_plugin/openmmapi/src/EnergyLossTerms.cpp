@@ -50,8 +50,21 @@ double runPairKernel(const energyloss::PairLossInput<double>& input,
   return energy;
 }
 
-// Prim's minimum spanning tree over the reference distances, O(N^2) once per
-// reference: every particle after the first with the tree neighbour it joins.
+// The force's edges as int64 [E, 2] pairs and their k.
+void readEdges(const EnergyLossForce& force, std::vector<int64_t>& edges, std::vector<double>& k) {
+  const int count = force.getNumEdges();
+  edges.resize(2 * static_cast<size_t>(count));
+  k.resize(count);
+  for (int e = 0; e < count; ++e) {
+    int particle1, particle2;
+    double r0;
+    force.getEdgeParameters(e, particle1, particle2, k[e], r0);
+    edges[2 * e] = particle1;
+    edges[2 * e + 1] = particle2;
+  }
+}
+}  // namespace
+
 std::vector<std::pair<int64_t, int64_t>> spanningTreeOrder(const std::vector<double>& reference) {
   const int64_t n = static_cast<int64_t>(reference.size() / 3);
   std::vector<std::pair<int64_t, int64_t>> order;
@@ -80,20 +93,38 @@ std::vector<std::pair<int64_t, int64_t>> spanningTreeOrder(const std::vector<dou
   return order;
 }
 
-// The force's edges as int64 [E, 2] pairs and their k.
-void readEdges(const EnergyLossForce& force, std::vector<int64_t>& edges, std::vector<double>& k) {
-  const int count = force.getNumEdges();
-  edges.resize(2 * static_cast<size_t>(count));
-  k.resize(count);
-  for (int e = 0; e < count; ++e) {
+std::vector<std::pair<int, int>> bondedParticles(const EnergyLossForce& force) {
+  std::vector<std::pair<int, int>> bonded;
+  bonded.reserve(force.getNumEdges() +
+                 (force.hasPairsWithinCutoff() ? force.getNumParticles() : 0));
+  for (int e = 0; e < force.getNumEdges(); ++e) {
     int particle1, particle2;
-    double r0;
-    force.getEdgeParameters(e, particle1, particle2, k[e], r0);
-    edges[2 * e] = particle1;
-    edges[2 * e + 1] = particle2;
+    double k, r0;
+    force.getEdgeParameters(e, particle1, particle2, k, r0);
+    bonded.emplace_back(particle1, particle2);
   }
+  if (!force.hasPairsWithinCutoff()) return bonded;
+  const double cutoff = force.getPairCutoff();
+  if (std::isinf(cutoff)) {
+    // The complete graph couples every pair: a chain makes them one molecule.
+    for (int i = 1; i < force.getNumParticles(); ++i) bonded.emplace_back(i - 1, i);
+    return bonded;
+  }
+  // The minimum spanning tree's edges below the cutoff span each connected
+  // component of the pairs closer than the cutoff (the rule's pairs).
+  std::vector<double> reference;
+  EnergyLossTerms::flatten(force.getReferencePositions(), reference);
+  for (const auto& [particle, neighbour] : spanningTreeOrder(reference)) {
+    double d2 = 0.0;
+    for (int c = 0; c < 3; ++c) {
+      const double d = reference[3 * particle + c] - reference[3 * neighbour + c];
+      d2 += d * d;
+    }
+    if (d2 < cutoff * cutoff)
+      bonded.emplace_back(static_cast<int>(neighbour), static_cast<int>(particle));
+  }
+  return bonded;
 }
-}  // namespace
 
 EnergyLossTerms::EnergyLossTerms(const EnergyLossForce& force)
     : pairRule(force.hasPairsWithinCutoff()),

@@ -320,3 +320,76 @@ def test_periodic_force_sees_the_unwrapped_structure(platform):
     np.testing.assert_allclose(forces, expected_forces, atol=1e-6)
     unwrapped_energy, _ = evaluate(system_with(EnergyLossForce(reference), n), wrapped, platform)
     assert unwrapped_energy > 10 * energy  # without PBC the images are far apart
+
+
+def two_chains_in_a_box(edges, cutoff=None):
+    """Two bonded 4-atom chains (HarmonicBondForce) in a periodic 3 nm box,
+    restrained together by an EnergyLossForce; chain B sits across the +x
+    face, so OpenMM wraps it by a box vector when it is a molecule of its own."""
+    reference = np.array([[0.2 + 0.15 * a, 1.5, 1.5] for a in range(4)]
+                         + [[2.95 + 0.15 * a, 1.5, 1.6] for a in range(4)])
+    positions = perturbed(reference, 21, 0.02)
+    system = openmm.System()
+    system.setDefaultPeriodicBoxVectors(openmm.Vec3(3, 0, 0), openmm.Vec3(0, 3, 0),
+                                        openmm.Vec3(0, 0, 3))
+    bonds = openmm.HarmonicBondForce()
+    for chain in (0, 4):
+        for a in range(3):
+            bonds.addBond(chain + a, chain + a + 1, 0.15, 1000.0)
+    for _ in range(len(reference)):
+        system.addParticle(12.0)
+    system.addForce(bonds)
+    force = EnergyLossForce(reference, edges=edges, cutoff=cutoff)
+    force.setForceGroup(1)
+    system.addForce(force)
+    return system, reference, positions
+
+
+def restraint_energy(context):
+    return context.getState(getEnergy=True, groups={1}).getPotentialEnergy().value_in_unit(KJ)
+
+
+@pytest.mark.parametrize("platform", PLATFORMS)
+@pytest.mark.parametrize("edges, cutoff", [("complete", None), ("cutoff", 2.7 * unit.nanometer)])
+def test_pair_rule_holds_its_particles_together_under_periodic_wrapping(platform, edges, cutoff):
+    """OpenMM wraps molecules (from getBondedParticles) as wholes; the pair
+    rule must make everything it couples one molecule, or getState(
+    enforcePeriodicBox=True) moves one chain by a box vector and the
+    restraint (periodic=False) sees the chains 3 nm apart (issue 14, fault 2)."""
+    system, reference, positions = two_chains_in_a_box(edges, cutoff)
+    n = len(reference)
+    context = openmm.Context(system, openmm.VerletIntegrator(0.001),
+                             openmm.Platform.getPlatformByName(platform))
+    context.setPositions(positions)
+    assert len(context.getMolecules()) == 1
+    before = restraint_energy(context)
+    limit = math.inf if cutoff is None else cutoff.value_in_unit(unit.nanometer)
+    pairs = [(i, j) for i, j in all_pairs(n) if np.linalg.norm(reference[i] - reference[j]) < limit]
+    k = exp_k(reference, pairs, k0=EnergyLossForce.fromForce(system.getForce(1))
+              .getPairCoefficients().k0 / n,
+              length_scale=EnergyLossForce.fromForce(system.getForce(1))
+              .getPairCoefficients().length_scale)
+    expected, _ = evaluate(system_with(custom_bond_force(reference, pairs, k), n), positions,
+                           platform)
+    assert before == pytest.approx(expected, rel=1e-10)
+    wrapped = context.getState(getPositions=True, enforcePeriodicBox=True).getPositions()
+    context.setPositions(wrapped)
+    assert restraint_energy(context) == pytest.approx(before, rel=1e-10)
+    # A fresh Context from the wrapped positions (a reloaded PDB or checkpoint).
+    fresh = openmm.Context(system, openmm.VerletIntegrator(0.001),
+                           openmm.Platform.getPlatformByName(platform))
+    fresh.setPositions(wrapped)
+    assert restraint_energy(fresh) == pytest.approx(before, rel=1e-10)
+
+
+def test_cutoff_rule_reports_a_spanning_forest_of_its_pairs():
+    """Particles the cutoff rule does not couple stay separate molecules; those
+    it couples (directly or through a chain of pairs) become one."""
+    reference = np.array([[0, 0, 0], [0.1, 0, 0], [0.2, 0, 0], [1.0, 0, 0], [1.05, 0, 0],
+                          [3.0, 0, 0]], dtype=float)
+    force = EnergyLossForce(reference, edges="cutoff", cutoff=0.15)
+    system = system_with(force, len(reference))
+    context = openmm.Context(system, openmm.VerletIntegrator(0.001),
+                             openmm.Platform.getPlatformByName("Reference"))
+    molecules = sorted(sorted(m) for m in context.getMolecules())
+    assert molecules == [[0, 1, 2], [3, 4], [5]]

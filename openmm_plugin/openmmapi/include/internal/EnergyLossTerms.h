@@ -14,6 +14,18 @@
 
 namespace EnergyLossPlugin {
 
+// Prim's minimum spanning tree over the distances of `reference` (flat,
+// [N, 3]), O(N^2): every particle after the first with the tree neighbour it
+// joins, in joining order.
+std::vector<std::pair<int64_t, int64_t>> spanningTreeOrder(const std::vector<double>& reference);
+
+// The pairs OpenMM is told are bonded (Force::getBondedParticles, from which
+// it defines molecules): the explicit edges, and for the pair rule a spanning
+// forest of its pairs (a chain over all particles for the complete graph; the
+// reference's minimum spanning tree's edges shorter than the cutoff
+// otherwise), so every set of particles the rule couples is one molecule.
+std::vector<std::pair<int, int>> bondedParticles(const EnergyLossForce& force);
+
 class EnergyLossTerms {
  public:
   explicit EnergyLossTerms(const EnergyLossForce& force);
