@@ -1,13 +1,16 @@
 #include "group_pair_loss.h"
 
+#include <cmath>
 #include <limits>
 
 #include "energyloss/error.h"
+#include "energyloss/generator.h"
 #include "energyloss/graphs.h"
 #include "energyloss/pair_energy.h"
 #include "error.h"
 #include "lammps.h"
 #include "reference_file.h"
+#include "update.h"
 #include "utils.h"
 
 using namespace LAMMPS_NS;
@@ -42,24 +45,35 @@ int GroupPairLoss::parse_keyword(int narg, char** arg, int iarg) {
   }
   if (keyword == "coeff") {
     require_values(2);
-    auto mode = energyloss::CoefficientMode::Exp;
+    auto parsed = energyloss::CoefficientMode::Exp;
     try {
-      mode = energyloss::parse_coefficient_mode(arg[iarg + 1]);
+      parsed = energyloss::parse_coefficient_mode(arg[iarg + 1]);
     } catch (const energyloss::Error& e) {
       error->all(FLERR, "{}: keyword 'coeff': {}", style, e.what());
     }
-    if (mode == energyloss::CoefficientMode::Explicit)
+    if (parsed == energyloss::CoefficientMode::Explicit)
       error->all(FLERR, "{}: keyword 'coeff': mode 'explicit' needs per-edge values", style);
+    mode = parsed;
     // The mode's preset (e.g. exp divides k0 by the atom count) with the
-    // deck's prefactor.
-    coefficients = energyloss::CoefficientSpec::preset(mode);
-    coefficients.k0 = utils::numeric(FLERR, arg[iarg + 2], false, lmp);
-    try {
-      energyloss::check_coefficient_spec(coefficients);
-    } catch (const energyloss::Error& e) {
-      error->all(FLERR, "{}: keyword 'coeff': {}", style, e.what());
+    // deck's prefactor, or the preset's own (converted in define()).
+    if (std::string(arg[iarg + 2]) == "preset") {
+      k0.reset();
+    } else {
+      k0 = utils::numeric(FLERR, arg[iarg + 2], false, lmp);
+      if (!(std::isfinite(*k0) && *k0 >= 0.0))
+        error->all(FLERR, "{}: keyword 'coeff': K0 must be finite and >= 0, got {}", style,
+                   arg[iarg + 2]);
     }
     return 3;
+  }
+  if (keyword == "length_scale") {
+    require_values(1);
+    const double value = utils::numeric(FLERR, arg[iarg + 1], false, lmp);
+    if (!(std::isfinite(value) && value > 0.0))
+      error->all(FLERR, "{}: keyword 'length_scale' needs a positive distance, got {}", style,
+                 arg[iarg + 1]);
+    length_scale = value;
+    return 2;
   }
   if (keyword == "edges") {
     require_values(1);
@@ -93,7 +107,37 @@ int GroupPairLoss::parse_keyword(int narg, char** arg, int iarg) {
   return 0;
 }
 
+void GroupPairLoss::build_coefficients() {
+  // The presets are made for angstrom: convert them to the deck's length
+  // unit. lj units have no absolute size; the preset is kept as it is there
+  // (lengths of 1 sigma).
+  const std::string units = lmp->update->unit_style;
+  double angstrom = 1.0;
+  if (units != "lj") {
+    try {
+      angstrom = energyloss::length_unit_factor("angstrom", units);
+    } catch (const energyloss::Error& e) {
+      lmp->error->all(FLERR, "{}: cannot convert the coefficient preset to units {}: {}", style,
+                      units, e.what());
+    }
+  }
+  coefficients = energyloss::CoefficientSpec::preset(mode, angstrom);
+  if (k0) coefficients.k0 = *k0;
+  if (length_scale) {
+    if (mode != energyloss::CoefficientMode::Exp && mode != energyloss::CoefficientMode::Morse)
+      lmp->error->all(FLERR, "{}: keyword 'length_scale' applies to coeff exp and morse, not {}",
+                      style, energyloss::coefficient_mode_name(mode));
+    coefficients.length_scale = *length_scale;
+  }
+  try {
+    energyloss::check_coefficient_spec(coefficients);
+  } catch (const energyloss::Error& e) {
+    lmp->error->all(FLERR, "{}: keyword 'coeff': {}", style, e.what());
+  }
+}
+
 void GroupPairLoss::define(int groupbit_, const std::string& group_name_) {
+  build_coefficients();
   groupbit = groupbit_;
   group_name = group_name_;
   reference = gather_group_coordinates(lmp, groupbit, style);

@@ -1,7 +1,8 @@
 // The pair energy loss (paper eq. 7) of a LAMMPS group against a reference,
 // shared by compute energyloss and fix energyloss: their common keywords
 //   reference current | file FILE
-//   coeff MODE K0
+//   coeff MODE K0 | MODE preset
+//   length_scale L
 //   edges complete | cutoff RC | sparse K SEED
 // and the evaluation through energyloss::core's kernel. Every rank gathers the
 // whole group (group_coordinates.h) and evaluates the same numbers, so the
@@ -10,6 +11,7 @@
 #define ENERGYLOSS_LAMMPS_GROUP_PAIR_LOSS_H
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -53,6 +55,12 @@ class GroupPairLoss {
   std::string group_name;
 
   std::string reference_file;  // empty: `reference current`
+  // `coeff` and `length_scale` as given; define() makes `coefficients` from
+  // the mode's preset in the deck's length unit (the presets are made for
+  // angstrom) with the given K0 and length scale.
+  energyloss::CoefficientMode mode = energyloss::CoefficientMode::Exp;
+  std::optional<double> k0;  // empty: the preset's (`coeff MODE preset`, or no `coeff`)
+  std::optional<double> length_scale;
   energyloss::CoefficientSpec coefficients;
   EdgeKind edge_kind = EdgeKind::Complete;
   double cutoff;
@@ -71,6 +79,7 @@ class GroupPairLoss {
   std::vector<double> gradient_;
 
   void build_sparse_edges();
+  void build_coefficients();
 };
 
 }  // namespace LAMMPS_NS

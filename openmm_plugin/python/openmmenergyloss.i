@@ -104,6 +104,7 @@ def __init__(self, reference_positions, *args, **kwargs):
 namespace EnergyLossPlugin {
 class EnergyLossForce : public OpenMM::Force {
  public:
+  static energyloss::CoefficientSpec presetCoefficients(energyloss::CoefficientMode mode);
   void setPairsWithinCutoff(const energyloss::CoefficientSpec& coefficients, double cutoff);
   void clearPairsWithinCutoff();
   bool hasPairsWithinCutoff() const;

@@ -59,7 +59,8 @@ def _coefficient_spec(coeff, k0, per_atom, length_scale, eps):
     if coeff not in _COEFFICIENT_MODES:
         raise ValueError(f"coeff: unknown coefficient mode {coeff!r}; expected one of "
                          f"{', '.join(_COEFFICIENT_MODES)}")
-    spec = CoefficientSpec.preset(parse_coefficient_mode(coeff))
+    # The paper's preset (made for angstrom) in nm: length_scale 0.1 nm, ...
+    spec = EnergyLossForce.presetCoefficients(parse_coefficient_mode(coeff))
     if k0 is not None:
         spec.k0 = _md_value(k0, "k0")
     if per_atom is not None:
@@ -251,8 +252,17 @@ __doc__ = """EnergyLossForce(reference_positions, coeff="exp", k0=None, edges="c
     reference_positions (N x 3 array, list of Vec3, or a Quantity of either;
     nm when unitless) and s the Context parameter scale_name.
 
-    coeff: "exp", "inv", "inv2", "constant", "lj", "morse" (k = k(r0), preset
-        k0 unless given; k0, length_scale, eps accept Quantities),
+    coeff: "exp", "inv", "inv2", "constant", "lj", "morse" (k = k(r0): exp
+        k0 exp(-r0/length_scale), inv k0/(r0+eps), inv2 k0/(r0^2+eps),
+        constant k0, lj k0/r0^2, morse 2 k0/length_scale^2). Unless given, k0,
+        length_scale and eps are the paper's presets, which are made for
+        angstrom, converted to nm: exp 2400/N kJ/mol/nm^2 with length_scale
+        0.1 nm, inv 37/N kJ/mol/nm with eps 1e-6 nm, inv2 9/N kJ/mol with
+        eps 1e-7 nm^2, constant 100 kJ/mol/nm^2, lj 72 kJ/mol, morse 1 kJ/mol
+        with length_scale 0.1 nm (N: particle count; per_atom=False keeps
+        k0 whole), so the energy in kJ/mol equals the paper's loss computed
+        in angstrom. Plain numbers are in OpenMM's units (nm, kJ/mol); k0,
+        length_scale and eps also accept Quantities.
         "explicit" (k given per edge) or "forcefield" (k = the curvature of
         system's force field along each pair; explicit edges).
     edges: "complete" (all pairs, walked without storing them), "cutoff"

@@ -131,6 +131,37 @@ INSTANTIATE_TEST_SUITE_P(AllModes, PairModes,
                                                               "lj", "morse"),
                                             ::testing::Values(2, 3)));
 
+// The presets are the reference code's, made for angstrom: preset(mode, a)
+// gives the same loss for the structure in a unit of which 1 A is a (issue
+// 14, fault 10), against the naive formula on the angstrom coordinates.
+TEST(PairEnergy, PresetsConvertedToOtherLengthUnitsGiveTheSameLoss) {
+  std::mt19937_64 rng(17);
+  const int64_t N = 9;
+  const Vec ref = random_positions(N * 3, rng, 1.5);  // angstrom
+  Vec pred = ref;
+  for (auto& v : pred) v += 0.2 * std::normal_distribution<double>()(rng);
+  for (const double angstrom : {0.1, 1e-10, 1.8897261246257702, 1.0}) {  // nm, m, bohr, A
+    Vec ref_u = ref, pred_u = pred;
+    for (auto& v : ref_u) v *= angstrom;
+    for (auto& v : pred_u) v *= angstrom;
+    for (const std::string mode : {"constant", "exp", "inv", "inv2", "lj", "morse"}) {
+      PairLossInput<double> in;
+      in.pred = pred_u.data();
+      in.ref = ref_u.data();
+      in.layout = {1, N, 3, nullptr};
+      double energy = 0;
+      PairLossOutput<double> out;
+      out.energy = &energy;
+      pair_energy_loss(in, CoefficientSpec::preset(parse_coefficient_mode(mode), angstrom), out);
+      const double expected = naive_energy(mode, pred.data(), ref.data(), N, 3);
+      EXPECT_GT(expected, 0.0);
+      EXPECT_NEAR(energy, expected, 1e-10 * expected) << mode << ", 1 A = " << angstrom;
+    }
+  }
+  expect_error([] { CoefficientSpec::preset(CoefficientMode::Exp, 0.0); },
+               "one angstrom must be a finite, positive length");
+}
+
 TEST(PairEnergy, FloatAgreesWithDouble) {
   std::mt19937_64 rng(3);
   const int64_t N = 300, dim = 3;

@@ -40,7 +40,18 @@ struct CoefficientSpec {
 
   // The reference code's presets: exp 24/N, inv 3.7/N, inv2 9/N; constant 1,
   // lj 72 (eps = 1), morse D = 1, a = 1; explicit takes k from the edges.
+  // Made for coordinates in angstrom: length_scale 1 A, eps 1e-5 A (inv) and
+  // 1e-5 A^2 (inv2), k0 per A^2 (exp, constant) or per A (inv).
   static CoefficientSpec preset(CoefficientMode mode);
+  // The same preset for coordinates in another length unit, `angstrom` being
+  // one angstrom in that unit (0.1 for nm, 1 for angstrom, 1e-10 for m):
+  // length_scale and eps are the same lengths, and k0 is converted with the
+  // length dimension of its mode (exp, constant: / angstrom^2; inv:
+  // / angstrom; inv2, lj, morse, explicit: unchanged), so every term
+  // 1/2 k (r - r0)^2 keeps its value. The energy unit is not converted: the
+  // loss equals the angstrom preset's on the same structure. Throws Error
+  // unless angstrom is finite and positive.
+  static CoefficientSpec preset(CoefficientMode mode, double angstrom);
 };
 
 // "constant", "exp", "inv", "inv2", "lj", "morse", "explicit"; throws Error

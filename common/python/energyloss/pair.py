@@ -80,6 +80,15 @@ def pair_energy_loss(pred, ref, mask=None, coeff="exp", k0=None, edges="complete
             ``"explicit"`` (``edge_weights`` are the k themselves).
         k0: prefactor. None: the reference code's preset (exp 24/N, inv 3.7/N,
             inv2 9/N with N each system's atom count; constant 1; lj 72).
+            Units: the presets (with length_scale=1, eps=1e-5) are made for
+            coordinates in angstrom, k0 per A^2 (exp, constant) or per A
+            (inv); the loss is the paper's, in the unit k0 carries. For
+            coordinates in nm use ``length_scale=0.1``, ``eps=1e-6`` (inv)
+            or ``1e-7`` (inv2) and k0 = 100 x (exp, constant) or 10 x (inv)
+            the preset, or scale the coordinates to angstrom; the OpenMM
+            force and the LAMMPS styles convert the presets themselves.
+        length_scale, eps: lengths of exp/morse and of inv/inv2's regulariser
+            (eps in length^2 for inv2), in the coordinates' unit.
         edges: ``"complete"``, ``"sparse"`` (a random globally rigid
             2d-regular graph per system, see ``sparse_rigid_edges``) or an
             int tensor ``[E, 2]`` shared by the batch / ``[B, E, 2]`` per

@@ -1,5 +1,7 @@
 #include "energyloss/coefficients.h"
 
+#include <cmath>
+
 #include "energyloss/error.h"
 
 namespace energyloss {
@@ -28,6 +30,33 @@ CoefficientSpec CoefficientSpec::preset(CoefficientMode mode) {
     case CoefficientMode::Morse:
     case CoefficientMode::Explicit:
       spec.k0 = 1.0;
+      break;
+  }
+  return spec;
+}
+
+CoefficientSpec CoefficientSpec::preset(CoefficientMode mode, double angstrom) {
+  require(std::isfinite(angstrom) && angstrom > 0.0,
+          "coefficient preset: one angstrom must be a finite, positive length in the target "
+          "unit, got ",
+          angstrom);
+  CoefficientSpec spec = preset(mode);
+  spec.length_scale *= angstrom;
+  switch (mode) {
+    case CoefficientMode::Exp:
+    case CoefficientMode::Constant:
+      spec.k0 /= angstrom * angstrom;  // energy / length^2
+      break;
+    case CoefficientMode::Inv:
+      spec.k0 /= angstrom;  // k0 / (r + eps): energy / length
+      spec.eps *= angstrom;
+      break;
+    case CoefficientMode::Inv2:
+      spec.eps *= angstrom * angstrom;  // k0 / (r^2 + eps): k0 is an energy
+      break;
+    case CoefficientMode::LennardJones:  // k0 / r^2: k0 is an energy
+    case CoefficientMode::Morse:         // 2 k0 / length_scale^2: k0 is an energy
+    case CoefficientMode::Explicit:      // k0 multiplies the given k
       break;
   }
   return spec;

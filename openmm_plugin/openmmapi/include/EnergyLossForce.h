@@ -29,6 +29,17 @@ class EnergyLossForce : public OpenMM::Force {
  public:
   static constexpr const char* kDefaultScaleName = "energyloss_scale";
 
+  // The reference code's coefficient preset for `mode` in OpenMM's units:
+  // the presets are made for angstrom, so length_scale is 0.1 nm, eps
+  // 1e-6 nm (inv) or 1e-7 nm^2 (inv2), and k0 carries the length dimension
+  // (exp: 2400/N, constant: 100 per nm^2; inv: 37/N per nm), so the energy
+  // in kJ/mol equals the angstrom preset's loss on the same structure
+  // (CoefficientSpec::preset(mode, 0.1)). CoefficientSpec::preset(mode)
+  // itself is the angstrom one: do not pass it for positions in nm.
+  static energyloss::CoefficientSpec presetCoefficients(energyloss::CoefficientMode mode) {
+    return energyloss::CoefficientSpec::preset(mode, 0.1);
+  }
+
   // Reference positions (nm), one per System particle; no edges yet.
   explicit EnergyLossForce(const std::vector<OpenMM::Vec3>& referencePositions);
   // Same, with the pair rule set (see setPairsWithinCutoff).
@@ -38,7 +49,9 @@ class EnergyLossForce : public OpenMM::Force {
 
   // The pair rule: every pair closer than `cutoff` nm in the reference (all
   // pairs by default) with k = k(r0) of `coefficients`; replaces an earlier
-  // rule. 'explicit' has no k(r) and is rejected (use addEdge).
+  // rule. 'explicit' has no k(r) and is rejected (use addEdge). Coefficients
+  // are read in OpenMM's units (nm, kJ/mol): use presetCoefficients(mode)
+  // for the paper's presets.
   void setPairsWithinCutoff(const energyloss::CoefficientSpec& coefficients,
                             double cutoff = std::numeric_limits<double>::infinity());
   void clearPairsWithinCutoff() { pairRule = false; }

@@ -84,7 +84,8 @@ def test_complete_graph_equals_numpy_and_custom_bond_force(platform):
     reference = random_structure(n, 1)
     positions = perturbed(reference, 2, 0.1)
     pairs = all_pairs(n)
-    k = exp_k(reference, pairs, k0=24.0 / n)  # the exp preset: 24 / N, length 1 nm
+    # The exp preset (24/N per A^2, length 1 A) in nm: 2400/N per nm^2, 0.1 nm.
+    k = exp_k(reference, pairs, k0=2400.0 / n, length_scale=0.1)
     energy, forces = evaluate(system_with(EnergyLossForce(reference), n), positions, platform)
     expected_energy, expected_forces = evaluate(
         system_with(custom_bond_force(reference, pairs, k), n), positions, platform)
@@ -307,7 +308,7 @@ def test_periodic_force_sees_the_unwrapped_structure(platform):
         return system
 
     pairs = all_pairs(n)
-    k = exp_k(reference, pairs, k0=24.0 / n)
+    k = exp_k(reference, pairs, k0=2400.0 / n, length_scale=0.1)
     force = EnergyLossForce(reference, periodic=True)
     assert force.usesPeriodicBoundaryConditions()
     clone = EnergyLossForce.fromForce(openmm.XmlSerializer.clone(force))
