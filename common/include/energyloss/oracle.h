@@ -32,6 +32,18 @@ class EnergyOracle {
   // process. Validates, then hands over to compute().
   void evaluate(const double* positions, int64_t batch, double* energies, double* forces);
 
+  // The same under the failure policy errors="mask": a batch entry that
+  // cannot be evaluated (a non-finite coordinate, a non-finite energy or
+  // force, e.g. from overlapping atoms, lost atoms: whatever the engine
+  // reports as an Error for that entry) gets energy +inf, zero forces and
+  // valid[b] = false, never 0 or another entry's values; every other entry
+  // gets what evaluate() gives and valid[b] = true. valid: [batch]. Bad
+  // arguments and failures of the call itself (a worker process that died:
+  // RuntimeError) still throw. When the batch fails as a whole, its entries
+  // are evaluated one at a time to tell the failed ones from the rest.
+  void evaluate_masked(const double* positions, int64_t batch, double* energies, double* forces,
+                       bool* valid);
+
  protected:
   // The engine's work on validated input: batch >= 1, non-null positions
   // and energies, every coordinate finite.

@@ -81,16 +81,29 @@ class Oracle:
     def __init__(self, handle):
         self.handle = handle
 
-    def evaluate(self, positions):
+    def evaluate(self, positions, errors="raise"):
         """(energies [B], forces [B, N, 3]) in the oracle's units; no autograd.
 
-        Bad positions raise ValueError; a failure of the engine itself (e.g. a
-        LAMMPS worker process that died) raises RuntimeError."""
+        ``errors``: the policy for a batch entry the engine cannot evaluate
+        (a NaN coordinate, overlapping atoms giving an infinite or NaN energy
+        or force, atoms lost outside a non-periodic box):
+
+        - ``"raise"`` (default): ValueError naming the entry; nothing returned.
+        - ``"mask"``: returns (energies, forces, valid) with ``valid`` a bool
+          ``[B]``; a failed entry has energy +inf and zero forces (never 0 or
+          another entry's values), the others what "raise" would give.
+
+        Bad arguments (shape, dtype) raise ValueError under either policy; a
+        failure of the engine itself (e.g. a LAMMPS worker process that was
+        killed) raises RuntimeError."""
+        _check_errors(errors)
+        if errors == "mask":
+            return ops.oracle_evaluate_masked(self.handle, positions)
         return ops.oracle_evaluate(self.handle, positions)
 
-    def energy(self, positions):
+    def energy(self, positions, errors="raise"):
         """Differentiable energies; see ``oracle_energy``."""
-        return oracle_energy(self, positions)
+        return oracle_energy(self, positions, errors)
 
     @property
     def units(self):
@@ -206,10 +219,24 @@ class HarmonicBondOracle(Oracle):
         super().__init__(ops.harmonic_bond_oracle(bonds, k, r0, int(n_atoms), units[0], units[1]))
 
 
-def oracle_energy(oracle, positions):
+def _check_errors(errors):
+    if errors not in ("raise", "mask"):
+        raise ValueError(f"errors: expected 'raise' or 'mask', got {errors!r}")
+
+
+def oracle_energy(oracle, positions, errors="raise"):
     """Energies ``[B]`` (or a scalar for ``[N, 3]``) whose gradient with respect
     to ``positions`` is -forces, in the oracle's energy / length units.
-    Second derivatives (``create_graph=True``) raise."""
+    Second derivatives (``create_graph=True``) raise.
+
+    ``errors="raise"`` (default): an entry the engine cannot evaluate raises
+    ValueError naming it. ``errors="mask"``: returns ``(energies, valid)``;
+    failed entries (``valid`` False) have energy +inf and zero gradient, even
+    when the incoming gradient is inf or NaN, so e.g.
+    ``energies[valid].mean().backward()`` trains on the other entries."""
+    _check_errors(errors)
+    if errors == "mask":
+        return ops.oracle_energy_masked(_handle(oracle), positions)
     return ops.oracle_energy(_handle(oracle), positions)
 
 

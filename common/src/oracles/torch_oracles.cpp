@@ -52,23 +52,36 @@ Tensor oracle_batch(const EnergyOracle& oracle, const Tensor& positions, const c
   return batch.detach().to(torch::kDouble).contiguous();
 }
 
-// (energies, forces) in float64 with the batch dimension of `positions`.
-std::tuple<Tensor, Tensor> evaluate_double(EnergyOracle& oracle, const Tensor& positions,
-                                           const char* name) {
+// (energies, forces, valid) in float64 (valid: bool) with the batch
+// dimension of `positions`. Without `masked` (errors="raise") any failed
+// entry throws and valid is all true.
+std::tuple<Tensor, Tensor, Tensor> evaluate_double(EnergyOracle& oracle, const Tensor& positions,
+                                                   const char* name, bool masked = false) {
   const Tensor batch = oracle_batch(oracle, positions, name);
   Tensor energies = torch::empty({batch.size(0)}, batch.options());
   Tensor forces = torch::empty_like(batch);
-  oracle.evaluate(batch.data_ptr<double>(), batch.size(0), energies.data_ptr<double>(),
-                  forces.data_ptr<double>());
-  if (positions.dim() == 2) return {energies[0], forces[0]};
-  return {energies, forces};
+  Tensor valid = torch::ones({batch.size(0)}, batch.options().dtype(torch::kBool));
+  if (masked) {
+    oracle.evaluate_masked(batch.data_ptr<double>(), batch.size(0), energies.data_ptr<double>(),
+                           forces.data_ptr<double>(), valid.data_ptr<bool>());
+  } else {
+    oracle.evaluate(batch.data_ptr<double>(), batch.size(0), energies.data_ptr<double>(),
+                    forces.data_ptr<double>());
+  }
+  if (positions.dim() == 2) return {energies[0], forces[0], valid[0]};
+  return {energies, forces, valid};
 }
 
+// Outputs (energies, valid); the gradient of energies is -forces, and 0 for
+// entries that are not valid (errors="mask").
 struct OracleEnergyFunction : public torch::autograd::Function<OracleEnergyFunction> {
-  static Tensor forward(AutogradContext* ctx, const Tensor& positions, const Handle& handle) {
-    auto [energies, forces] = evaluate_double(oracle_of(handle), positions, "positions");
-    ctx->save_for_backward({forces.to(positions.scalar_type())});
-    return energies.to(positions.scalar_type());
+  static variable_list forward(AutogradContext* ctx, const Tensor& positions, const Handle& handle,
+                               bool masked) {
+    auto [energies, forces, valid] =
+        evaluate_double(oracle_of(handle), positions, "positions", masked);
+    ctx->save_for_backward({forces.to(positions.scalar_type()), valid});
+    ctx->mark_non_differentiable({valid});
+    return {energies.to(positions.scalar_type()), valid};
   }
 
   static variable_list backward(AutogradContext* ctx, variable_list grad_outputs) {
@@ -77,9 +90,12 @@ struct OracleEnergyFunction : public torch::autograd::Function<OracleEnergyFunct
     require(!torch::GradMode::is_enabled(),
             "oracle_energy does not support second derivatives (create_graph=True)");
     const Tensor forces = ctx->get_saved_variables()[0];
-    const Tensor grad = grad_outputs[0];
+    const Tensor valid = ctx->get_saved_variables()[1];
+    // A failed entry's incoming gradient may be inf or NaN (its energy is
+    // +inf): zero it rather than multiply.
+    const Tensor grad = torch::where(valid, grad_outputs[0], torch::zeros_like(grad_outputs[0]));
     const Tensor per_system = forces.dim() == 3 ? grad.reshape({-1, 1, 1}) : grad;
-    return {-forces * per_system, Tensor()};
+    return {-forces * per_system, Tensor(), Tensor()};
   }
 };
 
@@ -257,12 +273,23 @@ struct GeneratorHandle : torch::CustomClassHolder {
 }  // namespace
 
 std::tuple<Tensor, Tensor> oracle_evaluate(const Handle& oracle, const Tensor& positions) {
-  auto [energies, forces] = evaluate_double(oracle_of(oracle), positions, "positions");
+  auto [energies, forces, valid] = evaluate_double(oracle_of(oracle), positions, "positions");
   return {energies.to(positions.scalar_type()), forces.to(positions.scalar_type())};
 }
 
 Tensor oracle_energy(const Handle& oracle, const Tensor& positions) {
-  return OracleEnergyFunction::apply(positions, oracle);
+  return OracleEnergyFunction::apply(positions, oracle, false)[0];
+}
+
+std::tuple<Tensor, Tensor, Tensor> oracle_evaluate_masked(const Handle& oracle,
+                                                          const Tensor& positions) {
+  auto [energies, forces, valid] = evaluate_double(oracle_of(oracle), positions, "positions", true);
+  return {energies.to(positions.scalar_type()), forces.to(positions.scalar_type()), valid};
+}
+
+std::tuple<Tensor, Tensor> oracle_energy_masked(const Handle& oracle, const Tensor& positions) {
+  const variable_list outputs = OracleEnergyFunction::apply(positions, oracle, true);
+  return {outputs[0], outputs[1]};
 }
 
 Tensor true_energy_loss(const Handle& oracle, const Tensor& pred, const Tensor& ref,
@@ -326,6 +353,11 @@ TORCH_LIBRARY_FRAGMENT(energyloss, m) {
         &energyloss::oracle_evaluate);
   m.def(("oracle_energy(" + oracle_arg + ", Tensor positions) -> Tensor").c_str(),
         &energyloss::oracle_energy);
+  m.def(("oracle_evaluate_masked(" + oracle_arg + ", Tensor positions) -> (Tensor, Tensor, Tensor)")
+            .c_str(),
+        &energyloss::oracle_evaluate_masked);
+  m.def(("oracle_energy_masked(" + oracle_arg + ", Tensor positions) -> (Tensor, Tensor)").c_str(),
+        &energyloss::oracle_energy_masked);
   m.def(("true_energy_loss(" + oracle_arg +
          ", Tensor pred, Tensor ref, float temperature, str reduction=\"mean\") -> Tensor")
             .c_str(),

@@ -27,6 +27,17 @@ std::tuple<torch::Tensor, torch::Tensor> oracle_evaluate(
 torch::Tensor oracle_energy(const c10::intrusive_ptr<OracleHandle>& oracle,
                             const torch::Tensor& positions);
 
+// The failure policy errors="mask" (EnergyOracle::evaluate_masked): as
+// oracle_evaluate plus a bool validity mask [B]; failed entries have energy
+// +inf and zero forces.
+std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> oracle_evaluate_masked(
+    const c10::intrusive_ptr<OracleHandle>& oracle, const torch::Tensor& positions);
+
+// (energies [B], valid [B]) under errors="mask": failed entries have energy
+// +inf and get zero gradient whatever the incoming gradient (even NaN or inf).
+std::tuple<torch::Tensor, torch::Tensor> oracle_energy_masked(
+    const c10::intrusive_ptr<OracleHandle>& oracle, const torch::Tensor& positions);
+
 // The paper's "true energy" objective (E(pred) - E(ref)) / T per system,
 // reduced with "none" | "sum" | "mean". Differentiable wrt pred.
 torch::Tensor true_energy_loss(const c10::intrusive_ptr<OracleHandle>& oracle,

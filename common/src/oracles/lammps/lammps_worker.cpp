@@ -237,22 +237,28 @@ class Worker {
         for (int d = 0; d < 3; ++d) now[d] = wanted[d];
         continue;
       }
-      // Minimum image of now - wanted in the triclinic cell (z, then y, then
-      // x, as the tilt factors couple them); now - reduced is the image.
+      // The periodic image of `wanted` nearest to `now` in the triclinic cell
+      // (z, then y, then x, as the tilt factors couple them), written as
+      // wanted + shift, so that without a shift the coordinates are exactly
+      // the ones given (coincident atoms stay coincident).
       double delta[3] = {now[0] - wanted[0], now[1] - wanted[1], now[2] - wanted[2]};
+      double shift[3] = {0.0, 0.0, 0.0};
       if (periodic[2]) {
-        const double shift = std::round(delta[2] / length[2]);
-        delta[2] -= shift * length[2];
-        delta[1] -= shift * yz;
-        delta[0] -= shift * xz;
+        const double images = std::round(delta[2] / length[2]);
+        delta[1] -= images * yz;
+        delta[0] -= images * xz;
+        shift[2] += images * length[2];
+        shift[1] += images * yz;
+        shift[0] += images * xz;
       }
       if (periodic[1]) {
-        const double shift = std::round(delta[1] / length[1]);
-        delta[1] -= shift * length[1];
-        delta[0] -= shift * xy;
+        const double images = std::round(delta[1] / length[1]);
+        delta[0] -= images * xy;
+        shift[1] += images * length[1];
+        shift[0] += images * xy;
       }
-      if (periodic[0]) delta[0] -= std::round(delta[0] / length[0]) * length[0];
-      for (int d = 0; d < 3; ++d) now[d] -= delta[d];
+      if (periodic[0]) shift[0] += std::round(delta[0] / length[0]) * length[0];
+      for (int d = 0; d < 3; ++d) now[d] = wanted[d] + shift[d];
     }
   }
 
