@@ -730,7 +730,11 @@ def plot_energies(sample_rows, traces, bands, path):
     systems = list(traces)
     figure, axes = plt.subplots(1, len(systems), figsize=(5.5 * len(systems), 3.6), squeeze=False)
     for ax, name in zip(axes[0], systems):
+        plotted = set()
         for (start, program), (steps, energies) in traces[name].items():
+            if start in plotted:  # stock lmp and lmp_energyloss runs coincide
+                continue
+            plotted.add(start)
             ax.plot(steps, energies, lw=0.8, label=f"{start} ({program})")
         ax.axhspan(*bands[name], color="grey", alpha=0.25, label="MD data 5-95 %")
         ax.set_title(f"{name}: seeded MD")

@@ -112,6 +112,13 @@ def main(script, output):
         assert len(printed) == 1 and abs(printed[0] - energy) <= 1e-6 * abs(energy), \
             (start, printed, energy)
 
+    # The same deck in stock lmp and lmp_energyloss: the same seeded trajectory.
+    for start in ("random", *losses):
+        traces = [np.loadtxt(os.path.join(output, "lj38", "seeded", f"{start}_{program}",
+                                          "seeded_md_energy.txt"))
+                  for program in ("stock", "lmp_energyloss")]
+        assert np.allclose(traces[0], traces[1], rtol=1e-9), start
+
     with open(os.path.join(output, "summary.md")) as handle:
         summary = handle.read()
     for heading in ("## Samples against the MD data", "### alanine", "### lj38", "## Seeded MD",
