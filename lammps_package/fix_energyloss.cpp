@@ -104,7 +104,7 @@ void FixEnergyLoss::post_force(int vflag) {
 }
 
 double FixEnergyLoss::compute_scalar() {
-  // Every rank evaluated the whole group: the value is already global.
+  // The ranks' shares were summed over all of them: the value is already global.
   return energy;
 }
 

@@ -1,5 +1,8 @@
 #include "group_pair_loss.h"
 
+#include <mpi.h>
+
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -190,6 +193,22 @@ double GroupPairLoss::evaluate(bool with_gradient) {
     input.edges = edges.data();
     input.n_edges = static_cast<int64_t>(edges.size() / 2);
   }
+  // Every rank holds the whole group but walks only its share of the pairs:
+  // a block of complete-graph rows (complete, cutoff) or of the edge list
+  // (sparse); the shares are summed over the ranks below.
+  int me = 0, nprocs = 1;
+  MPI_Comm_rank(lmp->world, &me);
+  MPI_Comm_size(lmp->world, &nprocs);
+  if (edge_kind == EdgeKind::Sparse) {
+    const int64_t n_edges = static_cast<int64_t>(edges.size() / 2);
+    const int64_t begin = n_edges * me / nprocs, end = n_edges * (me + 1) / nprocs;
+    input.edges = edges.data() + 2 * begin;
+    input.n_edges = end - begin;
+  } else {
+    const std::pair<int64_t, int64_t> rows = complete_graph_rows(reference.size(), me, nprocs);
+    input.row_begin = rows.first;
+    input.row_end = rows.second;
+  }
   energyloss::PairLossOutput<double> output;
   output.energy = &loss;
   output.atom_energy = atom_energy_.data();
@@ -198,15 +217,55 @@ double GroupPairLoss::evaluate(bool with_gradient) {
   try {
     energyloss::pair_energy_loss(input, coefficients, output);
   } catch (const energyloss::Error& e) {
+    // The checks read only what every rank holds alike: all ranks throw.
     lmp->error->all(FLERR, "{}: {}", style, e.what());
+  }
+  if (nprocs > 1) {
+    // One reduction for the energy, the atoms' shares and the gradient.
+    reduce_buffer.resize(1 + atom_energy_.size() + gradient_.size());
+    reduce_buffer[0] = loss;
+    std::copy(atom_energy_.begin(), atom_energy_.end(), reduce_buffer.begin() + 1);
+    std::copy(gradient_.begin(), gradient_.end(), reduce_buffer.begin() + 1 + atom_energy_.size());
+    MPI_Allreduce(MPI_IN_PLACE, reduce_buffer.data(), static_cast<int>(reduce_buffer.size()),
+                  MPI_DOUBLE, MPI_SUM, lmp->world);
+    loss = reduce_buffer[0];
+    std::copy(reduce_buffer.begin() + 1, reduce_buffer.begin() + 1 + atom_energy_.size(),
+              atom_energy_.begin());
+    std::copy(reduce_buffer.begin() + 1 + atom_energy_.size(), reduce_buffer.end(),
+              gradient_.begin());
   }
   evaluated = true;
   return loss;
 }
 
+std::pair<int64_t, int64_t> GroupPairLoss::complete_graph_rows(int64_t atoms, int rank,
+                                                               int nprocs) {
+  // Row i holds the atoms - 1 - i pairs (i, j > i): rank r starts at the
+  // first row before which at least r / nprocs of all pairs lie, so every
+  // rank gets about the same number of pairs (not of rows).
+  auto first_row = [&](int r) -> int64_t {
+    if (r <= 0) return 0;
+    if (r >= nprocs) return atoms;
+    const double total = 0.5 * double(atoms) * double(atoms - 1);
+    const double target = total * double(r) / double(nprocs);
+    // Pairs in rows [0, k): k (atoms - 1) - k (k - 1) / 2, increasing in k.
+    int64_t lo = 0, hi = atoms;
+    while (lo < hi) {
+      const int64_t k = (lo + hi) / 2;
+      const double before = double(k) * double(atoms - 1) - 0.5 * double(k) * double(k - 1);
+      if (before >= target)
+        hi = k;
+      else
+        lo = k + 1;
+    }
+    return lo;
+  };
+  return {first_row(rank), first_row(rank + 1)};
+}
+
 double GroupPairLoss::memory_usage() const {
-  return sizeof(double) *
-             (reference.x.size() + current.x.size() + atom_energy_.size() + gradient_.size()) +
+  return sizeof(double) * (reference.x.size() + current.x.size() + atom_energy_.size() +
+                           gradient_.size() + reduce_buffer.size()) +
          sizeof(tagint) * (reference.tags.size() + current.tags.size()) +
          sizeof(int64_t) * edges.size();
 }

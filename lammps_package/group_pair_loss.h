@@ -5,14 +5,18 @@
 //   length_scale L
 //   edges complete | cutoff RC | sparse K SEED
 // and the evaluation through energyloss::core's kernel. Every rank gathers the
-// whole group (group_coordinates.h) and evaluates the same numbers, so the
-// results do not depend on the domain decomposition.
+// whole group (group_coordinates.h) but walks only its share of the pairs (a
+// block of complete-graph rows, or of the sparse edge list); one
+// MPI_Allreduce sums the energy, the atoms' shares and the gradient, so every
+// rank holds the whole result and it does not depend on the domain
+// decomposition or the rank count (up to the summation order, ~1e-15).
 #ifndef ENERGYLOSS_LAMMPS_GROUP_PAIR_LOSS_H
 #define ENERGYLOSS_LAMMPS_GROUP_PAIR_LOSS_H
 
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "energyloss/coefficients.h"
@@ -46,6 +50,11 @@ class GroupPairLoss {
   const std::vector<double>& gradient() const { return gradient_; }
   double memory_usage() const;
 
+  // Rank `rank` of `nprocs` walks the complete-graph rows [first, second) of
+  // `atoms` atoms: contiguous blocks with about equal pair counts (row i has
+  // atoms - 1 - i pairs), empty when there are more ranks than rows.
+  static std::pair<int64_t, int64_t> complete_graph_rows(int64_t atoms, int rank, int nprocs);
+
  private:
   enum class EdgeKind { Complete, Cutoff, Sparse };
 
@@ -77,6 +86,7 @@ class GroupPairLoss {
   double loss = 0.0;
   std::vector<double> atom_energy_;
   std::vector<double> gradient_;
+  std::vector<double> reduce_buffer;  // [1 + size() + 3 size()] for the Allreduce
 
   void build_sparse_edges();
   void build_coefficients();
