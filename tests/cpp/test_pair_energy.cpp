@@ -8,22 +8,19 @@
 #include <vector>
 
 #include "../support/expect_error.h"
+#include "../support/finite_differences.h"
+#include "../support/random_values.h"
 #include "energyloss/error.h"
 #include "energyloss/pair_energy.h"
 
 namespace energyloss {
 namespace {
 
-using energyloss::test_support::expect_error;
+using test_support::central_difference;
+using test_support::expect_error;
+using test_support::normal_values;
 
 using Vec = std::vector<double>;
-
-Vec random_positions(int64_t n, std::mt19937_64& rng, double scale = 1.0) {
-  std::normal_distribution<double> normal(0.0, scale);
-  Vec x(n);
-  for (auto& v : x) v = normal(rng);
-  return x;
-}
 
 // k(r) written out from the paper's definitions, independently of coefficients.h.
 double naive_k(const std::string& mode, double r, int64_t atoms) {
@@ -99,7 +96,7 @@ TEST_P(PairModes, MatchesNaiveFormulaAndFiniteDifferences) {
   const auto [mode, dim] = GetParam();
   std::mt19937_64 rng(7);
   const int64_t B = 3, N = 11;
-  const Vec ref = random_positions(B * N * dim, rng);
+  const Vec ref = normal_values(B * N * dim, rng);
   Vec pred = ref;
   for (auto& v : pred) v += 0.3 * std::normal_distribution<double>()(rng);
   const Result result = run(mode, pred, ref, B, N, dim);
@@ -112,13 +109,15 @@ TEST_P(PairModes, MatchesNaiveFormulaAndFiniteDifferences) {
   const double h = 1e-6;
   for (int which = 0; which < 2; ++which) {
     for (int64_t index = 0; index < B * N * dim; index += 5) {
-      Vec plus_p = pred, minus_p = pred, plus_r = ref, minus_r = ref;
-      (which == 0 ? plus_p : plus_r)[index] += h;
-      (which == 0 ? minus_p : minus_r)[index] -= h;
       const int64_t b = index / (N * dim);
-      const double up = run(mode, plus_p, plus_r, B, N, dim).energy[b];
-      const double down = run(mode, minus_p, minus_r, B, N, dim).energy[b];
-      const double numeric = (up - down) / (2 * h);
+      Vec moved = which == 0 ? pred : ref;
+      const double numeric = central_difference(
+          moved, size_t(index),
+          [&](const Vec& x) {
+            return (which == 0 ? run(mode, x, ref, B, N, dim) : run(mode, pred, x, B, N, dim))
+                .energy[b];
+          },
+          h);
       const double analytic = (which == 0 ? result.grad_pred : result.grad_ref)[index];
       EXPECT_NEAR(analytic, numeric, 1e-6 * std::max(1.0, std::abs(numeric)))
           << mode << (which == 0 ? " pred" : " ref") << " coordinate " << index;
@@ -137,7 +136,7 @@ INSTANTIATE_TEST_SUITE_P(AllModes, PairModes,
 TEST(PairEnergy, PresetsConvertedToOtherLengthUnitsGiveTheSameLoss) {
   std::mt19937_64 rng(17);
   const int64_t N = 9;
-  const Vec ref = random_positions(N * 3, rng, 1.5);  // angstrom
+  const Vec ref = normal_values(N * 3, rng, 1.5);  // angstrom
   Vec pred = ref;
   for (auto& v : pred) v += 0.2 * std::normal_distribution<double>()(rng);
   for (const double angstrom : {0.1, 1e-10, 1.8897261246257702, 1.0}) {  // nm, m, bohr, A
@@ -165,7 +164,7 @@ TEST(PairEnergy, PresetsConvertedToOtherLengthUnitsGiveTheSameLoss) {
 TEST(PairEnergy, FloatAgreesWithDouble) {
   std::mt19937_64 rng(3);
   const int64_t N = 300, dim = 3;
-  const Vec ref = random_positions(N * dim, rng), pred = random_positions(N * dim, rng);
+  const Vec ref = normal_values(N * dim, rng), pred = normal_values(N * dim, rng);
   std::vector<float> reff(ref.begin(), ref.end()), predf(pred.begin(), pred.end());
   float energy = 0;
   std::vector<float> grad(N * dim);
@@ -185,7 +184,7 @@ TEST(PairEnergy, FloatAgreesWithDouble) {
 TEST(PairEnergy, MaskedAtomsAreIgnoredAndCountTowardsNothing) {
   std::mt19937_64 rng(11);
   const int64_t N = 9, dim = 3, real_atoms = 6;
-  Vec ref = random_positions(N * dim, rng), pred = random_positions(N * dim, rng);
+  Vec ref = normal_values(N * dim, rng), pred = normal_values(N * dim, rng);
   bool mask[N];
   for (int64_t i = 0; i < N; ++i) mask[i] = i < real_atoms;
   const Result padded = run("exp", pred, ref, 1, N, dim, mask);
@@ -205,7 +204,7 @@ TEST(PairEnergy, MaskedAtomsAreIgnoredAndCountTowardsNothing) {
 TEST(PairEnergy, EdgeListsSharedPerSystemWeightedAndExplicit) {
   std::mt19937_64 rng(5);
   const int64_t B = 2, N = 7, dim = 2;
-  const Vec ref = random_positions(B * N * dim, rng), pred = random_positions(B * N * dim, rng);
+  const Vec ref = normal_values(B * N * dim, rng), pred = normal_values(B * N * dim, rng);
   const std::vector<std::array<int64_t, 2>> edges = {{0, 1}, {1, 2}, {2, 6}, {3, 5}, {4, 0}};
   const Vec weights = {0.5, 2.0, 1.0, 0.0, 3.0};
   std::vector<int64_t> flat;
@@ -238,7 +237,7 @@ TEST(PairEnergy, EdgeListsSharedPerSystemWeightedAndExplicit) {
 TEST(PairEnergy, CutoffKeepsOnlyShortReferencePairs) {
   std::mt19937_64 rng(9);
   const int64_t N = 20, dim = 3;
-  const Vec ref = random_positions(N * dim, rng), pred = random_positions(N * dim, rng);
+  const Vec ref = normal_values(N * dim, rng), pred = normal_values(N * dim, rng);
   const double cutoff = 1.2;
   std::vector<std::array<int64_t, 2>> near;
   for (int64_t i = 0; i < N; ++i)
@@ -274,7 +273,7 @@ double isometry_rmsd(const Vec& a, const Vec& b, int64_t n, int64_t dim) {
 TEST(PairEnergy, IsometriesOfEitherArgumentLeaveItUnchanged) {
   std::mt19937_64 rng(13);
   const int64_t N = 15, dim = 3;
-  const Vec ref = random_positions(N * dim, rng), pred = random_positions(N * dim, rng);
+  const Vec ref = normal_values(N * dim, rng), pred = normal_values(N * dim, rng);
   const double base = run("exp", pred, ref, 1, N, dim).energy[0];
   // Random orthogonal matrix (rotation or reflection) and translation.
   Eigen::Matrix3d Q = Eigen::Matrix3d::Random().householderQr().householderQ();
@@ -304,7 +303,7 @@ TEST(PairEnergy, AutomorphismsOfTheReferenceLeaveItUnchanged) {
     ref[2 * i] = std::cos(2 * M_PI * i / N);
     ref[2 * i + 1] = std::sin(2 * M_PI * i / N);
   }
-  pred = random_positions(N * dim, rng);
+  pred = normal_values(N * dim, rng);
   const double base = run("exp", pred, ref, 1, N, dim).energy[0];
   for (int64_t shift = 1; shift < N; ++shift) {
     Vec permuted(N * dim), mirrored(N * dim);
@@ -349,7 +348,7 @@ Vec descend(const std::string& mode, Vec pred, const Vec& ref, int64_t N, int64_
 TEST(PairEnergy, GradientDescentReachesAnIsometricCopyOfTheTarget) {
   std::mt19937_64 rng(21);
   const int64_t N = 10, dim = 3;
-  const Vec ref = random_positions(N * dim, rng);
+  const Vec ref = normal_values(N * dim, rng);
   Vec start = ref;
   for (auto& v : start) v += 0.4 * std::normal_distribution<double>()(rng);
   ASSERT_GT(isometry_rmsd(start, ref, N, dim), 0.1);
