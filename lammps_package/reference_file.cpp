@@ -1,6 +1,10 @@
 #include "reference_file.h"
 
 #include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -35,7 +39,22 @@ std::vector<std::string> words_of(const std::string& line) {
 
 double number_at(const std::string& path, int line, const std::string& word) {
   if (!utils::is_double(word)) file_error(path, line, fmt::format("'{}' is not a number", word));
-  return std::stod(word);
+  errno = 0;
+  const double value = std::strtod(word.c_str(), nullptr);
+  if (errno == ERANGE || !std::isfinite(value))
+    file_error(path, line, fmt::format("'{}' is not a finite number in range", word));
+  return value;
+}
+
+// An integer (atom count, ID, image flag) that fits a long long.
+long long integer_at(const std::string& path, int line, const std::string& word,
+                     const char* what) {
+  if (!utils::is_integer(word))
+    file_error(path, line, fmt::format("{} '{}' is not an integer", what, word));
+  errno = 0;
+  const long long value = std::strtoll(word.c_str(), nullptr, 10);
+  if (errno == ERANGE) file_error(path, line, fmt::format("{} '{}' is out of range", what, word));
+  return value;
 }
 
 std::vector<double> read_xyz(std::istream& in, const std::string& path,
@@ -45,7 +64,7 @@ std::vector<double> read_xyz(std::istream& in, const std::string& path,
   const std::vector<std::string> first = words_of(text);
   if (first.empty() || !utils::is_integer(first[0]))
     file_error(path, 1, "an xyz file starts with its atom count");
-  const long count = std::stol(first[0]);
+  const long long count = integer_at(path, 1, first[0], "atom count");
   if (count != static_cast<long>(tags.size()))
     throw FileError(fmt::format("file '{}' has {} atoms but the group has {} (wrong atom count)",
                                 path, count, tags.size()));
@@ -83,9 +102,12 @@ std::vector<double> read_data(std::istream& in, const std::string& path,
   std::string text;
   int line = 0;
   int x_column = -1;
+  long long declared = -1;  // the header's "N atoms"
   while (std::getline(in, text)) {
     ++line;
     const std::vector<std::string> words = words_of(text);
+    if (words.size() == 2 && words[1] == "atoms")
+      declared = integer_at(path, line, words[0], "atom count");
     if (words.size() == 4) {
       for (int d = 0; d < 3; ++d)
         if (words[2] == bounds[d])
@@ -110,6 +132,7 @@ std::vector<double> read_data(std::istream& in, const std::string& path,
   std::vector<double> x(3 * tags.size());
   std::vector<bool> found(tags.size(), false);
   bool started = false;
+  long long listed = 0;
   while (std::getline(in, text)) {
     ++line;
     const std::vector<std::string> words = words_of(text);
@@ -122,17 +145,27 @@ std::vector<double> read_data(std::istream& in, const std::string& path,
     if ((words.size() != plain && words.size() != plain + 3) || !utils::is_integer(words[0]))
       file_error(path, line,
                  fmt::format("expected {} or {} columns (atom ID first)", plain, plain + 3));
-    const tagint tag = std::stoll(words[0]);
+    const tagint tag = static_cast<tagint>(integer_at(path, line, words[0], "atom ID"));
+    ++listed;
     const auto it = std::lower_bound(tags.begin(), tags.end(), tag);
     if (it == tags.end() || *it != tag) continue;  // not in the group
     const size_t slot = it - tags.begin();
+    if (found[slot]) file_error(path, line, fmt::format("atom ID {} appears twice", tag));
     for (int d = 0; d < 3; ++d) {
       double value = number_at(path, line, words[x_column + d]);
-      if (words.size() == plain + 3) value += std::stoi(words[plain + d]) * box_length[d];
+      if (words.size() == plain + 3) {
+        const long long image = integer_at(path, line, words[plain + d], "image flag");
+        if (image > 1000000 || image < -1000000)
+          file_error(path, line, fmt::format("image flag '{}' is out of range", words[plain + d]));
+        value += static_cast<double>(image) * box_length[d];
+      }
       x[3 * slot + d] = value;
     }
     found[slot] = true;
   }
+  if (declared >= 0 && listed != declared)
+    throw FileError(fmt::format("file '{}' declares {} atoms but its Atoms section lists {}", path,
+                                declared, listed));
   const auto missing = std::find(found.begin(), found.end(), false);
   if (missing != found.end())
     throw FileError(fmt::format("file '{}' has no atom with ID {} (of the group)", path,
@@ -153,6 +186,9 @@ std::vector<double> read_reference_coordinates(LAMMPS* lmp, const std::string& p
   if (lmp->comm->me == 0) {
     std::ifstream in(path);
     try {
+      std::error_code ignored;
+      if (std::filesystem::is_directory(path, ignored))
+        throw FileError(fmt::format("reference file '{}' is a directory", path));
       if (!in) throw FileError(fmt::format("cannot open reference file '{}'", path));
       x = has_xyz_suffix(path) ? read_xyz(in, path, tags) : read_data(in, path, tags);
     } catch (const std::exception& e) {

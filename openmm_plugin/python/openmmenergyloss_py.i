@@ -13,6 +13,21 @@ from openmm import unit as _unit
 _COEFFICIENT_MODES = ("exp", "inv", "inv2", "constant", "lj", "morse", "explicit", "forcefield")
 
 
+def _edge_pairs(edges):
+    """An edge list as [(i, j), ...]; a clear error for what users pass by mistake,
+    such as the (edges, weights) tuple of energyloss.graphs.sparse_rigid_edges."""
+    if (isinstance(edges, tuple) and len(edges) == 2
+            and all(hasattr(part, "shape") for part in edges) and _np.ndim(edges[0]) == 2):
+        raise TypeError("edges: got a tuple of (edges, weights), as sparse_rigid_edges returns; "
+                        "pass its first entry (edges=result[0]), or edges='sparse'")
+    pairs = []
+    for pair in edges:
+        if _np.ndim(pair) != 1 or len(pair) != 2:
+            raise ValueError(f"edges: expected a list of (i, j) pairs, got an entry {pair!r}")
+        pairs.append((int(pair[0]), int(pair[1])))
+    return pairs
+
+
 def _md_value(value, name):
     """A number in OpenMM's MD units (nm, kJ/mol, ps); plain numbers pass."""
     if _unit.is_quantity(value):
@@ -61,14 +76,23 @@ def _coefficient_spec(coeff, k0, per_atom, length_scale, eps):
                          f"{', '.join(_COEFFICIENT_MODES)}")
     # The paper's preset (made for angstrom) in nm: length_scale 0.1 nm, ...
     spec = EnergyLossForce.presetCoefficients(parse_coefficient_mode(coeff))
+    # A Quantity must have the dimension the mode gives k0 and eps (k is
+    # energy / length^2): converted to nm and kJ/mol, never read as a bare number.
+    energy, nm = _unit.kilojoule_per_mole, _unit.nanometer
+    k0_unit = {"exp": energy / nm**2, "constant": energy / nm**2, "inv": energy / nm,
+               "inv2": energy, "lj": energy, "morse": energy}.get(coeff)
+    eps_unit = {"inv": nm, "inv2": nm**2}.get(coeff)
     if k0 is not None:
-        spec.k0 = _md_value(k0, "k0")
+        spec.k0 = (_in_unit(k0, k0_unit, "k0") if k0_unit is not None and _unit.is_quantity(k0)
+                   else _md_value(k0, "k0"))
     if per_atom is not None:
         spec.per_atom = bool(per_atom)
     if length_scale is not None:
-        spec.length_scale = _md_value(length_scale, "length_scale")
+        spec.length_scale = (_in_unit(length_scale, nm, "length_scale")
+                             if _unit.is_quantity(length_scale) else _md_value(length_scale, "length_scale"))
     if eps is not None:
-        spec.eps = _md_value(eps, "eps")
+        spec.eps = (_in_unit(eps, eps_unit, "eps") if eps_unit is not None and _unit.is_quantity(eps)
+                    else _md_value(eps, "eps"))
     return spec
 
 
@@ -87,7 +111,7 @@ def _configure(force, coeff="exp", k0=None, edges="complete", *, cutoff=None, k=
     if coeff == "explicit":
         if named:
             raise ValueError("coeff='explicit' needs edges given as a list of (i, j) pairs and k")
-        pairs = [tuple(int(i) for i in pair) for pair in edges]
+        pairs = _edge_pairs(edges)
         if k is None:
             raise ValueError("coeff='explicit' needs k: one spring constant or one per edge")
         values = k.value_in_unit_system(_unit.md_unit_system) if _unit.is_quantity(k) else k
@@ -120,8 +144,7 @@ def _configure(force, coeff="exp", k0=None, edges="complete", *, cutoff=None, k=
             raise ValueError("edges='bonds' needs system (whose HarmonicBondForce gives the bonds)")
         force.addBondEdges(system, spec)
     else:
-        for pair in edges:
-            i, j = (int(index) for index in pair)
+        for i, j in _edge_pairs(edges):
             force.addEdge(i, j, spec)
 
 
@@ -151,7 +174,11 @@ def _in_unit(value, wanted, name):
             return float(value.value_in_unit(wanted))
         except TypeError as error:
             raise ValueError(f"{name}: {value} is not convertible to {wanted}") from error
-    return float(value)
+    try:
+        return float(value)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"{name}: expected a number or a Quantity in {wanted}, got {value!r}") \
+            from error
 
 
 def seed(simulation_or_context, generator, candidates=8, minimize=True,
@@ -220,7 +247,7 @@ def _add_force_field_edges(force, edges, cutoff, degree, seed, symmetrize, syste
         pairs = [(i, j) for i, j, _, _ in parameters]
         weights = [w for _, _, w, _ in parameters]
     else:
-        pairs = [tuple(int(index) for index in pair) for pair in edges]
+        pairs = _edge_pairs(edges)
     ks = _forceFieldCoefficients(system, flat, [index for pair in pairs for index in pair])
     for e, ((i, j), k) in enumerate(zip(pairs, ks)):
         force.addEdge(i, j, k * (1.0 if weights is None else weights[e]))

@@ -10,6 +10,8 @@ system. ``reduction`` ("none" | "sum" | "mean") then acts over systems; an
 empty batch ``[0, N, d]`` gives torch's values (an empty ``[0]``, 0, NaN).
 The losses are differentiable (first order) wrt ``pred`` and ``ref``.
 """
+import torch
+
 from ._library import ops
 
 __all__ = ["mse_loss", "mae_loss", "kabsch_mse", "kabsch_align"]
@@ -17,6 +19,9 @@ __all__ = ["mse_loss", "mae_loss", "kabsch_mse", "kabsch_align"]
 
 def _as_batch(pred, ref, mask):
     """Accept ``[N, d]`` single systems as a batch of one; returns (pred, ref, mask, single)."""
+    for name, value in (("pred", pred), ("ref", ref), ("mask", mask)):
+        if value is not None and not isinstance(value, torch.Tensor):
+            raise TypeError(f"energyloss: {name} must be a torch.Tensor, got {type(value).__name__}")
     if pred.dim() == 2 and ref.dim() == 2:
         mask = mask.unsqueeze(0) if mask is not None and mask.dim() == 1 else mask
         return pred.unsqueeze(0), ref.unsqueeze(0), mask, True

@@ -13,6 +13,7 @@ from collections import namedtuple
 import warnings
 
 from ._library import ops
+from .pair import _refuse_edge_tuple
 
 __all__ = [
     "random_regular_graph",
@@ -83,6 +84,7 @@ def rigidity(edges, positions=None, n=None, dim=None, seed=0):
     ``n`` defaults to the largest index + 1). Dense: up to 1000 atoms.
     Returns a :class:`Rigidity` named tuple.
     """
+    _refuse_edge_tuple(edges)
     if positions is not None:
         n = positions.shape[0] if n is None else n
         dim = positions.shape[1] if dim is None else dim
@@ -117,4 +119,5 @@ def symmetrize_edges(edges, permutations):
     edge, over G. The weights sum to E and are invariant under the group.
     ``permutations`` must be a complete group (e.g. from :func:`automorphisms`).
     """
+    _refuse_edge_tuple(edges)
     return ops.symmetrize_edges(edges, permutations)

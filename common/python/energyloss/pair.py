@@ -10,8 +10,20 @@ __all__ = ["pair_energy_loss", "pair_energy_terms", "COEFFICIENT_MODES"]
 COEFFICIENT_MODES = ("constant", "exp", "inv", "inv2", "lj", "morse", "explicit")
 
 
+def _refuse_edge_tuple(edges, name="edges"):
+    """The (edges, weights) tuple of graphs.sparse_rigid_edges passed whole."""
+    if isinstance(edges, (tuple, list)) and len(edges) == 2 and all(
+            isinstance(part, torch.Tensor) for part in edges):
+        raise TypeError(f"energyloss: {name}: got a tuple of (edges, weights), as "
+                        "sparse_rigid_edges returns; pass edges=result[0], "
+                        "edge_weights=result[1]")
+
+
 def _as_batch(pred, ref, mask):
     """Accept [N, d] single systems as a batch of one."""
+    for name, value in (("pred", pred), ("ref", ref), ("mask", mask)):
+        if value is not None and not isinstance(value, torch.Tensor):
+            raise TypeError(f"energyloss: {name} must be a torch.Tensor, got {type(value).__name__}")
     if pred.dim() == 2:
         pred = pred.unsqueeze(0)
         ref = ref.unsqueeze(0) if ref.dim() == 2 else ref
@@ -22,6 +34,7 @@ def _as_batch(pred, ref, mask):
 
 def _edge_arguments(edges, ref, mask, degree, seed, symmetrize):
     """Turn the ``edges`` argument into (edge tensor or None, weights or None)."""
+    _refuse_edge_tuple(edges)
     if edges is None or (isinstance(edges, str) and edges == "complete"):
         return None, None
     if isinstance(edges, str):
@@ -122,6 +135,7 @@ def pair_energy_terms(pred, ref, mask=None, coeff="exp", k0=None, edges=None, ed
                       per_atom=None, length_scale=1.0, eps=1e-5, cutoff=None):
     """Per-system energies ``[B]``, per-atom shares ``[B, N]`` (each atom gets
     half of each of its pairs) and pair counts ``[B]``; no autograd."""
+    _refuse_edge_tuple(edges)
     pred, ref, mask, _ = _as_batch(pred, ref, mask)
     return ops.pair_energy_terms(pred, ref, mask, coeff, k0, per_atom, float(length_scale),
                                  float(eps), edges, edge_weights, cutoff)

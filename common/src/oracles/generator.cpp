@@ -43,6 +43,20 @@ std::string first_line(const std::string& message) {
   return message.substr(0, message.find('\n'));
 }
 
+// What went wrong inside a TorchScript method: the interpreter's message is a
+// header, two tracebacks and, last, the error itself ("RuntimeError: ...").
+std::string script_error(const std::string& message) {
+  if (message.find("failed in the TorchScript interpreter") == std::string::npos)
+    return first_line(message);
+  size_t end = message.find_last_not_of("\n ");
+  if (end == std::string::npos) return first_line(message);
+  const size_t start = message.rfind('\n', end);
+  std::string last = message.substr(start == std::string::npos ? 0 : start + 1, end + 1 -
+                                    (start == std::string::npos ? 0 : start + 1));
+  if (last.rfind("builtins.", 0) == 0) last = last.substr(9);
+  return last;
+}
+
 }  // namespace
 
 double length_unit_factor(const std::string& from, const std::string& to) {
@@ -144,7 +158,10 @@ std::vector<double> Generator::sample(int64_t n, int64_t seed,
       output = module_->module.get_method("sample")({c10::IValue(n), c10::IValue(seed)});
     } catch (const c10::Error& error) {
       fail(where, ": sample(", n, ", ", seed,
-           ") failed: ", first_line(error.what_without_backtrace()));
+           ") failed: ", script_error(error.what_without_backtrace()));
+    } catch (const std::exception& error) {
+      // An exception raised by the TorchScript code itself (torch::jit::JITException).
+      fail(where, ": sample(", n, ", ", seed, ") failed: ", script_error(error.what()));
     }
   }
   require(output.isTensor(), where, ": sample must return a Tensor, got ", output.tagKind());

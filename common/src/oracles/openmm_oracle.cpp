@@ -5,6 +5,7 @@
 #include <OpenMM.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <mutex>
@@ -144,6 +145,9 @@ class OpenMMOracle final : public EnergyOracle {
 }  // namespace
 
 std::unique_ptr<OpenMM::System> read_openmm_system(const std::string& path) {
+  std::error_code ignored;
+  require(!std::filesystem::is_directory(path, ignored), "OpenMM system file '", path,
+          "' is a directory");
   std::ifstream file(path);
   require(file.good(), "OpenMM system file '", path, "' cannot be opened (missing?)");
   const std::string text{std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>()};
