@@ -129,7 +129,8 @@ bool compare(const SystemCase& system, const fs::path& folder, int64_t batch,
   return true;
 }
 
-const char* kUsage = R"(usage: oracle_bench_openmm [--batch 256] [--workers 2,4] [--repeats 5] [--rounds 3]
+const char* kUsage =
+    R"(usage: oracle_bench_openmm [--batch 256] [--workers 2,4] [--repeats 5] [--rounds 3]
   OpenMM oracle throughput (alanine dipeptide, CPU platform): the batched C++
   oracle vs a Python loop over OpenMM's own API, energies and forces.
   --batch B        configurations per call (default 256)

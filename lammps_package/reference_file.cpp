@@ -47,8 +47,7 @@ double number_at(const std::string& path, int line, const std::string& word) {
 }
 
 // An integer (atom count, ID, image flag) that fits a long long.
-long long integer_at(const std::string& path, int line, const std::string& word,
-                     const char* what) {
+long long integer_at(const std::string& path, int line, const std::string& word, const char* what) {
   if (!utils::is_integer(word))
     file_error(path, line, fmt::format("{} '{}' is not an integer", what, word));
   errno = 0;

@@ -7,6 +7,8 @@ set -euo pipefail
 PACKAGES=(
   # toolchain
   build-essential cmake git xz-utils ca-certificates
+  # the formatting check (ctest format.clang_format)
+  clang-format
   # linear algebra for the rigidity tests and Kabsch (header-only)
   libeigen3-dev
   # LibTorch (C++) and PyTorch (Python) from Debian

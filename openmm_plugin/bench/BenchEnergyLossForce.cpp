@@ -104,7 +104,8 @@ struct Timed {
 
 }  // namespace
 
-const char* kUsage = R"(usage: openmm_bench_energyloss_force POSITIONS.txt [--threads T] [--repeats R]
+const char* kUsage =
+    R"(usage: openmm_bench_energyloss_force POSITIONS.txt [--threads T] [--repeats R]
   EnergyLossForce (complete graph) vs CustomBondForce over the same pairs, CPU
   platform: energies and forces compared, then milliseconds per evaluation.
   POSITIONS.txt  N lines "x y z" in nm (examples/openmm/make_system.py --positions)

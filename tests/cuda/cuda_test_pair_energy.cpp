@@ -151,7 +151,9 @@ struct BadInput {
                 std::vector<int64_t>& edges, std::vector<double>& weights);
 };
 
-void PrintTo(const BadInput& input, std::ostream* os) { *os << input.name; }
+void PrintTo(const BadInput& input, std::ostream* os) {
+  *os << input.name;
+}
 
 class CudaBadInput : public ::testing::TestWithParam<BadInput> {};
 

@@ -21,8 +21,8 @@ constexpr int kThreads = 128;
 constexpr int kWarp = 32;
 
 void check(cudaError_t status, const char* what) {
-  require<RuntimeError>(status == cudaSuccess, "CUDA ", what, " failed: ",
-                        cudaGetErrorString(status));
+  require<RuntimeError>(status == cudaSuccess, "CUDA ", what,
+                        " failed: ", cudaGetErrorString(status));
 }
 
 template <typename T>

@@ -51,8 +51,8 @@ std::string script_error(const std::string& message) {
   size_t end = message.find_last_not_of("\n ");
   if (end == std::string::npos) return first_line(message);
   const size_t start = message.rfind('\n', end);
-  std::string last = message.substr(start == std::string::npos ? 0 : start + 1, end + 1 -
-                                    (start == std::string::npos ? 0 : start + 1));
+  std::string last = message.substr(start == std::string::npos ? 0 : start + 1,
+                                    end + 1 - (start == std::string::npos ? 0 : start + 1));
   if (last.rfind("builtins.", 0) == 0) last = last.substr(9);
   return last;
 }
