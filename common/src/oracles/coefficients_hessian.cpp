@@ -117,6 +117,23 @@ Eigen::MatrixXd network_hessian(const std::vector<SpringEdge>& edges, const doub
   return result;
 }
 
+// Solves the normal equations (gram k = c, k >= 0) of a spring fit and
+// scores the network against the (projected) target Hessian.
+HessianFit solve_and_score(const double* gram, const double* c, int64_t m,
+                           const HessianFitOptions& options, const std::vector<SpringEdge>& pairs,
+                           const Eigen::MatrixXd& target, int64_t atoms) {
+  NnlsResult solution = nnls_normal(gram, c, m, options.nnls);
+  HessianFit fit;
+  fit.k = std::move(solution.x);
+  fit.iterations = solution.iterations;
+  fit.converged = solution.converged;
+  fit.zero_springs = int64_t(std::count(fit.k.begin(), fit.k.end(), 0.0));
+  fit.target_norm = target.norm();
+  const Eigen::MatrixXd network = network_hessian(pairs, fit.k.data(), atoms);
+  fit.relative_residual = fit.target_norm > 0 ? (network - target).norm() / fit.target_norm : 0.0;
+  return fit;
+}
+
 // The low-mode-weighted fit (HessianFitOptions::low_mode_power > 0):
 // min_k |W (sum_e k_e a_e a_e^T - T) W|_F, i.e. the plain problem with
 // b_e = W a_e in place of a_e and W T W in place of T.
@@ -151,16 +168,8 @@ HessianFit weighted_fit(const Eigen::MatrixXd& target, const double* reference, 
   }
   const RowMatrix gram = (b.transpose() * b).array().square().matrix();
   const Eigen::VectorXd c = (b.array() * (weighted_target * b).array()).colwise().sum().transpose();
-  NnlsResult solution = nnls_normal(gram.data(), c.data(), m, options.nnls);
-
-  HessianFit fit;
-  fit.k = std::move(solution.x);
-  fit.iterations = solution.iterations;
-  fit.converged = solution.converged;
-  fit.zero_springs = int64_t(std::count(fit.k.begin(), fit.k.end(), 0.0));
-  fit.target_norm = target.norm();
+  HessianFit fit = solve_and_score(gram.data(), c.data(), m, options, pairs, target, atoms);
   const Eigen::MatrixXd network = network_hessian(pairs, fit.k.data(), atoms);
-  fit.relative_residual = fit.target_norm > 0 ? (network - target).norm() / fit.target_norm : 0.0;
   const double weighted_norm = weighted_target.norm();
   fit.weighted_relative_residual =
       weighted_norm > 0 ? (w * network * w - weighted_target).norm() / weighted_norm : 0.0;
@@ -394,16 +403,7 @@ HessianFit fit_springs_to_hessian(const double* hessian, const double* reference
       }
     }
   }
-  NnlsResult solution = nnls_normal(gram.data(), c.data(), m, options.nnls);
-
-  HessianFit fit;
-  fit.k = std::move(solution.x);
-  fit.iterations = solution.iterations;
-  fit.converged = solution.converged;
-  fit.zero_springs = int64_t(std::count(fit.k.begin(), fit.k.end(), 0.0));
-  fit.target_norm = target.norm();
-  const Eigen::MatrixXd network = network_hessian(pairs, fit.k.data(), atoms);
-  fit.relative_residual = fit.target_norm > 0 ? (network - target).norm() / fit.target_norm : 0.0;
+  HessianFit fit = solve_and_score(gram.data(), c.data(), m, options, pairs, target, atoms);
   fit.weighted_relative_residual = fit.relative_residual;
   return fit;
 }
