@@ -12,12 +12,15 @@
 #include <random>
 #include <vector>
 
+#include "../support/pairs.h"
 #include "energyloss/error.h"
 #include "energyloss/oracles/analytic.h"
 #include "energyloss/oracles/hessian_coefficients.h"
 
 namespace energyloss {
 namespace {
+
+using energyloss::testing::complete_edges;
 
 using RowMatrix = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 
@@ -31,17 +34,6 @@ std::vector<double> random_values(int64_t count, unsigned seed, double scale = 1
 
 Eigen::Vector3d position(const std::vector<double>& x, int64_t atom) {
   return {x[size_t(3 * atom)], x[size_t(3 * atom + 1)], x[size_t(3 * atom + 2)]};
-}
-
-std::vector<int64_t> complete_edges(int64_t atoms) {
-  std::vector<int64_t> edges;
-  for (int64_t i = 0; i < atoms; ++i) {
-    for (int64_t j = i + 1; j < atoms; ++j) {
-      edges.push_back(i);
-      edges.push_back(j);
-    }
-  }
-  return edges;
 }
 
 // Hand-derived Hessian of sum_b k_b/2 (r_b - r0_b)^2: for one bond, the i-i

@@ -7,26 +7,18 @@
 #include <cmath>
 #include <vector>
 
+#include "../support/pairs.h"
 #include "energyloss/error.h"
 #include "energyloss/oracles/shell_coefficients.h"
 
 namespace energyloss {
 namespace {
 
+using energyloss::testing::complete_edges;
+
 // Butane-like chain 0-1-2-3-4-5 plus a detached atom 6.
 const std::vector<int64_t> kBonds = {0, 1, 1, 2, 2, 3, 3, 4, 4, 5};
 constexpr int64_t kAtoms = 7;
-
-std::vector<int64_t> all_pairs(int64_t atoms) {
-  std::vector<int64_t> edges;
-  for (int64_t i = 0; i < atoms; ++i) {
-    for (int64_t j = i + 1; j < atoms; ++j) {
-      edges.push_back(i);
-      edges.push_back(j);
-    }
-  }
-  return edges;
-}
 
 TEST(ShellCoefficients, GraphDistancesOfAChainWithADetachedAtom) {
   const std::vector<int64_t> d = graph_distances(kAtoms, kBonds.data(), 5);
@@ -42,7 +34,7 @@ TEST(ShellCoefficients, GraphDistancesOfAChainWithADetachedAtom) {
 }
 
 TEST(ShellCoefficients, ShellSumsMatchTargetsAndProportionsAreKept) {
-  const std::vector<int64_t> edges = all_pairs(kAtoms);
+  const std::vector<int64_t> edges = complete_edges(kAtoms);
   const int64_t n_edges = int64_t(edges.size() / 2);
   std::vector<double> k(static_cast<size_t>(n_edges));
   for (int64_t e = 0; e < n_edges; ++e) k[size_t(e)] = 1.0 + double((e * 7) % 5);
@@ -79,7 +71,7 @@ TEST(ShellCoefficients, DefaultTotalsAreTheExpPresetsOnTheSameEdges) {
     x[size_t(3 * a + 1)] = 0.4 * double(a % 2);
     x[size_t(3 * a + 2)] = a == 6 ? 2.0 : 0.0;
   }
-  const std::vector<int64_t> edges = all_pairs(kAtoms);
+  const std::vector<int64_t> edges = complete_edges(kAtoms);
   const int64_t n_edges = int64_t(edges.size() / 2);
   const std::vector<double> k(size_t(n_edges), 1.0);
   const ShellBalanced result = shell_balanced_coefficients(x.data(), kAtoms, kBonds.data(), 5,
