@@ -154,9 +154,14 @@ def quantiles(values):
 
 
 def steps_to_band(steps, energies, band):
-    """The first step from which the energy stays inside ``band`` (low,
-    high) to the end of the trace; -1 when it never settles there."""
-    inside = (energies >= band[0]) & (energies <= band[1])
+    """The first step from which the energy, as a running mean over a
+    twentieth of the trace (single reports fluctuate across the band's
+    edges), stays inside ``band`` (low, high) to the end of the trace; -1
+    when it never settles there."""
+    window = max(1, len(energies) // 20)
+    smoothed = np.convolve(energies, np.ones(window) / window, mode="full")[:len(energies)]
+    smoothed[:window] = np.cumsum(energies[:window]) / np.arange(1, window + 1)
+    inside = (smoothed >= band[0]) & (smoothed <= band[1])
     if not inside[-1]:
         return -1
     outside = np.nonzero(~inside)[0]
@@ -782,7 +787,8 @@ def write_summary(path, args, sample_rows, seed_rows, times, command):
                             "reached_lowest_data"]
             out.write(f"### {system}\n\n{markdown_table(rows, columns)}\n\n")
         out.write("## Seeded MD\n\n`steps_to_data_band`: first step from which the potential "
-                  "energy stays within the MD data's 5-95 % band (-1: never in this run).\n\n")
+                  "energy (running mean over a twentieth of the trace) stays within the MD "
+                  "data's 5-95 % band (-1: never in this run).\n\n")
         out.write(markdown_table(seed_rows, ["system", "start", "program", "seed_energy",
                                              "md_energy_median", "steps_to_data_band",
                                              "blew_up", "seconds"]) + "\n\n")
