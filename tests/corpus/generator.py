@@ -2,13 +2,12 @@
 energyloss.Generator, openmmenergyloss.seed (an OpenMM Context that must
 still evaluate, unchanged, afterwards) and LAMMPS `seed_atoms`."""
 import numpy as np
-import openmm
 import pytest
 from openmm import unit
 
 import openmmenergyloss
 from energyloss.oracles import Generator
-from corpus_common import expect_error, run_lammps
+from corpus_common import expect_error, harmonic_context, run_lammps
 from gen_common import BROKEN, write
 from lammps_common import deck
 
@@ -32,23 +31,11 @@ def test_generator_load(name, files):
     expect_error(lambda: Generator(files["lj"][name]).sample(3), BROKEN[name][1], good)
 
 
-def _context():
-    system = openmm.System()
-    for _ in range(32):
-        system.addParticle(1.0)
-    force = openmm.CustomExternalForce("x^2 + y^2 + z^2")
-    for i in range(32):
-        force.addParticle(i, [])
-    system.addForce(force)
-    context = openmm.Context(system, openmm.VerletIntegrator(0.001),
-                             openmm.Platform.getPlatformByName("Reference"))
-    context.setPositions(np.full((32, 3), 0.25) * unit.nanometer)
-    return context
 
 
 @pytest.fixture(scope="module")
 def context():
-    return _context()
+    return harmonic_context()
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -67,7 +54,7 @@ def test_openmm_seed(name, files, context):
 
 
 def test_openmm_seed_good_after_bad(files):
-    context = _context()
+    context = harmonic_context()
     with pytest.raises(ValueError):
         openmmenergyloss.seed(context, files["nm"]["nan"], candidates=2, minimize=False)
     openmmenergyloss.seed(context, files["nm"]["good"], candidates=2, minimize=False)

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from energyloss import oracles
-from corpus_common import expect_error
+from corpus_common import expect_error, check_file_oracle
 
 GOOD = """units lj
 atom_style atomic
@@ -79,10 +79,8 @@ POSITIONS_BAD = {
 
 @pytest.mark.parametrize("name", sorted(ARGS))
 def test_bad_oracle_arguments(name, tmp_path, good_oracle):
-    path = tmp_path / "in.deck"
-    path.write_text(GOOD)
     make, pattern = ARGS[name]
-    expect_error(lambda: make(path).evaluate(POSITIONS), pattern, _good(good_oracle))
+    check_file_oracle(make, pattern, good_oracle, POSITIONS, tmp_path / "in.deck", GOOD)
 
 
 @pytest.mark.parametrize("name", sorted(POSITIONS_BAD))

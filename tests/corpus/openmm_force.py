@@ -11,7 +11,7 @@ from openmm import unit
 
 import openmmenergyloss
 from openmmenergyloss import EnergyLossForce
-from corpus_common import expect_error
+from corpus_common import expect_error, harmonic_context
 from gen_common import write
 from energyloss import graphs
 
@@ -86,18 +86,6 @@ def generator(tmp_path_factory):
     return write(str(directory), "good", "nm")
 
 
-def _seed_context():
-    system = openmm.System()
-    for _ in range(32):
-        system.addParticle(1.0)
-    force = openmm.CustomExternalForce("x^2 + y^2 + z^2")
-    for i in range(32):
-        force.addParticle(i, [])
-    system.addForce(force)
-    context = openmm.Context(system, openmm.VerletIntegrator(0.001),
-                             openmm.Platform.getPlatformByName("Reference"))
-    context.setPositions(np.full((32, 3), 0.25) * unit.nanometer)
-    return context
 
 
 SEED = {
@@ -117,7 +105,7 @@ SEED = {
 @pytest.mark.parametrize("name", sorted(SEED))
 def test_bad_seed_arguments(name, generator):
     kwargs, pattern = dict(SEED[name][0]), SEED[name][1]
-    context = _seed_context()
+    context = harmonic_context()
     if kwargs.pop("particles", None):
         system = openmm.System()
         for _ in range(33):

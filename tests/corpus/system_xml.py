@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from energyloss import oracles
-from corpus_common import expect_error
+from corpus_common import expect_error, check_file_oracle
 
 
 def _system(n=3):
@@ -90,10 +90,8 @@ POSITIONS_BAD = {
 
 @pytest.mark.parametrize("name", sorted(ARGS))
 def test_bad_oracle_arguments(name, tmp_path, good_oracle):
-    path = tmp_path / "system.xml"
-    path.write_text(GOOD)
     make, pattern = ARGS[name]
-    expect_error(lambda: make(path).evaluate(POSITIONS), pattern, _good(good_oracle))
+    check_file_oracle(make, pattern, good_oracle, POSITIONS, tmp_path / "system.xml", GOOD)
 
 
 @pytest.mark.parametrize("name", sorted(POSITIONS_BAD))
