@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "bond_graph.h"
 #include "energyloss/error.h"
 #include "energyloss/oracles/hessian_coefficients.h"
 
@@ -96,16 +97,7 @@ void require_finite_input(const double* hessian, const double* reference, int64_
 }  // namespace
 
 std::vector<int64_t> angles_from_bonds(int64_t atoms, const int64_t* bonds, int64_t n_bonds) {
-  require(atoms >= 1, "atoms: expected >= 1, got ", atoms);
-  require(n_bonds >= 0 && (n_bonds == 0 || bonds != nullptr), "bonds: bad count or null");
-  std::vector<std::vector<int64_t>> neighbours(static_cast<size_t>(atoms));
-  for (int64_t b = 0; b < n_bonds; ++b) {
-    const int64_t i = bonds[2 * b], j = bonds[2 * b + 1];
-    require(i >= 0 && i < atoms && j >= 0 && j < atoms && i != j, "bonds[", b,
-            "]: expected two distinct atoms in [0, ", atoms, "), got (", i, ", ", j, ")");
-    neighbours[size_t(i)].push_back(j);
-    neighbours[size_t(j)].push_back(i);
-  }
+  std::vector<std::vector<int64_t>> neighbours = bonded_neighbours(atoms, bonds, n_bonds);
   std::vector<int64_t> angles;
   for (int64_t centre = 0; centre < atoms; ++centre) {
     std::vector<int64_t>& list = neighbours[size_t(centre)];

@@ -3,6 +3,7 @@
 #include <deque>
 #include <vector>
 
+#include "bond_graph.h"
 #include "energyloss/coefficients.h"
 #include "energyloss/error.h"
 #include "energyloss/oracles/shell_coefficients.h"
@@ -10,17 +11,7 @@
 namespace energyloss {
 
 std::vector<int64_t> graph_distances(int64_t atoms, const int64_t* bonds, int64_t n_bonds) {
-  require(atoms >= 1, "atoms: expected >= 1, got ", atoms);
-  require(n_bonds >= 0, "bonds: count must be >= 0, got ", n_bonds);
-  require(n_bonds == 0 || bonds != nullptr, "bonds: must not be null");
-  std::vector<std::vector<int64_t>> neighbours(static_cast<size_t>(atoms));
-  for (int64_t b = 0; b < n_bonds; ++b) {
-    const int64_t i = bonds[2 * b], j = bonds[2 * b + 1];
-    require(i >= 0 && i < atoms && j >= 0 && j < atoms && i != j, "bonds[", b,
-            "]: expected two distinct atoms in [0, ", atoms, "), got (", i, ", ", j, ")");
-    neighbours[size_t(i)].push_back(j);
-    neighbours[size_t(j)].push_back(i);
-  }
+  const std::vector<std::vector<int64_t>> neighbours = bonded_neighbours(atoms, bonds, n_bonds);
   std::vector<int64_t> distance(static_cast<size_t>(atoms * atoms), -1);
   std::deque<int64_t> queue;
   for (int64_t source = 0; source < atoms; ++source) {
