@@ -728,7 +728,7 @@ def plot_ramachandran(system, samples, data, path):
     plt.close(figure)
 
 
-def plot_energies(sample_rows, traces, bands, path):
+def plot_energies(traces, bands, units, path):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -744,7 +744,7 @@ def plot_energies(sample_rows, traces, bands, path):
         ax.axhspan(*bands[name], color="grey", alpha=0.25, label="MD data 5-95 %")
         ax.set_title(f"{name}: seeded MD")
         ax.set_xlabel("step")
-        ax.set_ylabel("potential energy")
+        ax.set_ylabel(f"potential energy ({units[name]})")
         finite = np.concatenate([e[np.isfinite(e)] for _, e in traces[name].values()])
         low, high = bands[name]
         ax.set_ylim(min(low, np.min(finite)) - 0.1 * (high - low),
@@ -806,7 +806,7 @@ def main(argv):
     torch.set_num_threads(1)
     progress = Progress()
     command = "examples/bridge/bridge.py " + " ".join(argv)
-    sample_rows, seed_rows, curves, traces, bands, ramachandran = [], [], [], {}, {}, None
+    sample_rows, seed_rows, curves, traces, bands, units, ramachandran = [], [], [], {}, {}, {}, None
     users = []  # the user's own generators, validated before any work
     for entry in args.generator:
         name, _, path = entry.partition("=")
@@ -851,6 +851,7 @@ def main(argv):
         progress.times[f"seed {system.name}"] = time.perf_counter() - begin
         seed_rows += rows
         traces[system.name] = system_traces
+        units[system.name] = system.energy_unit
 
         progress.stage(5, "measure", f"{system.name}: {args.samples} samples per start")
         rows, samples = progress.timed(f"measure {system.name}", measure_samples, system, starts,
@@ -867,7 +868,7 @@ def main(argv):
     write_csv(curves, os.path.join(output, "training.csv"))
     if ramachandran is not None:
         plot_ramachandran(*ramachandran, os.path.join(output, "ramachandran.png"))
-    plot_energies(sample_rows, traces, bands, os.path.join(output, "seeded_md.png"))
+    plot_energies(traces, bands, units, os.path.join(output, "seeded_md.png"))
     progress.times["total"] = time.perf_counter() - progress.start
     write_summary(os.path.join(output, "summary.md"), args, sample_rows, seed_rows,
                   progress.times, command)
