@@ -1,11 +1,13 @@
 #!/usr/bin/python3
 """Run the code blocks of a README as written, so README and code cannot drift apart.
 
-Usage: check_readme_blocks.py README.md --source-dir SRC --build-dir BUILD [--list]
+Usage: check_readme_blocks.py README.md --source-dir SRC --build-dir BUILD [--run-in FOLDER] [--list]
 
 Every fenced block (```lang ... ```) must name its language. Blocks in
 ``python``, ``sh``/``bash`` and ``lammps`` run, in the order they appear, in
-one scratch folder that stands in for the README's own folder: it mirrors the
+one scratch folder that stands in for the README's own folder (or --run-in,
+relative to SRC, for READMEs whose commands start at the repository root): it
+mirrors the
 source tree through symbolic links (``build`` points at BUILD; ``.git``,
 ``results`` and other ``build*`` folders are left out), so relative paths
 resolve as they do for a reader who runs the block in that folder after a
@@ -148,14 +150,15 @@ def command_for(block: Block, path: str, build_dir: str) -> List[str]:
     return [os.path.join(build_dir, "bin", "lmp_energyloss"), "-in", path, "-log", "none"]
 
 
-def run_blocks(readme: str, source_dir: str, build_dir: str, timeout: float) -> int:
+def run_blocks(readme: str, source_dir: str, build_dir: str, timeout: float,
+               run_in: Optional[str] = None) -> int:
     name = os.path.relpath(os.path.abspath(readme), os.path.abspath(source_dir))
     with open(readme, encoding="utf-8") as handle:
         blocks = parse_blocks(handle.read(), name)
     extension = {"python": "py", "sh": "sh", "bash": "sh", "lammps": "lmp"}
     ran = skipped = 0
     with tempfile.TemporaryDirectory(prefix="readme-") as scratch:
-        cwd = mirror(source_dir, build_dir, os.path.dirname(name), scratch)
+        cwd = mirror(source_dir, build_dir, os.path.dirname(name) if run_in is None else run_in, scratch)
         for number, block in enumerate(blocks, 1):
             where = f"{name}:{block.line} ({block.language})"
             if block.skip is not None:
@@ -194,6 +197,8 @@ def main(argv=None) -> int:
     parser.add_argument("readme", help="the Markdown file")
     parser.add_argument("--source-dir", required=True, help="the repository root")
     parser.add_argument("--build-dir", required=True, help="the build tree (its bin/, lib/, python/)")
+    parser.add_argument("--run-in", default=None,
+                        help="folder the blocks run in, relative to the source root (default: the README's)")
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds per block (default 120)")
     parser.add_argument("--list", action="store_true", help="list the blocks and markers, run nothing")
     args = parser.parse_args(argv)
@@ -205,7 +210,7 @@ def main(argv=None) -> int:
                         "run" if block.language in RUNNABLE else "not run")
                     print(f"{args.readme}:{block.line} {block.language}: {state}")
             return 0
-        return run_blocks(args.readme, args.source_dir, args.build_dir, args.timeout)
+        return run_blocks(args.readme, args.source_dir, args.build_dir, args.timeout, args.run_in)
     except ReadmeError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
