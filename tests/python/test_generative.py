@@ -8,7 +8,7 @@ import torch
 
 import energyloss
 from energyloss.generative import (AncestralSampler, Batch, GraphDenoiser, centre,
-                                   export_generator, sample, train)
+                                   export_generator, sample, schedule, train)
 
 
 def polynomial_schedule(t):
@@ -105,6 +105,32 @@ def test_training_lowers_the_loss(loss_name):
     assert 0 < share < 1
     assert [s for s, _ in curve] == [100, 200, 300, 400]
     assert curve[-1][1] < 0.8 * curve[0][1], curve
+
+
+def test_training_passes_the_noise_levels_to_the_loss():
+    """The loss sees t, alpha and sigma [B] of the step in batch.context (what
+    ForceFieldEnergyLoss's threshold reads), consistent with the schedule."""
+    types, pairs = single_system()
+    data = centre(torch.randn(1, 6, 3)).expand(8, -1, -1)
+    model = GraphDenoiser(6, 4, [0], width=8, layers=1)
+    seen = []
+
+    def draw(generator):
+        return Batch(data, torch.ones(8, 6, dtype=torch.bool),
+                     {"types": types[None].expand(8, -1), "pairs": pairs[None].expand(8, -1, -1, -1)})
+
+    def loss(pred, batch):
+        seen.append({key: batch.context[key] for key in ("t", "alpha", "sigma")})
+        return energyloss.mse_loss(pred, batch.x0, reduction="none")
+
+    train(model, draw, loss, 3, seed=0)
+    assert len(seen) == 3
+    for levels in seen:
+        assert levels["t"].shape == (8,)
+        alpha, sigma = schedule(levels["t"])
+        torch.testing.assert_close(levels["alpha"], alpha)
+        torch.testing.assert_close(levels["sigma"], sigma)
+    assert not torch.equal(seen[0]["t"], seen[1]["t"])
 
 
 def test_exported_generator_matches_the_python_sampler(tmp_path):

@@ -13,6 +13,7 @@ from .noise import *  # noqa: F401,F403
 
 try:  # absent when built with -DENERGYLOSS_BUILD_ORACLES=OFF
     from .oracles import *  # noqa: F401,F403
+    from .force_field_loss import *  # noqa: F401,F403
 except ImportError:
     pass
 

@@ -156,7 +156,10 @@ def train(model, draw_batch, loss, steps, seed, lr=3e-4, progress=None):
     """Trains ``model`` (a ``GraphDenoiser`` or any module with its call
     signature) on ``draw_batch(generator) -> Batch``, randomly rotated here,
     with ``loss(x0_hat, batch) -> [B]`` weighted by alpha^2/sigma^2, for
-    ``steps`` Adam steps at learning rate ``lr`` (seeded by ``seed``).
+    ``steps`` Adam steps at learning rate ``lr`` (seeded by ``seed``). The
+    loss sees the rotated data in ``batch.x0`` and the step's noise levels
+    in ``batch.context`` ("t", "alpha", "sigma", each ``[B]``), e.g. for
+    ``energyloss.ForceFieldEnergyLoss``'s threshold.
     ``progress(step, mean loss since the last call)`` is called every 100
     steps and at the end. Returns (the loss's share of the step time, the
     list of (step, mean weighted loss) pairs)."""
@@ -168,9 +171,10 @@ def train(model, draw_batch, loss, steps, seed, lr=3e-4, progress=None):
         start = time.perf_counter()
         batch = draw_batch(generator)
         x0 = batch.x0 @ random_rotations(len(batch.x0), generator).transpose(1, 2)
-        batch = batch._replace(x0=x0)
         t = torch.rand(len(x0), generator=generator) * 0.999 + 0.001
         alpha, sigma = schedule(t)
+        batch = batch._replace(x0=x0, context=dict(batch.context or {}, t=t, alpha=alpha,
+                                                   sigma=sigma))
         eps = centre(torch.randn(x0.shape, generator=generator), batch.mask)
         x_t = alpha[:, None, None] * x0 + sigma[:, None, None] * eps
         x0_hat = x0_from_eps(x_t, _denoise(model, x_t, t, batch), alpha, sigma)

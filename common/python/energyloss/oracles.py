@@ -9,6 +9,7 @@ and ``oracle_energy`` makes them differentiable. The compiled code lives in
 loaded on import (``ENERGYLOSS_ORACLES_LIBRARY`` overrides its path).
 """
 import functools
+import math
 import os
 
 import torch
@@ -248,10 +249,18 @@ def true_energy_loss(oracle, pred, ref, temperature, reduction="mean"):
 
 
 def force_field_coefficients(oracle, ref, edges, step=1e-4, floor=None, method="auto",
-                             return_details=False, low_mode_power=0.0):
+                             return_details=False, low_mode_power=0.0, kT=None):
     """Force-field-derived k_ij for ``pair_energy_loss(..., coeff="explicit",
-    edges=edges, edge_weights=k)`` at ``ref`` ``[N, 3]`` on ``edges`` ``[E, 2]``,
-    in the oracle's energy / length^2.
+    edges=edges, edge_weights=k)`` at ``ref`` ``[N, 3]`` on ``edges`` ``[E, 2]``.
+
+    Units: with ``kT=None`` (default) k is in the oracle's energy / length^2
+    (``oracle.units``), exactly as the method gives it. With ``kT`` (the
+    thermal energy in the oracle's energy unit, finite and > 0, e.g.
+    0.0083144626 * 300 for kJ/mol at 300 K) k is divided by it, so k is in
+    kT / length^2 and the pair loss is an energy in kT, the unit of
+    ``true_energy_term`` (the paper's E / T). Nothing else is rescaled; a
+    different total stiffness (e.g. the exp preset's) is the caller's
+    explicit choice (``shell_balanced_coefficients``).
 
     ``method``:
 
@@ -273,14 +282,35 @@ def force_field_coefficients(oracle, ref, edges, step=1e-4, floor=None, method="
       (see ``hessian_fitted_springs``).
 
     For the per-pair methods, curvatures below ``floor`` (default 1e-6 x the
-    largest curvature) are raised to it, keeping every spring positive.
+    largest curvature; in the oracle's units, applied before dividing by
+    ``kT``) are raised to it, keeping every spring positive.
 
     Returns k ``[E]`` (ref's dtype), or with ``return_details`` also a dict:
     per-pair methods: the raw ``curvature``, the ``floor`` applied and how
     many edges were ``floored`` (for an ``OpenMMOracle`` with "analytic",
     the dict of ``openmm_pair_coefficients``); "hessian_fit": the dict of
-    ``hessian_fitted_springs`` plus the ``hessian`` ``[3N, 3N]``.
+    ``hessian_fitted_springs`` plus the ``hessian`` ``[3N, 3N]``. The details
+    stay in the oracle's units; with ``kT`` they also hold ``"kT"``.
+    A bad ``kT`` raises ValueError naming it.
     """
+    if kT is not None:
+        try:
+            kT_value = float(kT)
+        except (TypeError, ValueError):
+            kT_value = math.nan
+        if not (math.isfinite(kT_value) and kT_value > 0):
+            raise ValueError(f"energyloss: kT: expected a finite number > 0 (the thermal energy "
+                             f"in the oracle's energy unit) or None, got {kT!r}")
+    k, details = _force_field_coefficients(oracle, ref, edges, step, floor, method,
+                                           low_mode_power)
+    if kT is not None:
+        k = k / kT_value
+        details["kT"] = kT_value
+    return (k, details) if return_details else k
+
+
+def _force_field_coefficients(oracle, ref, edges, step, floor, method, low_mode_power):
+    """(k in the oracle's units, details) of force_field_coefficients."""
     if method == "hessian_fit":
         if floor is not None:
             raise ValueError("energyloss: method 'hessian_fit' applies no floor (its springs are "
@@ -288,21 +318,17 @@ def force_field_coefficients(oracle, ref, edges, step=1e-4, floor=None, method="
         hessian = force_field_hessian(oracle, ref, step=step)
         k, details = hessian_fitted_springs(hessian, ref, edges, return_details=True,
                                             low_mode_power=low_mode_power)
-        if return_details:
-            details["hessian"] = hessian
-            return k, details
-        return k
+        details["hessian"] = hessian
+        return k, details
     if low_mode_power:
         raise ValueError("energyloss: low_mode_power applies to method 'hessian_fit' only")
     if method == "analytic" and isinstance(oracle, OpenMMOracle):
         return openmm_pair_coefficients(oracle.system_xml_path, ref, edges, floor=floor,
-                                        return_details=return_details)
+                                        return_details=True)
     edges = torch.as_tensor(edges, dtype=torch.long)
     k, curvature, floored, floor_value = ops.force_field_coefficients(
         _handle(oracle), ref, edges, float(step), None if floor is None else float(floor), method)
-    if return_details:
-        return k, {"curvature": curvature, "floor": floor_value, "floored": floored}
-    return k
+    return k, {"curvature": curvature, "floor": floor_value, "floored": floored}
 
 
 def _floating(tensor):
