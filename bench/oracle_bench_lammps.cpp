@@ -29,7 +29,7 @@
 #include <string>
 #include <vector>
 
-#include "energyloss/oracles/factories.h"
+#include "energyloss/oracles/lammps_oracle.h"
 
 namespace {
 

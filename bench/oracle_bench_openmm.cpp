@@ -21,7 +21,7 @@
 #include <string>
 #include <vector>
 
-#include "energyloss/oracles/factories.h"
+#include "energyloss/oracles/openmm_oracle.h"
 
 namespace {
 

@@ -161,7 +161,7 @@ class EnergyLossForce : public OpenMM::Force {
 /* k_ij read off the System's force field along each pair (common/'s
    energyloss::openmm_pair_coefficients); pairs flat [i0, j0, i1, j1, ...]. */
 %{
-#include "energyloss/oracles/openmm.h"
+#include "energyloss/oracles/openmm_coefficients.h"
 %}
 %inline %{
 std::vector<double> _forceFieldCoefficients(const OpenMM::System& system,

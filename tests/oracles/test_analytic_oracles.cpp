@@ -9,7 +9,7 @@
 #include "../support/expect_error.h"
 #include "../support/finite_differences.h"
 #include "energyloss/error.h"
-#include "energyloss/oracles/analytic.h"
+#include "energyloss/oracles/analytic_oracles.h"
 
 namespace energyloss {
 namespace {

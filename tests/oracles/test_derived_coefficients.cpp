@@ -10,7 +10,7 @@
 #include "../support/expect_error.h"
 #include "../support/random_values.h"
 #include "energyloss/error.h"
-#include "energyloss/oracles/analytic.h"
+#include "energyloss/oracles/analytic_oracles.h"
 #include "energyloss/oracles/derived_coefficients.h"
 #include "energyloss/pair_energy.h"
 

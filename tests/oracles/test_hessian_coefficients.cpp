@@ -14,7 +14,7 @@
 
 #include "../support/pairs.h"
 #include "energyloss/error.h"
-#include "energyloss/oracles/analytic.h"
+#include "energyloss/oracles/analytic_oracles.h"
 #include "energyloss/oracles/hessian_coefficients.h"
 
 namespace energyloss {

@@ -25,7 +25,7 @@
 #include "../support/expect_error.h"
 #include "../support/finite_differences.h"
 #include "energyloss/error.h"
-#include "energyloss/oracles/factories.h"
+#include "energyloss/oracles/lammps_oracle.h"
 
 namespace {
 

@@ -16,8 +16,8 @@
 #include "../support/expect_error.h"
 #include "../support/finite_differences.h"
 #include "energyloss/error.h"
-#include "energyloss/oracles/factories.h"
-#include "energyloss/oracles/openmm.h"
+#include "energyloss/oracles/openmm_coefficients.h"
+#include "energyloss/oracles/openmm_oracle.h"
 
 namespace energyloss {
 namespace {

@@ -19,7 +19,7 @@
 #include "../support/expect_error.h"
 #include "../support/oracle_checks.h"
 #include "energyloss/error.h"
-#include "energyloss/oracles/factories.h"
+#include "energyloss/oracles/openmm_oracle.h"
 
 namespace energyloss {
 namespace {

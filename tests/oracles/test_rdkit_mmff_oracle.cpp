@@ -21,7 +21,7 @@
 #include "../support/expect_error.h"
 #include "../support/oracle_checks.h"
 #include "energyloss/error.h"
-#include "energyloss/oracles/factories.h"
+#include "energyloss/oracles/rdkit_mmff_oracle.h"
 
 namespace energyloss {
 namespace {

@@ -1,7 +1,7 @@
 // Force-field-derived pair coefficients read off an OpenMM System's own force
 // terms: the analytic counterpart of derived_coefficients' finite-difference
 // Hessian projection, exact for the terms it covers (see
-// energyloss/oracles/openmm.h).
+// energyloss/oracles/openmm_coefficients.h).
 #include <OpenMM.h>
 
 #include <algorithm>
@@ -9,8 +9,8 @@
 #include <unordered_map>
 
 #include "energyloss/error.h"
-#include "energyloss/oracles/openmm.h"
-#include "openmm_oracle.h"
+#include "energyloss/oracles/openmm_coefficients.h"
+#include "openmm_system.h"
 
 namespace energyloss {
 namespace {

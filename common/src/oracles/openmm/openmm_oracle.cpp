@@ -1,21 +1,17 @@
 // The OpenMM energy oracle: a serialized System evaluated by one Context per
 // worker thread, the batch shared out among the workers.
-#include "openmm_oracle.h"
+#include "energyloss/oracles/openmm_oracle.h"
 
 #include <OpenMM.h>
 
 #include <algorithm>
-#include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <mutex>
-#include <sstream>
 #include <thread>
 #include <vector>
 
 #include "batch_workers.h"
 #include "energyloss/error.h"
-#include "energyloss/oracles/factories.h"
+#include "openmm_system.h"
 
 namespace energyloss {
 namespace {
@@ -38,18 +34,6 @@ OpenMM::Platform& platform_by_name(const std::string& name) {
     available += (available.empty() ? "" : ", ") + candidate;
   }
   fail("OpenMM platform '", name, "' is not available; available platforms: ", available);
-}
-
-// XmlSerializer casts whatever the file holds to the requested type, so an
-// Integrator or State file must be turned away before deserializing.
-bool root_element_is_system(const std::string& text) {
-  size_t at = 0;
-  while ((at = text.find('<', at)) != std::string::npos) {
-    const char next = at + 1 < text.size() ? text[at + 1] : '\0';
-    if (next != '?' && next != '!') return text.compare(at, 7, "<System") == 0;
-    ++at;
-  }
-  return false;
 }
 
 struct Worker {
@@ -143,26 +127,6 @@ class OpenMMOracle final : public EnergyOracle {
 };
 
 }  // namespace
-
-std::unique_ptr<OpenMM::System> read_openmm_system(const std::string& path) {
-  std::error_code ignored;
-  require(!std::filesystem::is_directory(path, ignored), "OpenMM system file '", path,
-          "' is a directory");
-  std::ifstream file(path);
-  require(file.good(), "OpenMM system file '", path, "' cannot be opened (missing?)");
-  const std::string text{std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>()};
-  require(root_element_is_system(text), "OpenMM system file '", path,
-          "' does not hold a serialized System (expected a <System> root element)");
-  std::istringstream stream(text);
-  try {
-    std::unique_ptr<OpenMM::System> system(
-        OpenMM::XmlSerializer::deserialize<OpenMM::System>(stream));
-    require(system != nullptr, "OpenMM system file '", path, "' could not be deserialized");
-    return system;
-  } catch (const OpenMM::OpenMMException& error) {
-    fail("OpenMM system file '", path, "' is not a valid serialized System: ", error.what());
-  }
-}
 
 std::shared_ptr<EnergyOracle> make_openmm_oracle(
     const std::string& system_xml_path, const std::string& platform,

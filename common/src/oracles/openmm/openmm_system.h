@@ -1,7 +1,6 @@
-// Private helpers of the OpenMM oracle and coefficients (OpenMM types in their
-// signatures). The oracle is made by make_openmm_oracle
-// (energyloss/oracles/factories.h); the force-field-derived coefficients are
-// public in energyloss/oracles/openmm.h.
+// Private helper of the OpenMM oracle and coefficients (OpenMM types in its
+// signature). The oracle is public in energyloss/oracles/openmm_oracle.h, the
+// force-field-derived coefficients in energyloss/oracles/openmm_coefficients.h.
 #pragma once
 
 #include <memory>

@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "energyloss/error.h"
-#include "energyloss/oracles/analytic.h"
+#include "energyloss/oracles/analytic_oracles.h"
 #include "energyloss/oracles/derived_coefficients.h"
 
 namespace energyloss {

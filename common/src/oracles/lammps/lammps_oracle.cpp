@@ -1,7 +1,7 @@
 // LAMMPS oracle, client side: every LAMMPS instance lives in its own
 // energyloss_lammps_worker process (LAMMPS calls exit() on errors), driven
-// over a socket (common/src/oracles/lammps/lammps_protocol.h). A batch is split
-// into contiguous chunks, one per worker, evaluated concurrently.
+// over a socket (lammps_protocol.h). A batch is split into contiguous chunks,
+// one per worker, evaluated concurrently.
 //
 // What a deck must contain: units, atoms (IDs exactly 1..N), force field;
 // no fixes and no `run` that moves atoms. It runs in its own directory. The
@@ -33,8 +33,8 @@
 #include <vector>
 
 #include "energyloss/error.h"
-#include "energyloss/oracles/factories.h"
-#include "lammps/lammps_protocol.h"
+#include "energyloss/oracles/lammps_oracle.h"
+#include "lammps_protocol.h"
 
 extern char** environ;
 

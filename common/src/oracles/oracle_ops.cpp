@@ -12,11 +12,13 @@
 
 #include "energyloss/error.h"
 #include "energyloss/generator.h"
-#include "energyloss/oracles/analytic.h"
+#include "energyloss/oracles/analytic_oracles.h"
 #include "energyloss/oracles/derived_coefficients.h"
-#include "energyloss/oracles/factories.h"
 #include "energyloss/oracles/hessian_coefficients.h"
-#include "energyloss/oracles/openmm.h"
+#include "energyloss/oracles/lammps_oracle.h"
+#include "energyloss/oracles/openmm_coefficients.h"
+#include "energyloss/oracles/openmm_oracle.h"
+#include "energyloss/oracles/rdkit_mmff_oracle.h"
 #include "energyloss/torch/common.h"
 #include "energyloss/torch/oracle.h"
 
@@ -218,7 +220,7 @@ Handle openmm_oracle(const std::string& system_xml, const std::string& platform,
 }
 
 // (k, curvature, bond, angle, lennard_jones, coulomb, floored, floor, ignored):
-// OpenMMPairCoefficients (energyloss/oracles/openmm.h) as tensors [E] in the
+// OpenMMPairCoefficients (energyloss/oracles/openmm_coefficients.h) as tensors [E] in the
 // dtype of `reference` [N, 3] (nm).
 std::tuple<Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, int64_t, double,
            std::vector<std::string>>

@@ -1,7 +1,7 @@
 // LibTorch face of the Hessian-based coefficients that need no oracle
 // (energyloss/oracles/hessian_coefficients.h): NNLS, springs fitted to a
 // given Hessian, the spring network Hessian and the rigid-body projection.
-// The oracle's own Hessian (force_field_hessian) is in torch_oracles.cpp,
+// The oracle's own Hessian (force_field_hessian) is in oracle_ops.cpp,
 // next to the Oracle class its schema names. Every op takes float32/float64
 // CPU tensors, computes in float64 and returns the dtype of its first
 // floating argument.

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "energyloss/error.h"
-#include "energyloss/oracles/analytic.h"
+#include "energyloss/oracles/analytic_oracles.h"
 
 namespace energyloss {
 namespace {

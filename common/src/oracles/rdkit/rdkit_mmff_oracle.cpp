@@ -19,7 +19,7 @@
 
 #include "batch_workers.h"
 #include "energyloss/error.h"
-#include "energyloss/oracles/factories.h"
+#include "energyloss/oracles/rdkit_mmff_oracle.h"
 
 namespace energyloss {
 namespace {
