@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <string>
 #include <type_traits>
+#include <vector>
 
 // The coefficient formula is shared with the CUDA kernels.
 #ifdef __CUDACC__
@@ -58,9 +59,20 @@ struct CoefficientSpec {
 // listing the valid names otherwise.
 CoefficientMode parse_coefficient_mode(const std::string& name);
 const char* coefficient_mode_name(CoefficientMode mode);
+// Every mode's name, in CoefficientMode order: the one list, which the torch
+// op energyloss::coefficient_modes and the OpenMM plugin's Python read.
+std::vector<std::string> coefficient_mode_names();
 
 // Throws when the spec can produce negative or non-finite k.
 void check_coefficient_spec(const CoefficientSpec& spec);
+
+// 1 / x for x > 0 and 0 for x = 0 (x >= 0), without a branch, so loops
+// using it still vectorise: a zero distance has no direction (gradient 0)
+// and coincident atoms no Lennard-Jones minimum.
+template <typename T>
+ENERGYLOSS_HOST_DEVICE inline T inverse_or_zero(T x) {
+  return T(x > T(0)) / (x + T(x == T(0)));
+}
 
 // k(r) and dk/dr for reference distance r, with the mode fixed at compile
 // time so hot loops carry no switch. `k0` is the effective prefactor (already
@@ -84,7 +96,7 @@ ENERGYLOSS_HOST_DEVICE inline void coefficient(const CoefficientSpec& spec, T k0
     dk_dr = T(-2) * r * k * inv;
   } else if constexpr (Mode == CoefficientMode::LennardJones) {
     // Coincident reference atoms have no LJ minimum: treat them as unbonded.
-    const T inv = T(r > T(0)) / (r + T(r == T(0)));
+    const T inv = inverse_or_zero(r);
     k = k0 * inv * inv;
     dk_dr = T(-2) * k * inv;
   } else {

@@ -13,6 +13,7 @@
 
 #include "energyloss/cuda/pair_energy.h"
 #include "energyloss/error.h"
+#include "energyloss/pair_term.h"
 
 namespace energyloss::cuda {
 namespace {
@@ -60,8 +61,8 @@ __device__ Point<Dim, T> load(const T* positions, int64_t atom) {
   return point;
 }
 
-// Atom i's share of one pair: the pair energy, and dE/dpred_i, dE/dref_i.
-// The same algebra as the CPU kernel; atom j's share is the negated vectors.
+// Atom i's share of one pair: the pair energy, and dE/dpred_i, dE/dref_i
+// (pair_term's, as on the CPU); atom j's share is the negated vectors.
 template <int Dim, typename T>
 struct PairShare {
   T energy = 0;
@@ -82,19 +83,12 @@ __device__ bool pair_share(const DevicePair<T>& p, T k0, const Point<Dim, T>& pr
     r02 += dr[c] * dr[c];
   }
   if (!(double(r02) < p.cutoff2)) return false;
-  const T r = sqrt(r2), r0 = sqrt(r02);
-  T k, dk;
-  coefficient<Mode>(p.spec, k0, r0, k, dk);
-  k *= weight;
-  dk *= weight;
-  const T diff = r - r0;
-  share.energy = T(0.5) * k * diff * diff;
-  const T pred_scale = r > T(0) ? k * diff / r : T(0);
-  const T ref_scale = r0 > T(0) ? (T(0.5) * dk * diff * diff - k * diff) / r0 : T(0);
+  const PairTerm<T> term = pair_term<Mode>(p.spec, k0, weight, r2, r02);
+  share.energy = term.energy;
 #pragma unroll
   for (int c = 0; c < Dim; ++c) {
-    share.pred[c] = pred_scale * dp[c];
-    share.ref[c] = ref_scale * dr[c];
+    share.pred[c] = term.pred_scale * dp[c];
+    share.ref[c] = term.ref_scale * dr[c];
   }
   return true;
 }

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "energyloss/error.h"
+#include "energyloss/pair_term.h"
 
 // glibc's libmvec has vector exp/expf. Declaring their SIMD variants (what
 // <math.h> does under -ffast-math) lets the complete-graph loop vectorise
@@ -70,30 +71,6 @@ struct Problem {
   int64_t slot(int64_t b, int64_t i) const { return b * padded + i; }
 };
 
-// The contribution of one pair, shared by the complete-graph and edge-list
-// walks. dp and dr are pred and ref difference vectors i - j.
-template <CoefficientMode Mode, typename T>
-struct PairTerm {
-  T energy, force_scale, ref_scale;
-  PairTerm(const CoefficientSpec& spec, T k0, T weight, const T* dp, const T* dr, int64_t dim) {
-    T r2 = 0, r02 = 0;
-    for (int64_t c = 0; c < dim; ++c) {
-      r2 += dp[c] * dp[c];
-      r02 += dr[c] * dr[c];
-    }
-    const T r = std::sqrt(r2), r0 = std::sqrt(r02);
-    T k, dk;
-    coefficient<Mode>(spec, k0, r0, k, dk);
-    k *= weight;
-    dk *= weight;
-    const T diff = r - r0;
-    energy = T(0.5) * k * diff * diff;
-    // The direction of |x_i - x_j| is undefined at coincidence: gradient 0.
-    force_scale = r > T(0) ? k * diff / r : T(0);
-    ref_scale = r0 > T(0) ? (T(0.5) * dk * diff * diff - k * diff) / r0 : T(0);
-  }
-};
-
 template <CoefficientMode Mode, typename T>
 inline __attribute__((always_inline)) void complete_graph(const Problem<T>& problem,
                                                           Accumulator<T>& acc, int64_t row_begin,
@@ -143,16 +120,11 @@ inline __attribute__((always_inline)) void complete_graph(const Problem<T>& prob
       const T ex = yi[0] - yx[j], ey = yi[1] - yy[j], ez = yi[2] - yz[j];
       const T r2 = dx * dx + dy * dy + dz * dz;
       const T r02 = ex * ex + ey * ey + ez * ez;
-      const T r = std::sqrt(r2), r0 = std::sqrt(r02);
-      T k, dk;
-      coefficient<Mode>(spec, k0, r0, k, dk);
       const T weight = realb[j] * T(r02 < cutoff2) * T(column[j] > row_index);
-      k *= weight;
-      const T diff = r - r0;
-      // |x_i - x_j| has no direction at coincidence: gradient 0 there.
-      const T inv_r = T(r > T(0)) / (r + T(r == T(0)));
-      const T scale = k * diff * inv_r;
-      energy_row += T(0.5) * k * diff * diff;
+      // Only the energy and pred gradient are used here; the compiler drops the rest.
+      const PairTerm<T> term = pair_term<Mode>(spec, k0, weight, r2, r02);
+      const T scale = term.pred_scale;
+      energy_row += term.energy;
       pairs_row += weight;
       gix += scale * dx;
       giy += scale * dy;
@@ -165,15 +137,16 @@ inline __attribute__((always_inline)) void complete_graph(const Problem<T>& prob
     // scalar pass keeps the hot loop lean.
     if (want_ref || want_atoms) {
       for (int64_t j = i + 1; j < N; ++j) {
-        T dp[3], dr[3];
+        T dp[3], dr[3], r2 = 0, r02 = 0;
         for (int c = 0; c < 3; ++c) {
           dp[c] = pi[c] - pred.axis(c)[base + j];
           dr[c] = yi[c] - ref.axis(c)[base + j];
+          r2 += dp[c] * dp[c];
+          r02 += dr[c] * dr[c];
         }
-        const T r02 = dr[0] * dr[0] + dr[1] * dr[1] + dr[2] * dr[2];
         const T weight = (r02 < cutoff2) ? realb[j] : T(0);
         if (weight == T(0)) continue;
-        const PairTerm<Mode, T> term(problem.spec, k0, weight, dp, dr, 3);
+        const PairTerm<T> term = pair_term<Mode>(problem.spec, k0, weight, r2, r02);
         if (want_ref)
           for (int64_t c = 0; c < dim; ++c) {
             gri[c] += term.ref_scale * dr[c];
@@ -254,20 +227,21 @@ void edge_list(const Problem<T>& problem, Accumulator<T>& acc, int64_t begin, in
     const T* yi = in.ref + (b * N + i) * dim;
     const T* yj = in.ref + (b * N + j) * dim;
     T dp[3] = {0, 0, 0}, dr[3] = {0, 0, 0};
-    T r02 = 0;
+    T r2 = 0, r02 = 0;
     for (int64_t c = 0; c < dim; ++c) {
       dp[c] = pi[c] - pj[c];
       dr[c] = yi[c] - yj[c];
+      r2 += dp[c] * dp[c];
       r02 += dr[c] * dr[c];
     }
     if (!(double(r02) < in.cutoff * in.cutoff)) continue;
     const T weight = in.edge_weights != nullptr ? in.edge_weights[slot] : T(1);
-    const PairTerm<Mode, T> term(problem.spec, problem.k0[b], weight, dp, dr, dim);
+    const PairTerm<T> term = pair_term<Mode>(problem.spec, problem.k0[b], weight, r2, r02);
     acc.energy[b] += term.energy;
     acc.pairs[b] += 1;
     for (int64_t c = 0; c < dim; ++c) {
-      acc.grad_pred[c * BN + b * N + i] += term.force_scale * dp[c];
-      acc.grad_pred[c * BN + b * N + j] -= term.force_scale * dp[c];
+      acc.grad_pred[c * BN + b * N + i] += term.pred_scale * dp[c];
+      acc.grad_pred[c * BN + b * N + j] -= term.pred_scale * dp[c];
     }
     if (problem.output.grad_ref != nullptr)
       for (int64_t c = 0; c < dim; ++c) {
