@@ -1,7 +1,5 @@
 #pragma once
 
-#include <vector>
-
 #include "internal/EnergyLossKernelBase.h"
 
 namespace EnergyLossPlugin {
@@ -14,9 +12,6 @@ class CpuCalcEnergyLossForceKernel : public EnergyLossKernelBase {
  public:
   using EnergyLossKernelBase::EnergyLossKernelBase;
   double execute(OpenMM::ContextImpl& context, bool includeForces, bool includeEnergy) override;
-
- private:
-  std::vector<std::vector<double>> ruleGradients, edgeGradients;  // per thread, flat [N, 3]
 };
 
 }  // namespace EnergyLossPlugin

@@ -1,22 +1,10 @@
 #include "ReferenceEnergyLossKernels.h"
 
-#include "openmm/internal/ContextImpl.h"
-#include "openmm/reference/ReferencePlatform.h"
-
 namespace EnergyLossPlugin {
 
 double ReferenceCalcEnergyLossForceKernel::execute(OpenMM::ContextImpl& context, bool includeForces,
                                                    bool) {
-  auto& data = *static_cast<OpenMM::ReferencePlatform::PlatformData*>(context.getPlatformData());
-  const double scale = context.getParameter(terms->scaleName());
-  terms->placeParticles(*data.positions, data.periodicBoxVectors, positions);
-  gradient.resize(positions.size());
-  double* const wanted = includeForces ? gradient.data() : nullptr;
-  double energy = terms->evaluatePairRule(positions.data(), 0, terms->numParticles(), wanted);
-  if (includeForces) subtractScaledGradient(gradient, scale, *data.forces);
-  energy += terms->evaluateEdges(positions.data(), 0, terms->numEdges(), wanted);
-  if (includeForces) subtractScaledGradient(gradient, scale, *data.forces);
-  return scale * energy;
+  return evaluateInShares(context, includeForces, nullptr);
 }
 
 }  // namespace EnergyLossPlugin
