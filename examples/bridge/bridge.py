@@ -52,8 +52,13 @@ sys.path.insert(0, os.path.join(ROOT, "examples", "generators"))
 # energy-ff: k_ij = the force field's curvature along each pair (the per-pair
 # Hessian projection, floored); energy-hfit: the non-negative springs whose
 # network Hessian best fits the force field's (Hessian-fitted springs).
+# energy-hfit+ff adds the force field's true-energy term (E_FF(x0_hat) -
+# E_FF(x0)) / kT, weight FF_WEIGHT, on batch entries with noise level sigma
+# <= FF_MAX_SIGMA (energyloss.ForceFieldEnergyLoss); selectable, not default.
 FF_METHODS = {"energy-ff": "finite_difference", "energy-hfit": "hessian_fit"}
+FF_TERM, FF_WEIGHT, FF_MAX_SIGMA = "+ff", 1.0, 0.1
 LOSSES = ("energy-hfit", "energy-ff", "mse", "energy")
+LOSS_CHOICES = LOSSES + ("energy-hfit" + FF_TERM,)
 SYSTEMS = ("alanine", "lj38")
 KT_300K = 0.0083144626 * 300.0  # kJ/mol
 ANGSTROM_PER_NM = 10.0
@@ -76,7 +81,7 @@ def parse_arguments(argv):
     mode.add_argument("--tiny", action="store_true", help="smallest sizes: the pipeline test")
     parser.add_argument("--output", default="results/bridge", help="output folder")
     parser.add_argument("--systems", nargs="+", default=list(SYSTEMS), choices=SYSTEMS)
-    parser.add_argument("--losses", nargs="+", default=list(LOSSES), choices=LOSSES)
+    parser.add_argument("--losses", nargs="+", default=list(LOSSES), choices=LOSS_CHOICES)
     parser.add_argument("--lr", type=float, default=5e-4, help="Adam learning rate")
     for name in SIZES:
         parser.add_argument("--" + name.replace("_", "-"), type=int, default=None,
@@ -198,6 +203,7 @@ class Alanine:
 
     name, engine, length_unit, energy_unit, usual_start, kT = (
         "alanine", "OpenMM", "angstrom", "kJ/mol", "pdb+noise", KT_300K)
+    oracle_length_per_unit = 1 / ANGSTROM_PER_NM  # the OpenMM oracle works in nm
 
     def __init__(self, args, output):
         try:
@@ -277,8 +283,9 @@ class Alanine:
         """k [E] in kT/angstrom^2 on the complete graph at ``reference``."""
         pairs = torch.combinations(torch.arange(len(reference)), 2)
         k = energyloss.force_field_coefficients(
-            self.oracle, torch.as_tensor(reference / ANGSTROM_PER_NM), pairs, method=method)
-        return pairs, k.float() / ANGSTROM_PER_NM ** 2 / KT_300K
+            self.oracle, torch.as_tensor(reference / ANGSTROM_PER_NM), pairs, method=method,
+            kT=self.kT)  # kT/nm^2
+        return pairs, k.float() / ANGSTROM_PER_NM ** 2
 
     def energies(self, x):
         """Force-field energies [S] (kJ/mol) of samples [S, N, 3] angstrom;
@@ -380,6 +387,7 @@ class LJ38:
 
     name, engine, length_unit, energy_unit, usual_start, kT = (
         "lj38", "LAMMPS", "lj", "epsilon", "random", LJ_TEMPERATURE)
+    oracle_length_per_unit = 1.0
 
     def __init__(self, args, output):
         self.args, self.output = args, output
@@ -432,8 +440,8 @@ class LJ38:
         """k [E] in kT/sigma^2 on the complete graph at ``reference``."""
         pairs = torch.combinations(torch.arange(self.atoms), 2)
         k = energyloss.force_field_coefficients(self.oracle, torch.as_tensor(reference), pairs,
-                                                method=method)
-        return pairs, k.float() / LJ_TEMPERATURE
+                                                method=method, kT=self.kT)
+        return pairs, k.float()
 
     def _set(self, positions):
         import ctypes
@@ -545,19 +553,29 @@ def read_xyz_frames(path, atoms):
 
 def make_loss(name, system, data_scale, reference):
     """Per-system loss [B] on normalised positions. Energy losses work in the
-    system's length unit; energy-ff's k is in kT per length^2."""
+    system's length unit; energy-ff's k is in kT per length^2. A "+ff" loss
+    adds the force field's energy term, in kT, at low noise."""
     if name == "mse":
         return lambda pred, batch: energyloss.mse_loss(pred, batch.x0, reduction="none"), None
     if name == "energy":
         return (lambda pred, batch: energyloss.pair_energy_loss(
             pred * data_scale, batch.x0 * data_scale, coeff="exp", reduction="none")), None
-    pairs, k = system.force_field_k(reference, FF_METHODS[name])
+    pair_name = name[:-len(FF_TERM)] if name.endswith(FF_TERM) else name
+    pairs, k = system.force_field_k(reference, FF_METHODS[pair_name])
 
-    def energy_ff(pred, batch):
-        return energyloss.pair_energy_loss(pred * data_scale, batch.x0 * data_scale,
-                                           coeff="explicit", edges=pairs, edge_weights=k,
-                                           reduction="none")
-    return energy_ff, k
+    def energy_ff(pred, ref, mask=None):  # positions in the system's length unit
+        return energyloss.pair_energy_loss(pred, ref, mask, coeff="explicit", edges=pairs,
+                                           edge_weights=k, reduction="none")
+    if pair_name == name:
+        return (lambda pred, batch: energy_ff(pred * data_scale, batch.x0 * data_scale)), k
+    # The term scores positions in the oracle's length unit (nm for OpenMM).
+    to_oracle = system.oracle_length_per_unit
+    term = energyloss.ForceFieldEnergyLoss(
+        lambda pred, ref, mask: energy_ff(pred / to_oracle, ref / to_oracle, mask),
+        weight=FF_WEIGHT, kT=system.kT, max_sigma=FF_MAX_SIGMA)
+    scale = data_scale * to_oracle
+    return (lambda pred, batch: term(pred * scale, batch.x0 * scale, batch.context["sigma"],
+                                     system.oracle)), k
 
 
 def train_generators(system, data, progress, args, out):

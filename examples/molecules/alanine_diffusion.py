@@ -17,8 +17,9 @@ Pipeline (simulation -> training -> simulation):
 Losses: mse, kabsch, energy (exp coefficients, complete graph), energy-sparse
 (a globally rigid sparse graph), energy-ff (complete graph, coefficients
 derived from the amber14 force field with energyloss.openmm_pair_coefficients,
-rescaled to the same total as the exp coefficients so only their distribution
-over pairs differs).
+in kT/A^2 at 300 K with --ff-units kT (the default), or rescaled to the same
+total as the exp coefficients so only their distribution over pairs differs
+with --ff-units exp-total, as in the published table).
 
 Writes OUTPUT/runs.csv (one row per loss, seed and data fraction),
 OUTPUT/summary.md and OUTPUT/molecules.png. --quick finishes in a few minutes.
@@ -43,18 +44,23 @@ import make_system  # noqa: E402  (the project's PDB -> System script)
 
 import energyloss  # noqa: E402
 from energyloss.generative import Batch, TimeEmbedding, sample, train  # noqa: E402
-from diffusion_common import (LOSSES, bond_angles, bond_lengths,  # noqa: E402
-                              coverage_matching, print_row, rdkit_checks, rmsd_matrix,
-                              sample_space_loss, rescale_to_exp_total, stability,
+from diffusion_common import (DEFAULT_LOSSES, FF_UNITS, bond_angles,  # noqa: E402
+                              bond_lengths, coverage_matching, force_field_springs, print_row,
+                              rdkit_checks, rmsd_matrix, sample_space_loss, stability,
                               summarise, plot, wasserstein)
 
 ANGSTROM_PER_NM = 10.0
+KT_300K = 0.0083144626 * 300.0  # kJ/mol, the MD temperature's
 
 
 def parse_arguments(argv):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, a few minutes")
-    parser.add_argument("--losses", nargs="+", default=list(LOSSES), choices=LOSSES)
+    parser.add_argument("--losses", nargs="+", default=list(DEFAULT_LOSSES),
+                        choices=DEFAULT_LOSSES)
+    parser.add_argument("--ff-units", default="kT", choices=FF_UNITS,
+                        help="energy-ff springs in kT/A^2 at 300 K (kT, default) or rescaled "
+                             "to the exp preset's total (exp-total)")
     parser.add_argument("--seeds", type=int, default=None, help="seeds per setting (3; quick 1)")
     parser.add_argument("--fractions", type=float, nargs="+", default=None,
                         help="training-set fractions (0.25 0.5 1; quick 1)")
@@ -146,7 +152,7 @@ class Denoiser(torch.nn.Module):
 class SampleLoss:
     """One of LOSSES on (prediction, batch), per sample [B]."""
 
-    def __init__(self, name, molecule, data_scale):
+    def __init__(self, name, molecule, data_scale, ff_units="kT"):
         self.name = name
         reference = torch.as_tensor(molecule.reference, dtype=torch.float32)
         n = len(molecule.elements)
@@ -154,7 +160,8 @@ class SampleLoss:
         if name == "energy-ff":
             k = energyloss.openmm_pair_coefficients(
                 molecule.system_xml, reference.double() / ANGSTROM_PER_NM, pairs).float()
-            self.edges, self.weights = pairs, rescale_to_exp_total(k, reference, pairs)
+            k = k / KT_300K / ANGSTROM_PER_NM ** 2  # kJ/mol/nm^2 -> kT/A^2
+            self.edges, self.weights = pairs, force_field_springs(k, reference, pairs, ff_units)
         elif name == "energy-sparse":
             self.edges, self.weights = energyloss.sparse_rigid_edges(reference, seed=0)
         else:
@@ -267,7 +274,7 @@ def main(argv):
     for fraction in args.fractions:
         train_set = train_all[:max(1, int(round(fraction * len(train_all))))]
         for loss_name in args.losses:
-            loss = SampleLoss(loss_name, molecule, data_scale)
+            loss = SampleLoss(loss_name, molecule, data_scale, args.ff_units)
             for seed in range(args.seeds):
                 begin = time.perf_counter()
                 model, loss_share = train_model(loss, train_set, args.steps, seed)

@@ -24,10 +24,22 @@ Pipeline:
      minimisation, and COV-R / MAT-R (heavy-atom Kabsch RMSD).
 
 Losses: mse, kabsch, energy (exp coefficients, complete graph, masked),
-energy-sparse (a globally rigid sparse graph per molecule), energy-ff
-(coefficients from MMFF94 through energyloss.MMFFOracle and
-force_field_coefficients, per conformer, rescaled to the exp
-preset's total).
+energy-sparse (a globally rigid sparse graph per molecule), and pair energy
+losses with springs from MMFF94 through energyloss.MMFFOracle, per
+conformer on the complete graph:
+  energy-ff     the per-pair curvature (force_field_coefficients, finite
+                differences, floored);
+  energy-hfit   the Hessian-fitted springs (method="hessian_fit");
+  energy-shell  the exp preset's total per graph-distance shell, shared out
+                in proportion to the per-pair curvature
+                (shell_balanced_coefficients; always in the exp preset's
+                units, its totals being exp's).
+energy-ff and energy-hfit springs are in kT / angstrom^2 at --temperature
+(--ff-units kT, the default) or rescaled to the exp preset's total
+(--ff-units exp-total, as in the first published table). A "+ff" suffix
+(e.g. energy-hfit+ff) adds the force field's true-energy term
+--ff-weight x (E_MMFF(x0_hat) - E_MMFF(x0)) / kT on the batch entries whose
+noise level sigma is at most --ff-max-sigma (energyloss.ForceFieldEnergyLoss).
 
 Writes OUTPUT/runs.csv (one row per loss, data fraction and seed),
 OUTPUT/summary.md and OUTPUT/small_molecules.png. --quick takes minutes.
@@ -35,6 +47,7 @@ OUTPUT/summary.md and OUTPUT/small_molecules.png. --quick takes minutes.
 
 import argparse
 import csv
+import functools
 import glob
 import math
 import os
@@ -48,10 +61,10 @@ import torch
 
 import energyloss
 from energyloss.generative import Batch, GraphDenoiser, sample, train
-from diffusion_common import (LOSSES, angle_triples, bond_angles, bond_lengths,
-                              coverage_matching, plot, print_row, rdkit_checks,
-                              rescale_to_exp_total, rmsd_matrix, sample_space_loss, stability,
-                              summarise, wasserstein)
+from diffusion_common import (DEFAULT_LOSSES, FF_TERM, FF_UNITS, LOSSES, angle_triples,
+                              bond_angles, bond_lengths, coverage_matching, force_field_springs,
+                              plot, print_row, rdkit_checks, rmsd_matrix, sample_space_loss,
+                              stability, summarise, wasserstein)
 
 DATA_DIRECTORY = "/usr/share/chemical-structures"
 ELEMENTS = ("H", "C", "N", "O", "F", "S", "Cl", "Br")
@@ -61,16 +74,30 @@ PAIR_FEATURES = 4 + MAX_GRAPH_DISTANCE  # bond order one-hot (0-3), graph distan
 SPLIT_SEED = 0
 COVERAGE_THRESHOLD = 0.5  # angstrom, GEOM's threshold for QM9-size molecules
 MINIMISER_ITERATIONS = 50
+BOLTZMANN = 0.0019872043  # kcal/mol/K, MMFF94's energy unit
+# How each force-field loss gets its springs from the MMFF94 oracle.
+FF_METHODS = {"energy-ff": "finite_difference", "energy-hfit": "hessian_fit",
+              "energy-shell": "shell"}
 
 METRICS = ("atom_stable", "molecule_stable", "valid", "identical", "bond_w1", "angle_w1",
            "energy_failed", "energy_excess", "energy_excess_minimised", "coverage", "matching",
-           "loss_share", "train_seconds")
+           "loss_share", "train_seconds", "step_ms", "term_ms")
 
 
 def parse_arguments(argv):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, a few minutes")
-    parser.add_argument("--losses", nargs="+", default=list(LOSSES), choices=LOSSES)
+    parser.add_argument("--losses", nargs="+", default=list(DEFAULT_LOSSES), choices=LOSSES,
+                        help=f"(default: {' '.join(DEFAULT_LOSSES)})")
+    parser.add_argument("--ff-units", default="kT", choices=FF_UNITS,
+                        help="energy-ff / energy-hfit springs in kT/A^2 (kT, default) or "
+                             "rescaled to the exp preset's total (exp-total)")
+    parser.add_argument("--temperature", type=float, default=298.15,
+                        help="kelvin, for kT (298.15)")
+    parser.add_argument("--ff-weight", type=float, default=1.0,
+                        help="lambda of the '+ff' losses' energy term (1)")
+    parser.add_argument("--ff-max-sigma", type=float, default=0.1,
+                        help="the '+ff' term acts on entries with noise level sigma <= this (0.1)")
     parser.add_argument("--seeds", type=int, default=None, help="seeds per setting (3; quick 1)")
     parser.add_argument("--curve-seeds", type=int, default=None,
                         help="seeds for the fractions below 1 (as --seeds)")
@@ -111,6 +138,12 @@ def parse_arguments(argv):
         parser.error("--lr must be positive")
     if args.max_atoms < 3:
         parser.error("--max-atoms must be at least 3")
+    if not (math.isfinite(args.temperature) and args.temperature > 0):
+        parser.error("--temperature must be a positive number of kelvin")
+    if not (math.isfinite(args.ff_weight) and args.ff_weight >= 0):
+        parser.error("--ff-weight must be a finite number >= 0")
+    if not args.ff_max_sigma > 0:
+        parser.error("--ff-max-sigma must be > 0")
     if any(not 0 < f <= 1 for f in args.fractions):
         parser.error("--fractions must lie in (0, 1]")
     return args
@@ -287,46 +320,88 @@ def check_mmff_oracle(record):
     try:
         energyloss.MMFFOracle(record["molblock"], variant="MMFF94", workers=1)
     except (AttributeError, RuntimeError) as error:
-        sys.exit("small_molecules: --losses energy-ff needs energyloss.MMFFOracle, the RDKit "
+        sys.exit("small_molecules: the force-field losses need energyloss.MMFFOracle, the RDKit "
                  f"MMFF oracle, which this build does not provide ({error})")
 
 
-def force_field_edges(data, cache):
-    """Complete-graph edges with MMFF94-derived coefficients per conformer
-    (energyloss.MMFFOracle + force_field_coefficients, kcal/mol/A^2),
-    rescaled to the exp preset's total; cached in ``cache``."""
+def force_field_edges(data, oracles, method, units, kT, cache):
+    """Complete-graph edges with MMFF94-derived springs per conformer
+    (``oracles`` [molecule] and force_field_coefficients with ``method``, in
+    kT/A^2, then ``force_field_springs(..., units)``; "shell": the exp
+    preset's shell totals shared out by the finite-difference curvature);
+    cached in ``cache``."""
     if os.path.exists(cache):
         return torch.load(cache)
     edges, weights = [], []
-    for r in data.records:
-        oracle = energyloss.MMFFOracle(r["molblock"], variant="MMFF94", workers=1)
+    for r, oracle in zip(data.records, oracles):
         pairs = complete_pairs(len(r["elements"]))
         for conformer in r["conformers"]:
             reference = torch.as_tensor(conformer, dtype=torch.float64)
-            k = energyloss.force_field_coefficients(oracle, reference, pairs)
+            if method == "shell":
+                k = energyloss.shell_balanced_coefficients(
+                    reference, r["bonds"], pairs,
+                    energyloss.force_field_coefficients(oracle, reference, pairs))
+            else:
+                k = force_field_springs(energyloss.force_field_coefficients(
+                    oracle, reference, pairs, method=method, kT=kT), reference, pairs, units)
             edges.append(pairs)
-            weights.append(rescale_to_exp_total(k, reference, pairs).float())
+            weights.append(k.float())
     result = pad_edges(edges, weights)
     torch.save(result, cache)
     return result
 
 
+def data_energies(data, oracles):
+    """MMFF94 energies (kcal/mol) [C] of every conformer, for the '+ff' term."""
+    return torch.cat([oracles[m].evaluate(torch.as_tensor(r["conformers"]))[0]
+                      for m, r in enumerate(data.records)])
+
+
 class Trainer:
     """Draws batches of training conformers with their conditioning and the
-    loss's per-system edges, cropped to the batch's largest molecule."""
+    loss's per-system edges, cropped to the batch's largest molecule. A
+    "+ff" loss adds the MMFF94 energy term through ``term`` (an
+    energyloss.ForceFieldEnergyLoss, in angstrom and kcal/mol) with one
+    oracle per molecule and the data conformers' ``energies``."""
 
-    def __init__(self, data, conformers, loss_name, data_scale, edges, batch):
+    def __init__(self, data, conformers, loss_name, data_scale, edges, batch, term=None,
+                 oracles=None, energies=None):
         self.data, self.conformers, self.batch = data, conformers, batch
         self.loss_name, self.data_scale, self.edges = loss_name, data_scale, edges
+        self.term, self.oracles, self.energies = term, oracles, energies
 
     def draw_batch(self, generator):
         index = self.conformers[torch.randint(len(self.conformers), (self.batch,),
                                               generator=generator)]
-        return conditioning(self.data, index, self.edges)
+        batch = conditioning(self.data, index, self.edges)
+        batch.context["conformers"] = index
+        return batch
 
     def loss(self, x0_hat, batch):
-        return sample_space_loss(self.loss_name, x0_hat, batch.x0, self.data_scale, batch.mask,
-                                 batch.context.get("edges"), batch.context.get("weights"))
+        context = batch.context
+        if self.term is None:
+            return sample_space_loss(self.loss_name, x0_hat, batch.x0, self.data_scale,
+                                     batch.mask, context.get("edges"), context.get("weights"))
+        index = context["conformers"]
+        return self.term(x0_hat * self.data_scale, batch.x0 * self.data_scale, context["sigma"],
+                         [self.oracles[m] for m in self.data.molecule_of[index].tolist()],
+                         batch.mask, self.energies[index], edges=context.get("edges"),
+                         weights=context.get("weights"))
+
+
+def energy_term(loss_name, args):
+    """The ForceFieldEnergyLoss of a "+ff" loss (None for the others): its
+    pair part is the named pair loss on positions already in angstrom."""
+    if not loss_name.endswith(FF_TERM):
+        return None
+    pair_name = loss_name[:-len(FF_TERM)]
+
+    def pair_loss(pred, ref, mask, edges=None, weights=None):
+        return sample_space_loss(pair_name, pred, ref, 1.0, mask, edges, weights)
+
+    return energyloss.ForceFieldEnergyLoss(pair_loss, weight=args.ff_weight,
+                                           kT=BOLTZMANN * args.temperature,
+                                           max_sigma=args.ff_max_sigma)
 
 
 def conditioning(data, conformers, edges=None):
@@ -347,8 +422,9 @@ def conditioning(data, conformers, edges=None):
 
 def mmff_energies(record, x, minimise):
     """MMFF94 energies (kcal/mol) of conformers [S, N, 3] after ``minimise``
-    iterations of RDKit's minimiser (0: none); non-finite energies (atoms
-    on top of each other) are +inf, so they count against the median."""
+    iterations of RDKit's minimiser (0: none); non-finite energies and
+    failed minimisations (atoms on top of each other) are +inf, so they
+    count against the median."""
     from rdkit import Chem
     from rdkit.Chem import AllChem
     mol = Chem.MolFromMolBlock(record["molblock"], removeHs=False)
@@ -359,9 +435,12 @@ def mmff_energies(record, x, minimise):
         for atom, p in enumerate(positions):
             conformer.SetAtomPosition(atom, p.tolist())
         field = AllChem.MMFFGetMoleculeForceField(mol, properties)
-        if minimise:
-            field.Minimize(maxIts=minimise)
-        energy = field.CalcEnergy()
+        try:
+            if minimise:
+                field.Minimize(maxIts=minimise)
+            energy = field.CalcEnergy()
+        except RuntimeError:  # RDKit's line search fails on atoms on top of each other
+            energy = math.inf
         result[index] = energy if math.isfinite(energy) else math.inf
     return result
 
@@ -459,19 +538,33 @@ def main(argv):
     print("test data itself: " + ", ".join(f"{k}={v:.4g}" for k, v in reference.items()),
           flush=True)
 
-    if "energy-ff" in args.losses:
+    oracles = energies = None
+    if any(name in FF_METHODS or name.endswith(FF_TERM) for name in args.losses):
         check_mmff_oracle(records[0])
-    edges = {"energy-sparse": lambda: sparse_edges(data),
-             "energy-ff": lambda: force_field_edges(data, os.path.join(
-                 args.output, f"mmff_coefficients_{args.max_atoms}atoms_"
-                              f"{args.conformers}conformers_{args.molecules or 'all'}.pt"))}
+        oracles = [energyloss.MMFFOracle(r["molblock"], variant="MMFF94", workers=1)
+                   for r in records]
+    if any(name.endswith(FF_TERM) for name in args.losses):
+        energies = data_energies(data, oracles)
+    kT = BOLTZMANN * args.temperature
+
+    def ff_edges(name):
+        method = FF_METHODS[name]
+        units = "exp-total" if method == "shell" else args.ff_units
+        cache = os.path.join(args.output, f"mmff_{method}_{units}_{args.temperature:g}K_"
+                                          f"{args.max_atoms}atoms_{args.conformers}conformers_"
+                                          f"{args.molecules or 'all'}.pt")
+        return force_field_edges(data, oracles, method, units, kT, cache)
+
+    edges = {"energy-sparse": lambda: sparse_edges(data)}
+    edges.update({name: functools.partial(ff_edges, name) for name in FF_METHODS})
     rows = []
     for fraction in sorted(args.fractions, reverse=True):  # the full set's table first
         subset = train_molecules[:max(1, int(round(fraction * len(train_molecules))))]
         train_conformers = torch.nonzero(torch.isin(
             data.molecule_of, torch.as_tensor(subset))).flatten()
         for loss_name in args.losses:
-            loss_edges = edges[loss_name]() if loss_name in edges else None
+            pair_name = loss_name[:-len(FF_TERM)] if loss_name.endswith(FF_TERM) else loss_name
+            loss_edges = edges[pair_name]() if pair_name in edges else None
             count = args.seeds if fraction == 1 else args.curve_seeds
             for seed in range(args.first_seed, args.first_seed + count):
                 begin = time.perf_counter()
@@ -480,17 +573,20 @@ def main(argv):
                 model = GraphDenoiser(num_types=len(ELEMENTS), pair_features=PAIR_FEATURES,
                                       bonded_features=[1, 2, 3], width=args.width,
                                       layers=args.layers)
+                term = energy_term(loss_name, args)
                 trainer = Trainer(data, train_conformers, loss_name, data_scale, loss_edges,
-                                  args.batch)
+                                  args.batch, term, oracles, energies)
                 loss_share = train(model, trainer.draw_batch, trainer.loss, args.steps, seed,
                                    args.lr)[0]
                 seconds = time.perf_counter() - begin
+                term_seconds = 0.0 if term is None else term.total_seconds
                 samples = generate(model, data, test_molecules, args.samples, seed,
                                    clip=float(data.positions[train_conformers].abs().max()),
                                    sampling_steps=args.sampling_steps, data_scale=data_scale)
                 row = {"loss": loss_name, "fraction": fraction, "seed": seed,
                        **evaluate(samples, records), "loss_share": loss_share,
-                       "train_seconds": seconds}
+                       "train_seconds": seconds, "step_ms": 1000 * seconds / args.steps,
+                       "term_ms": 1000 * term_seconds / args.steps}
                 rows.append(row)
                 print_row(row)
                 print(f"  (sampled and scored in {time.perf_counter() - begin - seconds:.0f} s)",
