@@ -404,6 +404,22 @@ TEST(PairEnergy, BadInputIsRejectedWithAClearMessage) {
   expect_error([&] { check_coefficient_spec(spec); }, "eps must be positive");
 }
 
+// The one list of mode names: every CoefficientMode, in enum order, each
+// parsing back to its mode; the unknown-mode error lists them.
+TEST(PairEnergy, CoefficientModeNamesListEveryModeInOrder) {
+  const std::vector<std::string> names = coefficient_mode_names();
+  const std::vector<std::string> expected = {"constant", "exp",   "inv",     "inv2",
+                                             "lj",       "morse", "explicit"};
+  EXPECT_EQ(names, expected);
+  for (size_t m = 0; m < names.size(); ++m) {
+    const auto mode = static_cast<CoefficientMode>(m);
+    EXPECT_EQ(names[m], coefficient_mode_name(mode));
+    EXPECT_EQ(parse_coefficient_mode(names[m]), mode);
+  }
+  expect_error([&] { parse_coefficient_mode("quartic"); },
+               "expected one of constant, exp, inv, inv2, lj, morse, explicit");
+}
+
 // An empty batch (B = 0) is valid and writes nothing: outputs may be null.
 // Bad sizes other than the batch are still refused.
 TEST(PairEnergy, EmptyBatchWritesNothing) {

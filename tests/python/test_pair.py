@@ -164,6 +164,23 @@ def test_bad_input_raises_clear_errors(call, message):
         call(pred, ref)
 
 
+def test_coefficient_modes_come_from_the_kernel_and_each_is_accepted():
+    """COEFFICIENT_MODES is read from C++ (energyloss.ops.coefficient_modes):
+    every preset mode and explicit, each accepted by the op, and the same
+    names the op's unknown-mode error lists."""
+    assert energyloss.COEFFICIENT_MODES == ("constant", "exp", "inv", "inv2", "lj", "morse",
+                                            "explicit")
+    pred, ref = random_batch(1, 5, 3, seed=3)
+    edges = torch.tensor([[0, 1], [1, 2], [2, 4]])
+    for mode in energyloss.COEFFICIENT_MODES:
+        extra = {"edges": edges, "edge_weights": torch.ones(3, dtype=ref.dtype)} \
+            if mode == "explicit" else {}
+        assert torch.isfinite(energyloss.pair_energy_loss(pred, ref, coeff=mode, **extra))
+    with pytest.raises((RuntimeError, ValueError),
+                       match="expected one of " + ", ".join(energyloss.COEFFICIENT_MODES)):
+        energyloss.pair_energy_loss(pred, ref, coeff="quartic")
+
+
 def test_gradient_descent_reaches_isometric_copy():
     _, ref = random_batch(1, 10, 3, seed=12)
     start = ref + 0.4 * torch.randn(ref.shape, dtype=torch.float64,

@@ -7,7 +7,8 @@ from ._library import ops
 
 __all__ = ["pair_energy_loss", "pair_energy_terms", "COEFFICIENT_MODES"]
 
-COEFFICIENT_MODES = ("constant", "exp", "inv", "inv2", "lj", "morse", "explicit")
+# The C++ list of coefficient modes (energyloss::coefficient_mode_names).
+COEFFICIENT_MODES = tuple(ops.coefficient_modes())
 
 
 def _refuse_edge_tuple(edges, name="edges"):

@@ -1,6 +1,8 @@
 #include "energyloss/coefficients.h"
 
 #include <cmath>
+#include <string>
+#include <vector>
 
 #include "energyloss/error.h"
 
@@ -78,8 +80,16 @@ constexpr ModeName kModeNames[] = {
 CoefficientMode parse_coefficient_mode(const std::string& name) {
   for (const auto& entry : kModeNames)
     if (name == entry.name) return entry.mode;
-  fail("unknown coefficient mode '", name,
-       "'; expected one of constant, exp, inv, inv2, lj, morse, explicit");
+  std::string expected;
+  for (const auto& entry : kModeNames)
+    expected += (expected.empty() ? "" : ", ") + std::string(entry.name);
+  fail("unknown coefficient mode '", name, "'; expected one of ", expected);
+}
+
+std::vector<std::string> coefficient_mode_names() {
+  std::vector<std::string> names;
+  for (const auto& entry : kModeNames) names.emplace_back(entry.name);
+  return names;
 }
 
 const char* coefficient_mode_name(CoefficientMode mode) {

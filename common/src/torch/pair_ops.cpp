@@ -201,6 +201,8 @@ TORCH_LIBRARY_FRAGMENT(energyloss, m) {
       "Tensor? edges=None, Tensor? edge_weights=None, float? cutoff=None) "
       "-> (Tensor, Tensor, Tensor)",
       &pair_energy_terms_op);
+  // The coefficient modes' names (energyloss::coefficient_mode_names), for Python.
+  m.def("coefficient_modes() -> str[]", &coefficient_mode_names);
 }
 
 }  // namespace energyloss
