@@ -9,18 +9,20 @@
 #include <utility>
 
 #include "energyloss/error.h"
+#include "energyloss/lammps_units.h"
 #include "energyloss/torch/random.h"
 
 namespace energyloss {
 namespace {
 
-// Meters per unit; 0 marks reduced units, which only convert to themselves.
+// Meters per unit: nm, angstrom and LAMMPS's unit styles; 0 marks reduced
+// units, which only convert to themselves.
 const std::map<std::string, double>& length_units() {
-  static const std::map<std::string, double> units = {
-      {"nm", 1e-9},     {"angstrom", 1e-10}, {"real", 1e-10},
-      {"metal", 1e-10}, {"si", 1.0},         {"cgs", 1e-2},
-      {"micro", 1e-6},  {"nano", 1e-9},      {"electron", 0.529177210903e-10},
-      {"lj", 0.0}};
+  static const std::map<std::string, double> units = [] {
+    std::map<std::string, double> table = {{"nm", 1e-9}, {"angstrom", 1e-10}};
+    for (const auto& style : kLammpsUnitStyles) table.emplace(style.name, style.meters);
+    return table;
+  }();
   return units;
 }
 

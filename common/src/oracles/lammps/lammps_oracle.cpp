@@ -33,6 +33,7 @@
 #include <vector>
 
 #include "energyloss/error.h"
+#include "energyloss/lammps_units.h"
 #include "energyloss/oracles/lammps_oracle.h"
 #include "lammps_protocol.h"
 
@@ -86,24 +87,9 @@ std::string find_worker_executable() {
 }
 
 OracleUnits units_of_style(const std::string& style) {
-  struct Style {
-    const char* name;
-    OracleUnits units;
-  };
-  static const Style styles[] = {
-      {"lj", {"lj", "lj"}},
-      {"real", {"angstrom", "kcal/mol"}},
-      {"metal", {"angstrom", "eV"}},
-      {"si", {"m", "J"}},
-      {"cgs", {"cm", "erg"}},
-      {"electron", {"bohr", "hartree"}},
-      {"micro", {"micrometer", "picogram*micrometer^2/microsecond^2"}},
-      {"nano", {"nanometer", "attogram*nanometer^2/nanosecond^2"}},
-  };
-  for (const auto& known : styles) {
-    if (style == known.name) return known.units;
-  }
-  fail("LAMMPS oracle: unknown LAMMPS units style '", style, "'");
+  const LammpsUnitStyle* known = find_lammps_unit_style(style);
+  require(known != nullptr, "LAMMPS oracle: unknown LAMMPS units style '", style, "'");
+  return {known->length_unit, known->energy_unit};
 }
 
 // The environment for a worker: ours, minus the MPI launcher variables a
