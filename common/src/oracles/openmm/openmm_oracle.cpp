@@ -1,16 +1,19 @@
 // The OpenMM energy oracle: a serialized System evaluated by one Context per
-// worker thread, the batch shared out among the workers.
+// worker thread, the batch shared out among the workers (the Context engine),
+// or by our own kernels (the native engine, native_oracle.cpp).
 #include "energyloss/oracles/openmm_oracle.h"
 
 #include <OpenMM.h>
 
 #include <algorithm>
+#include <iostream>
 #include <mutex>
 #include <thread>
 #include <vector>
 
 #include "batch_workers.h"
 #include "energyloss/error.h"
+#include "native_system.h"
 #include "openmm_system.h"
 
 namespace energyloss {
@@ -44,13 +47,11 @@ struct Worker {
 
 class OpenMMOracle final : public EnergyOracle {
  public:
-  OpenMMOracle(const std::string& system_xml_path, const std::string& platform_name,
-               std::map<std::string, std::string> properties, int workers)
-      : path_(system_xml_path), platform_name_(platform_name) {
-    require(workers >= 1, "workers: expected >= 1, got ", workers);
-    system_ = read_openmm_system(system_xml_path);
+  OpenMMOracle(const std::string& system_xml_path, std::unique_ptr<OpenMM::System> system,
+               const std::string& platform_name, std::map<std::string, std::string> properties,
+               int workers)
+      : path_(system_xml_path), platform_name_(platform_name), system_(std::move(system)) {
     atoms_ = system_->getNumParticles();
-    require(atoms_ > 0, "OpenMM system '", path_, "' has no particles");
     for (int i = 0; i < system_->getNumParticles() && !has_virtual_sites_; ++i) {
       has_virtual_sites_ = system_->isVirtualSite(i);
     }
@@ -130,8 +131,32 @@ class OpenMMOracle final : public EnergyOracle {
 
 std::shared_ptr<EnergyOracle> make_openmm_oracle(
     const std::string& system_xml_path, const std::string& platform,
-    const std::map<std::string, std::string>& properties, int workers) {
-  return std::make_shared<OpenMMOracle>(system_xml_path, platform, properties, workers);
+    const std::map<std::string, std::string>& properties, int workers, const std::string& engine) {
+  require(engine == "context" || engine == "native" || engine == "auto",
+          "OpenMM oracle: engine must be \"native\", \"context\" or \"auto\", got \"", engine,
+          "\"");
+  require(workers >= 1, "workers: expected >= 1, got ", workers);
+  std::unique_ptr<OpenMM::System> system = read_openmm_system(system_xml_path);
+  require(system->getNumParticles() > 0, "OpenMM system '", system_xml_path, "' has no particles");
+  if (engine != "context") {
+    NativeCompilation compiled = compile_native_force_field(*system);
+    if (compiled.force_field != nullptr) {
+      return make_native_openmm_oracle(system_xml_path, std::move(compiled.force_field), properties,
+                                       workers, engine == "native");
+    }
+    std::string reasons;
+    for (const std::string& line : compiled.unsupported) {
+      reasons += (reasons.empty() ? "" : "; ") + line;
+    }
+    require(engine == "auto", "OpenMM system '", system_xml_path,
+            "': the native engine cannot evaluate ", reasons,
+            " (engine=\"context\" or \"auto\" evaluates it through an OpenMM Context)");
+    std::cerr << "energyloss: OpenMM system '" << system_xml_path
+              << "': the native engine cannot evaluate " << reasons
+              << "; using the Context engine on " << platform << "\n";
+  }
+  return std::make_shared<OpenMMOracle>(system_xml_path, std::move(system), platform, properties,
+                                        workers);
 }
 
 }  // namespace energyloss
