@@ -5,19 +5,16 @@
 // Systems: tests/oracles/make_native_systems.py.
 #include <gtest/gtest.h>
 
-#include <unistd.h>
-
 #include <cmath>
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <limits>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include "../support/comparisons.h"
 #include "../support/expect_error.h"
+#include "../support/generated_folder.h"
 #include "../support/oracle_checks.h"
 #include "energyloss/error.h"
 #include "energyloss/oracles/openmm_oracle.h"
@@ -28,39 +25,21 @@ namespace {
 using test_support::error_message;
 using test_support::expect_error;
 using test_support::expect_forces_are_minus_energy_slopes;
+using test_support::generate_folder_once;
 using test_support::max_abs;
 
 namespace fs = std::filesystem;
 
 const fs::path kDataDir = fs::path(ENERGYLOSS_BUILD_DIR) / "tests" / "oracles" / "native_systems";
 
-// Writes the Systems once per build (in a private folder, renamed into place;
-// ctest runs each test in its own process) and reuses them while newer than
-// the script.
+// Writes the Systems once per build tree (generated_folder.h).
 class NativeSystems : public ::testing::Environment {
  public:
   void SetUp() override {
     const fs::path script =
         fs::path(ENERGYLOSS_SOURCE_DIR) / "tests/oracles/make_native_systems.py";
-    const fs::path stamp = kDataDir / "complete";
-    const auto fresh = [&] {
-      return fs::exists(stamp) && fs::last_write_time(stamp) > fs::last_write_time(script);
-    };
-    if (fresh()) return;
-    const fs::path scratch = kDataDir.string() + ".tmp" + std::to_string(::getpid());
-    const std::string command =
-        std::string(ENERGYLOSS_PYTHON) + " " + script.string() + " " + scratch.string();
-    ASSERT_EQ(std::system(command.c_str()), 0) << command;
-    std::ofstream(scratch / "complete") << "made by " << script << "\n";
-    std::error_code taken;  // another test process may have got there first
-    fs::rename(scratch, kDataDir, taken);
-    if (!taken) return;
-    if (fresh()) {
-      fs::remove_all(scratch);
-    } else {
-      fs::remove_all(kDataDir);
-      fs::rename(scratch, kDataDir);
-    }
+    generate_folder_once(kDataDir, script,
+                         {std::string(ENERGYLOSS_PYTHON) + " " + script.string() + " {}"});
   }
 };
 const auto* const kSystems = ::testing::AddGlobalTestEnvironment(new NativeSystems);

@@ -17,6 +17,7 @@
 
 #include "../support/comparisons.h"
 #include "../support/expect_error.h"
+#include "../support/generated_folder.h"
 #include "../support/oracle_checks.h"
 #include "energyloss/error.h"
 #include "energyloss/oracles/openmm_oracle.h"
@@ -26,6 +27,7 @@ namespace {
 
 using test_support::expect_error;
 using test_support::expect_forces_are_minus_energy_slopes;
+using test_support::generate_folder_once;
 using test_support::max_abs;
 
 namespace fs = std::filesystem;
@@ -73,39 +75,23 @@ fs::path reference_path(const std::string& name, const std::string& platform) {
 }
 
 // Builds alanine dipeptide and villin with examples/openmm/make_system.py and
-// has OpenMM's Python API evaluate them on both platforms. ctest runs every
-// test in its own process, so the files are made once (in a private folder,
-// then renamed into place) and reused while newer than the script.
+// has OpenMM's Python API evaluate them on both platforms, once per build
+// tree (generated_folder.h).
 class OpenMMSystems : public ::testing::Environment {
  public:
   void SetUp() override {
     const fs::path script = fs::path(ENERGYLOSS_SOURCE_DIR) / "examples/openmm/make_system.py";
-    const auto fresh = [&] {
-      const fs::path stamp = kDataDir / "complete";
-      return fs::exists(stamp) && fs::last_write_time(stamp) > fs::last_write_time(script);
-    };
-    if (fresh()) return;
-    const fs::path scratch = kDataDir.string() + ".tmp" + std::to_string(::getpid());
-    fs::create_directories(scratch);
+    std::vector<std::string> commands;
     for (const std::string name : {"alanine", "villin"}) {
+      const std::string scratch = "{}/" + name;
       std::ostringstream command;
       command << ENERGYLOSS_PYTHON << " " << script << (name == "villin" ? " --villin" : "")
-              << " --system-xml " << (scratch / (name + ".xml")) << " --positions "
-              << (scratch / (name + ".txt")) << " --samples 3 --noise 0.01"
-              << " --reference CPU:" << (scratch / (name + "_CPU.txt"))
-              << " --reference Reference:" << (scratch / (name + "_Reference.txt"));
-      ASSERT_EQ(std::system(command.str().c_str()), 0) << command.str();
+              << " --system-xml " << scratch << ".xml --positions " << scratch
+              << ".txt --samples 3 --noise 0.01 --reference CPU:" << scratch
+              << "_CPU.txt --reference Reference:" << scratch << "_Reference.txt";
+      commands.push_back(command.str());
     }
-    std::ofstream(scratch / "complete") << "made by " << script << "\n";
-    std::error_code taken;  // another test process may have got there first
-    fs::rename(scratch, kDataDir, taken);
-    if (!taken) return;
-    if (fresh()) {
-      fs::remove_all(scratch);
-    } else {
-      fs::remove_all(kDataDir);
-      fs::rename(scratch, kDataDir);
-    }
+    generate_folder_once(kDataDir, script, commands);
   }
   void TearDown() override { fs::remove_all(kScratchDir); }
 };

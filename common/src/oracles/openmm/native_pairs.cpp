@@ -46,6 +46,19 @@ Real squared_cutoff(double cutoff) {
   return cutoff > 0 ? Real(cutoff * cutoff) : std::numeric_limits<Real>::infinity();
 }
 
+// Adds a pair's force, factor * (r_j - r_i), to atom j and its opposite to
+// atom i's row accumulators.
+template <typename Real>
+inline void add_pair_force(Real factor, Real dx, Real dy, Real dz, int64_t j, Real* fx, Real* fy,
+                           Real* fz, Real& fxi, Real& fyi, Real& fzi) {
+  fx[j] += factor * dx;
+  fy[j] += factor * dy;
+  fz[j] += factor * dz;
+  fxi -= factor * dx;
+  fyi -= factor * dy;
+  fzi -= factor * dz;
+}
+
 }  // namespace
 
 template <typename Real>
@@ -103,12 +116,7 @@ PAIR_LOOP_CLONES double nonbonded_energy(const NonbondedTable& table, Coordinate
         const Real coulomb_factor = qq * (inverse_r * inverse_r2 - Real(2) * krf);
         const Real factor = mask * (lj_factor + coulomb_factor);
         row_energy += mask * (lj + coulomb);
-        fx[j] += factor * dx;
-        fy[j] += factor * dy;
-        fz[j] += factor * dz;
-        fxi -= factor * dx;
-        fyi -= factor * dy;
-        fzi -= factor * dz;
+        add_pair_force(factor, dx, dy, dz, j, fx, fy, fz, fxi, fyi, fzi);
       }
     });
     energy += double(row_energy);
@@ -129,12 +137,7 @@ PAIR_LOOP_CLONES double nonbonded_energy(const NonbondedTable& table, Coordinate
     energy += double(epsilon4 * (s6 * s6 - s6) + qq * inverse_r);
     const Real factor =
         (epsilon4 * (Real(12) * s6 * s6 - Real(6) * s6) + qq * inverse_r) * inverse_r2;
-    fx[j] += factor * dx;
-    fy[j] += factor * dy;
-    fz[j] += factor * dz;
-    fx[i] -= factor * dx;
-    fy[i] -= factor * dy;
-    fz[i] -= factor * dz;
+    add_pair_force(factor, dx, dy, dz, j, fx, fy, fz, fx[i], fy[i], fz[i]);
   }
   return energy;
 }
@@ -269,12 +272,7 @@ PAIR_LOOP_CLONES double obc_energy(const GBTable& table, Coordinates<Real>& c) {
       const Real dE_dbb = dE_df * e * (Real(1) + d) * Real(0.5) * inverse_f;
       dE_dbi += dE_dbb * born[j];
       dE_dborn[j] += dE_dbb * bi;
-      fx[j] += factor * dx;
-      fy[j] += factor * dy;
-      fz[j] += factor * dz;
-      fxi -= factor * dx;
-      fyi -= factor * dy;
-      fzi -= factor * dz;
+      add_pair_force(factor, dx, dy, dz, j, fx, fy, fz, fxi, fyi, fzi);
     }
     energy += double(row_energy);
     dE_dborn[i] += dE_dbi;
@@ -295,12 +293,7 @@ PAIR_LOOP_CLONES double obc_energy(const GBTable& table, Coordinates<Real>& c) {
       const Real dx = x[j] - xi, dy = y[j] - yi, dz = z[j] - zi;
       const Real factor =
           -(dE_dIi * slope_first[j - i - 1] + dE_dborn[j] * slope_second[j - i - 1]);
-      fx[j] += factor * dx;
-      fy[j] += factor * dy;
-      fz[j] += factor * dz;
-      fxi -= factor * dx;
-      fyi -= factor * dy;
-      fzi -= factor * dz;
+      add_pair_force(factor, dx, dy, dz, j, fx, fy, fz, fxi, fyi, fzi);
     }
     fx[i] += fxi;
     fy[i] += fyi;
