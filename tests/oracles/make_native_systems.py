@@ -9,7 +9,7 @@ Usage: make_native_systems.py FOLDER
 Cases: alanine dipeptide in vacuum (amber14), with OBC2 and OBC1
 (implicit/obc2.xml, obc1.xml: openmm.app's CustomGBForce), with GBSAOBCForce
 (amber99sb + amber99_obc.xml), with CutoffNonPeriodic (reaction field, plain
-and with a switching function), each force of the OBC2 System alone,
+and with a switching function; OBC2 and GBSAOBCForce), each force of the OBC2 System alone,
 Ryckaert-Bellemans torsions and CMAP (random maps) added to the vacuum System;
 villin (OpenMM's app/data/test.pdb, water and ions removed) with OBC2 and with
 OBC2 under CutoffNonPeriodic; three GB particles, one inside another's scaled
@@ -122,6 +122,8 @@ def cases(rng):
         alanine_positions
     yield "alanine_cutoff", create(alanine, obc2, app.CutoffNonPeriodic, 0.6)[0], \
         alanine_positions
+    yield "alanine_gbsaobc_cutoff", create(alanine, ["amber99sb.xml", "amber99_obc.xml"],
+                                           app.CutoffNonPeriodic, 0.6)[0], alanine_positions
     switched, _ = create(alanine, ["amber14-all.xml"], app.CutoffNonPeriodic, 0.6)
     nonbonded = next(f for f in switched.getForces() if isinstance(f, openmm.NonbondedForce))
     nonbonded.setUseSwitchingFunction(True)

@@ -113,9 +113,9 @@ void expect_matches_reference(const std::string& name, const std::string& precis
 const std::vector<std::string> kSupported = {
     "alanine_only_bonds", "alanine_only_angles",  "alanine_only_torsions", "alanine_only_nonbonded",
     "alanine_only_gb",    "alanine_only_rb_cmap", "alanine_vacuum",        "alanine_obc2",
-    "alanine_obc1",       "alanine_gbsaobc",      "alanine_cutoff",        "alanine_switched",
-    "alanine_rb_cmap",    "engulfed_obc2",        "engulfed_gbsaobc",      "villin_obc2",
-    "villin_cutoff"};
+    "alanine_obc1",       "alanine_gbsaobc",      "alanine_cutoff",        "alanine_gbsaobc_cutoff",
+    "alanine_switched",   "alanine_rb_cmap",      "engulfed_obc2",         "engulfed_gbsaobc",
+    "villin_obc2",        "villin_cutoff"};
 
 class NativeMatchesReference : public ::testing::TestWithParam<std::string> {};
 

@@ -109,6 +109,7 @@ std::optional<std::string> read(const OpenMM::NonbondedForce& force, ForceFieldT
   if (force.getNumParticleParameterOffsets() > 0 || force.getNumExceptionParameterOffsets() > 0) {
     return std::string("parameter offsets (global parameters)");
   }
+  if (!force.getIncludeDirectSpace()) return std::string("direct space left out");
   native::NonbondedTable table;
   const int atoms = force.getNumParticles();
   for (int i = 0; i < atoms; ++i) {
