@@ -24,7 +24,8 @@ executables (gtests, lmp_energyloss) run with leak detection on, except when
 started from a Python checker (the wrapper's settings are inherited).
 
 Left out: format.*, downstream.*, experiments.* (long Python pipelines),
-help.* and the benchmarks/examples (not built).
+readme.* (the READMEs' blocks, the bridge's pipeline among them), help.* and
+the benchmarks/examples (not built).
 
   -B DIR       build directory (default build-sanitize; must not be build/)
   --no-run     configure and build only
@@ -92,7 +93,7 @@ export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:log_path=$logs/ubsan"
 tstart=$(date +%s)
 status=0
 (cd "$build" && ctest --output-on-failure --timeout 1800 -j2 \
-  -E '^(format|downstream|experiments|help)\.' "${ctest_args[@]}") || status=$?
+  -E '^(format|downstream|experiments|help|readme)\.' "${ctest_args[@]}") || status=$?
 echo "sanitize.sh: tests took $(($(date +%s) - tstart)) s (total $(($(date +%s) - start)) s)"
 
 shopt -s nullglob
