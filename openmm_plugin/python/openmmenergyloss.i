@@ -1,9 +1,12 @@
-/* openmmenergyloss: EnergyLossForce and GeneratorSeeder for Python, next to
-   Debian's openmm module. The C++ classes are wrapped thinly; the keyword
-   constructor, unit handling and seed() are Python code in
-   openmmenergyloss_py.i. GeneratorSeeder is compiled in only with LibTorch
-   (ENERGYLOSS_OPENMM_SEEDER). */
-%module openmmenergyloss
+/* openmmenergyloss._core: the SWIG module under the openmmenergyloss package
+   (openmmenergyloss/*.py), next to Debian's openmm module. It wraps the C++
+   classes thinly and holds no Python code of its own: the keyword
+   constructor, unit handling and seed() live in the package. The compiled
+   half is _core_ext (CMake names it). GeneratorSeeder is compiled in only
+   with LibTorch (ENERGYLOSS_OPENMM_SEEDER), the force-field coefficients only
+   with energyloss's OpenMM oracles (ENERGYLOSS_OPENMM_FORCEFIELD); the
+   package asks hasattr(_core, ...). */
+%module(package="openmmenergyloss") _core
 
 /* Import openmm first so it, not we, owns SWIG's shared runtime capsule. */
 %pythonbegin %{
@@ -64,6 +67,7 @@ std::vector<double> toFlat(const std::vector<OpenMM::Vec3>& positions) {
 }
 
 %template(DoubleVector) std::vector<double>;
+%template(StringVector) std::vector<std::string>;
 
 %apply int& OUTPUT { int& particle1 };
 %apply int& OUTPUT { int& particle2 };
@@ -83,6 +87,7 @@ struct CoefficientSpec {
 };
 
 CoefficientMode parse_coefficient_mode(const std::string& name);
+std::vector<std::string> coefficient_mode_names();
 
 struct SparseRigidOptions {
   int64_t degree;
@@ -93,13 +98,6 @@ struct SparseRigidOptions {
   int64_t verify_max_atoms;
 };
 }  // namespace energyloss
-
-%feature("shadow") EnergyLossPlugin::EnergyLossForce::EnergyLossForce %{
-def __init__(self, reference_positions, *args, **kwargs):
-    _openmmenergyloss.EnergyLossForce_swiginit(
-        self, _openmmenergyloss.new_EnergyLossForce(_flat_positions(reference_positions)))
-    _configure(self, *args, **kwargs)
-%}
 
 namespace EnergyLossPlugin {
 class EnergyLossForce : public OpenMM::Force {
@@ -174,13 +172,6 @@ std::vector<double> _forceFieldCoefficients(const OpenMM::System& system,
       .total.k;
 }
 %}
-%pythoncode %{
-_HAVE_FORCEFIELD = True
-%}
-#else
-%pythoncode %{
-_HAVE_FORCEFIELD = False
-%}
 #endif
 
 #ifdef ENERGYLOSS_OPENMM_SEEDER
@@ -215,13 +206,4 @@ class GeneratorSeeder {
   SeedReport seed(OpenMM::Context& context, const SeedOptions& options) const;
 };
 }  // namespace EnergyLossPlugin
-%pythoncode %{
-_HAVE_SEEDER = True
-%}
-#else
-%pythoncode %{
-_HAVE_SEEDER = False
-%}
 #endif
-
-%include "openmmenergyloss_py.i"

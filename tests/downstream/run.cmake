@@ -15,7 +15,28 @@ run_step(${CMAKE_COMMAND} --build ${WORK_DIR}/build)
 run_step(${WORK_DIR}/build/downstream_pair)
 # The installed Python package finds the installed ops library on its own.
 if(PYTHON)
+  # (Statements on lines: a ";" would split the argument into a CMake list.)
   run_step(${CMAKE_COMMAND} -E env PYTHONPATH=${PREFIX}/${PYTHON_SUBDIR} ${PYTHON} -c
-           "import energyloss, torch; e = energyloss.pair_energy_loss(torch.tensor([[0.,0,0],[2,0,0]]), torch.tensor([[0.,0,0],[1,0,0]]), coeff='constant', k0=3.0); assert abs(float(e) - 1.5) < 1e-6, e; assert energyloss.__file__.startswith('${PREFIX}'), energyloss.__file__")
+           "import energyloss, torch
+e = energyloss.pair_energy_loss(torch.tensor([[0.,0,0],[2,0,0]]), torch.tensor([[0.,0,0],[1,0,0]]), coeff='constant', k0=3.0)
+assert abs(float(e) - 1.5) < 1e-6, e
+assert energyloss.__file__.startswith('${PREFIX}'), energyloss.__file__")
+endif()
+# The installed openmmenergyloss package loads its kernels through its own
+# link: two particles 1 nm apart in the reference, 2 nm in the Context, k = 3
+# give 1/2 k (2 - 1)^2 = 1.5 kJ/mol on the CPU platform.
+if(OPENMM_PYTHON)
+  run_step(${CMAKE_COMMAND} -E env PYTHONPATH=${PREFIX}/${PYTHON_SUBDIR} ${OPENMM_PYTHON} -c
+           "import openmm, openmmenergyloss
+force = openmmenergyloss.EnergyLossForce([[0, 0, 0], [1, 0, 0]], coeff='constant', k0=3.0, per_atom=False)
+system = openmm.System()
+system.addParticle(1)
+system.addParticle(1)
+system.addForce(force)
+context = openmm.Context(system, openmm.VerletIntegrator(0.001), openmm.Platform.getPlatformByName('CPU'))
+context.setPositions([[0, 0, 0], [2, 0, 0]])
+e = context.getState(getEnergy=True).getPotentialEnergy()._value
+assert abs(e - 1.5) < 1e-12, e
+assert openmmenergyloss.__file__.startswith('${PREFIX}'), openmmenergyloss.__file__")
 endif()
 message(STATUS "downstream project built and ran against ${PREFIX}")

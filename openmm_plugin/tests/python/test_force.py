@@ -265,6 +265,25 @@ def test_module_registered_our_kernels_on_both_platforms():
                  random_structure(3, 19), name)
 
 
+def test_package_wraps_the_swig_module_and_takes_mode_names_from_cpp():
+    """openmmenergyloss is a package around its SWIG module _core; its mode
+    names are C++'s (energyloss::coefficient_mode_names) plus 'forcefield',
+    and each k(r) mode gives the pair rule that C++ mode."""
+    assert pathlib.Path(openmmenergyloss.__file__).name == "__init__.py"
+    assert issubclass(EnergyLossForce, openmmenergyloss._core.EnergyLossForce)
+    assert openmmenergyloss.COEFFICIENT_MODES == (
+        "constant", "exp", "inv", "inv2", "lj", "morse", "explicit", "forcefield")
+    reference = random_structure(4, 20)
+    for mode in openmmenergyloss.COEFFICIENT_MODES:
+        if mode in ("explicit", "forcefield"):
+            continue
+        spec = EnergyLossForce(reference, coeff=mode).getPairCoefficients()
+        assert spec.mode == openmmenergyloss.parse_coefficient_mode(mode)
+    with pytest.raises(ValueError, match="expected one of " + ", ".join(
+            openmmenergyloss.COEFFICIENT_MODES)):
+        EnergyLossForce(reference, coeff="quartic")
+
+
 def test_force_field_coefficients_on_bonds_equal_the_bond_constants():
     """coeff='forcefield': along a bonded pair amber's 1-2 nonbonded terms are
     excluded, so k is exactly the HarmonicBondForce's constant."""
