@@ -18,6 +18,7 @@
 #include "../support/expect_error.h"
 #include "energyloss/error.h"
 #include "energyloss/graphs.h"
+#include "energyloss/openmp.h"
 
 namespace energyloss {
 namespace {
@@ -539,6 +540,25 @@ TEST(SparseRigidEdges, RejectsBadInput) {
   const std::vector<double> polygon = regular_polygon(8);
   const Automorphisms capped = point_automorphisms(polygon.data(), 8, 2, cap);
   EXPECT_THROW(symmetrize_edges(complete_graph(8), capped), Error);
+}
+
+// The guard the rigidity check and the OpenMM plugin run under: one thread
+// inside, the caller's setting back after.
+TEST(SingleOpenMPThread, RunsRegionsOnTheCallingThreadAndRestoresTheSetting) {
+  const int before = omp_get_max_threads();
+  omp_set_num_threads(2);
+  {
+    const SingleOpenMPThread single;
+    int team = 0;
+#pragma omp parallel
+    {
+#pragma omp single
+      team = omp_get_num_threads();
+    }
+    EXPECT_EQ(team, 1);
+  }
+  EXPECT_EQ(omp_get_max_threads(), 2);
+  omp_set_num_threads(before);
 }
 
 }  // namespace

@@ -1,6 +1,5 @@
 #include "energyloss/graphs.h"
 
-#include <omp.h>
 #include <Eigen/Eigenvalues>
 #include <Eigen/SVD>
 
@@ -11,6 +10,7 @@
 #include <utility>
 
 #include "energyloss/error.h"
+#include "energyloss/openmp.h"
 
 namespace energyloss {
 namespace {
@@ -218,21 +218,6 @@ void require_finite_points(const T* positions, int64_t n, int64_t dim, const cha
   }
 }
 
-// Keeps Eigen single-threaded on the calling thread while alive (Eigen asks
-// omp_get_max_threads, a per-thread setting): the factorisations here are
-// modest, and OpenMP workers only add contention on a busy machine (10x
-// slower measured); callers wanting speed check several graphs in parallel.
-class SerialEigen {
- public:
-  SerialEigen() : previous_(omp_get_max_threads()) { omp_set_num_threads(1); }
-  ~SerialEigen() { omp_set_num_threads(previous_); }
-  SerialEigen(const SerialEigen&) = delete;
-  SerialEigen& operator=(const SerialEigen&) = delete;
-
- private:
-  int previous_;
-};
-
 int64_t count_above(const Eigen::VectorXd& magnitudes, double tolerance) {
   const double largest = magnitudes.size() == 0 ? 0.0 : magnitudes.cwiseAbs().maxCoeff();
   if (largest == 0.0) return 0;
@@ -395,7 +380,10 @@ RigidityResult rigidity(const EdgeList& edges, int64_t n, int64_t dim, const T* 
 
   const int64_t m = int64_t(edges.size());
   if (m > 0) {
-    const SerialEigen serial;
+    // Eigen on this thread alone: the factorisations here are modest, and
+    // OpenMP workers only add contention on a busy machine (10x slower
+    // measured); callers wanting speed check several graphs in parallel.
+    const SingleOpenMPThread serial;
     // Rigidity matrix: row of edge (i, j) holds p_i - p_j in i's columns and
     // p_j - p_i in j's columns.
     Eigen::MatrixXd matrix = Eigen::MatrixXd::Zero(m, n * dim);

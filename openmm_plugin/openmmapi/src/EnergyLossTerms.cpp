@@ -1,32 +1,15 @@
 #include "internal/EnergyLossTerms.h"
 
-#include <omp.h>
-
 #include <algorithm>
 #include <cmath>
 #include <limits>
 
+#include "energyloss/openmp.h"
 #include "energyloss/pair_energy.h"
 #include "internal/EnergyLossErrors.h"
 
 namespace EnergyLossPlugin {
 namespace {
-// pair_energy_loss opens an OpenMP team of omp_get_max_threads() threads. The
-// platforms schedule threads themselves (Reference: none, CPU: its pool; an
-// OpenMP team next to that pool on a loaded machine stalls for whole
-// scheduler slices), so each call runs on the calling thread alone; the
-// caller's setting is restored.
-class SingleOpenMPThread {
- public:
-  SingleOpenMPThread() : previous(omp_get_max_threads()) { omp_set_num_threads(1); }
-  ~SingleOpenMPThread() { omp_set_num_threads(previous); }
-  SingleOpenMPThread(const SingleOpenMPThread&) = delete;
-  SingleOpenMPThread& operator=(const SingleOpenMPThread&) = delete;
-
- private:
-  int previous;
-};
-
 // common/'s input for one system of all the force's particles.
 energyloss::PairLossInput<double> pairInput(const double* positions,
                                             const std::vector<double>& reference) {
@@ -45,7 +28,9 @@ double runPairKernel(const energyloss::PairLossInput<double>& input,
   energyloss::PairLossOutput<double> output;
   output.energy = &energy;
   output.grad_pred = gradient;
-  const SingleOpenMPThread single;
+  // pair_energy_loss would open a team of omp_get_max_threads() threads; the
+  // platforms schedule threads themselves (Reference: none, CPU: its pool).
+  const energyloss::SingleOpenMPThread single;
   asOpenMMErrors([&] { energyloss::pair_energy_loss(input, spec, output); });
   return energy;
 }

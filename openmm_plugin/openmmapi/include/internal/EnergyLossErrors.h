@@ -1,11 +1,10 @@
 // The plugin reports bad input as OpenMM::OpenMMException, like OpenMM itself:
-// require() for its own checks, and asOpenMMErrors() around calls into
-// common/, whose energyloss::Error keeps its message but changes type. An
-// energyloss::RuntimeError (not bad input) passes through unchanged: Python
-// RuntimeError.
+// fail()/require() for its own checks (common/'s, throwing OpenMMException),
+// and asOpenMMErrors() around calls into common/, whose energyloss::Error
+// keeps its message but changes type. An energyloss::RuntimeError (not bad
+// input) passes through unchanged: Python RuntimeError.
 #pragma once
 
-#include <sstream>
 #include <utility>
 
 #include "energyloss/error.h"
@@ -13,18 +12,16 @@
 
 namespace EnergyLossPlugin {
 
+// Throws OpenMMException "energyloss: <parts>".
 template <typename... Parts>
 [[noreturn]] void fail(const Parts&... parts) {
-  std::ostringstream message;
-  message << "energyloss: ";
-  (message << ... << parts);
-  throw OpenMM::OpenMMException(message.str());
+  energyloss::fail<OpenMM::OpenMMException>(parts...);
 }
 
 // Cheap check: the message parts are only formatted when `ok` is false.
 template <typename... Parts>
 inline void require(bool ok, const Parts&... parts) {
-  if (!ok) fail(parts...);
+  energyloss::require<OpenMM::OpenMMException>(ok, parts...);
 }
 
 template <typename Body>
