@@ -1,7 +1,10 @@
-// LibTorch face of the energy oracles: torch.classes.energyloss.Oracle, the
-// differentiable energy, the true-energy loss, force-field-derived
-// coefficients, the oracle factories, and torch.classes.energyloss.Generator.
-// One TU, so the classes are registered before the ops that use them.
+// LibTorch face of the energy oracles, engine-independent part:
+// torch.classes.energyloss.Oracle, the differentiable energy, the true-energy
+// loss, force-field-derived coefficients and the Hessian of any oracle, and
+// the helpers of oracle_ops.h. Each engine's factory ops are in
+// <engine>/<engine>_ops.cpp, compiled in with the engine.
+#include "oracle_ops.h"
+
 #include <torch/autograd.h>
 #include <torch/custom_class.h>
 #include <torch/library.h>
@@ -11,35 +14,84 @@
 #include <vector>
 
 #include "energyloss/error.h"
-#include "energyloss/generator.h"
 #include "energyloss/oracles/analytic_oracles.h"
 #include "energyloss/oracles/derived_coefficients.h"
 #include "energyloss/oracles/hessian_coefficients.h"
-#include "energyloss/oracles/lammps_oracle.h"
-#include "energyloss/oracles/openmm_coefficients.h"
-#include "energyloss/oracles/openmm_oracle.h"
-#include "energyloss/oracles/rdkit_mmff_oracle.h"
 #include "energyloss/torch/common.h"
 #include "energyloss/torch/oracle.h"
 
 namespace energyloss {
-namespace {
+namespace oracle_ops {
 
-using torch::Tensor;
-using torch::autograd::AutogradContext;
-using torch::autograd::variable_list;
-using Handle = c10::intrusive_ptr<OracleHandle>;
+const std::string& oracle_class(torch::Library& m) {
+  static const std::string type = [&m] {
+    m.class_<OracleHandle>("Oracle")
+        .def("evaluate",
+             [](const Handle& self, const torch::Tensor& positions) {
+               return oracle_evaluate(self, positions);
+             })
+        .def("units",
+             [](const Handle& self) {
+               const OracleUnits units = oracle_of(self).units();
+               return std::make_tuple(units.length, units.energy);
+             })
+        .def("atoms", [](const Handle& self) { return oracle_of(self).atoms(); })
+        .def("elements", [](const Handle& self) { return oracle_of(self).elements(); })
+        .def("describe", [](const Handle& self) { return oracle_of(self).describe(); });
+    return std::string("__torch__.torch.classes.energyloss.Oracle");
+  }();
+  return type;
+}
 
 EnergyOracle& oracle_of(const Handle& handle) {
   require(handle && handle->oracle, "oracle: not initialised");
   return *handle->oracle;
 }
 
-void require_floating_cpu(const Tensor& tensor, const char* name) {
+Handle wrap(std::shared_ptr<EnergyOracle> oracle) {
+  return c10::make_intrusive<OracleHandle>(std::move(oracle));
+}
+
+void require_floating_cpu(const torch::Tensor& tensor, const char* name) {
   require(tensor.scalar_type() == torch::kFloat || tensor.scalar_type() == torch::kDouble, name,
           ": expected float32 or float64, got ", tensor.scalar_type());
   require(tensor.device().is_cpu(), name, ": expected a CPU tensor, got ", tensor.device());
 }
+
+torch::Tensor floating_cpu(const torch::Tensor& tensor, const char* name) {
+  require_floating_cpu(tensor, name);
+  return tensor.detach().to(torch::kDouble).contiguous();
+}
+
+torch::Tensor index_tuples(const torch::Tensor& tuples, int64_t width, const char* name) {
+  require(!tuples.is_floating_point() && !tuples.is_complex() && tuples.dim() == 2 &&
+              tuples.size(1) == width,
+          name, ": expected an integer tensor [E, ", width, "], got ", tuples.scalar_type(), " ",
+          tuples.sizes());
+  return tuples.to(torch::kLong).contiguous();
+}
+
+torch::Tensor values_like(const std::vector<double>& values, std::vector<int64_t> shape,
+                          const torch::Tensor& like) {
+  return torch::tensor(values, torch::kDouble).reshape(shape).to(like.scalar_type());
+}
+
+std::map<std::string, std::string> string_map(
+    const c10::optional<c10::Dict<std::string, std::string>>& dict) {
+  std::map<std::string, std::string> result;
+  if (!dict.has_value()) return result;
+  for (const auto& entry : *dict) result[entry.key()] = entry.value();
+  return result;
+}
+
+}  // namespace oracle_ops
+
+namespace {
+
+using namespace oracle_ops;
+using torch::Tensor;
+using torch::autograd::AutogradContext;
+using torch::autograd::variable_list;
 
 // `positions` [B, N, 3] or [N, 3] as a contiguous float64 batch [B, N, 3]
 // matching the oracle's atom count.
@@ -101,70 +153,13 @@ struct OracleEnergyFunction : public torch::autograd::Function<OracleEnergyFunct
   }
 };
 
-OracleUnits units_of(const std::string& length_unit, const std::string& energy_unit) {
-  return {length_unit, energy_unit};
-}
-
-Handle wrap(std::shared_ptr<EnergyOracle> oracle) {
-  return c10::make_intrusive<OracleHandle>(std::move(oracle));
-}
-
-Handle lennard_jones_oracle(int64_t atoms, double epsilon, double sigma,
-                            c10::optional<double> cutoff, std::string length_unit,
-                            std::string energy_unit) {
-  return wrap(make_lennard_jones_oracle(atoms, epsilon, sigma, torch_ops::to_std(cutoff),
-                                        units_of(length_unit, energy_unit)));
-}
-
-Handle morse_oracle(int64_t atoms, double depth, double width, double r0,
-                    c10::optional<double> cutoff, std::string length_unit,
-                    std::string energy_unit) {
-  return wrap(make_morse_oracle(atoms, depth, width, r0, torch_ops::to_std(cutoff),
-                                units_of(length_unit, energy_unit)));
-}
-
-Handle harmonic_bond_oracle(const Tensor& bonds, const Tensor& k, const Tensor& r0, int64_t atoms,
-                            std::string length_unit, std::string energy_unit) {
-  require(
-      !bonds.is_floating_point() && !bonds.is_complex() && bonds.dim() == 2 && bonds.size(1) == 2,
-      "bonds: expected an integer tensor [E, 2], got ", bonds.scalar_type(), " ", bonds.sizes());
-  const int64_t count = bonds.size(0);
-  require(k.dim() == 1 && k.size(0) == count, "k: expected shape [", count,
-          "] to match bonds, got ", k.sizes());
-  require(r0.dim() == 1 && r0.size(0) == count, "r0: expected shape [", count,
-          "] to match bonds, got ", r0.sizes());
-  const Tensor pairs = bonds.to(torch::kLong).contiguous();
-  const Tensor k_values = k.to(torch::kDouble).contiguous();
-  const Tensor r0_values = r0.to(torch::kDouble).contiguous();
-  std::vector<HarmonicBond> list(static_cast<size_t>(count));
-  for (int64_t e = 0; e < count; ++e) {
-    list[size_t(e)] = {pairs.data_ptr<int64_t>()[2 * e], pairs.data_ptr<int64_t>()[2 * e + 1],
-                       k_values.data_ptr<double>()[e], r0_values.data_ptr<double>()[e]};
-  }
-  return wrap(
-      make_harmonic_bond_oracle(atoms, std::move(list), units_of(length_unit, energy_unit)));
-}
-
-// `edges` [E, 2] of any integer dtype as contiguous int64.
-Tensor edge_pairs(const Tensor& edges) {
-  require(
-      !edges.is_floating_point() && !edges.is_complex() && edges.dim() == 2 && edges.size(1) == 2,
-      "edges: expected an integer tensor [E, 2], got ", edges.scalar_type(), " ", edges.sizes());
-  return edges.to(torch::kLong).contiguous();
-}
-
-// Per-edge values in the dtype of `like`.
-Tensor as_tensor(const std::vector<double>& values, const Tensor& like) {
-  return torch::tensor(values, torch::kDouble).to(like.scalar_type());
-}
-
 std::tuple<Tensor, Tensor, int64_t, double> force_field_coefficients(
     const Handle& handle, const Tensor& reference, const Tensor& edges, double step,
     c10::optional<double> floor, const std::string& method) {
   EnergyOracle& oracle = oracle_of(handle);
   require(reference.dim() == 2, "reference: expected shape [N, 3], got ", reference.sizes());
   const Tensor positions = oracle_batch(oracle, reference, "reference");
-  const Tensor pairs = edge_pairs(edges);
+  const Tensor pairs = index_tuples(edges, 2, "edges");
   DerivedCoefficientOptions options;
   options.step = step;
   options.floor = torch_ops::to_std(floor);
@@ -182,8 +177,8 @@ std::tuple<Tensor, Tensor, int64_t, double> force_field_coefficients(
   } else {
     fail("method must be 'auto', 'analytic' or 'finite_difference', got '", method, "'");
   }
-  return {as_tensor(result.k, reference), as_tensor(result.curvature, reference), result.floored,
-          result.floor};
+  return {values_like(result.k, {pairs.size(0)}, reference),
+          values_like(result.curvature, {pairs.size(0)}, reference), result.floored, result.floor};
 }
 
 // d^2 E / dx dx [3N, 3N] at `reference` [N, 3] (force_field_hessian in
@@ -198,79 +193,8 @@ Tensor force_field_hessian_tensor(const Handle& handle, const Tensor& reference,
   options.chunk = chunk;
   const std::vector<double> h = force_field_hessian(oracle, positions.data_ptr<double>(), options);
   const int64_t dof = 3 * oracle.atoms();
-  return torch::tensor(h, torch::kDouble).reshape({dof, dof}).to(reference.scalar_type());
+  return values_like(h, {dof, dof}, reference);
 }
-
-#if defined(ENERGYLOSS_HAVE_OPENMM) || defined(ENERGYLOSS_HAVE_LAMMPS)
-// Schemas cannot default a Dict to {}: the ops take Dict? = None instead.
-std::map<std::string, std::string> to_map(
-    const c10::optional<c10::Dict<std::string, std::string>>& dict) {
-  std::map<std::string, std::string> result;
-  if (!dict.has_value()) return result;
-  for (const auto& entry : *dict) result[entry.key()] = entry.value();
-  return result;
-}
-#endif
-
-#ifdef ENERGYLOSS_HAVE_OPENMM
-Handle openmm_oracle(const std::string& system_xml, const std::string& platform,
-                     const c10::optional<c10::Dict<std::string, std::string>>& properties,
-                     int64_t workers) {
-  return wrap(make_openmm_oracle(system_xml, platform, to_map(properties), int(workers)));
-}
-
-// (k, curvature, bond, angle, lennard_jones, coulomb, floored, floor, ignored):
-// OpenMMPairCoefficients (energyloss/oracles/openmm_coefficients.h) as tensors [E] in the
-// dtype of `reference` [N, 3] (nm).
-std::tuple<Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, int64_t, double,
-           std::vector<std::string>>
-openmm_pair_coefficient_tensors(const std::string& system_xml, const Tensor& reference,
-                                const Tensor& edges, c10::optional<double> floor) {
-  require_floating_cpu(reference, "reference");
-  require(reference.dim() == 2 && reference.size(1) == 3, "reference: expected shape [N, 3], got ",
-          reference.sizes());
-  const Tensor positions = reference.detach().to(torch::kDouble).contiguous();
-  const Tensor pairs = edge_pairs(edges);
-  DerivedCoefficientOptions options;
-  options.floor = torch_ops::to_std(floor);
-  OpenMMPairCoefficients result =
-      openmm_pair_coefficients(system_xml, positions.data_ptr<double>(), positions.size(0),
-                               pairs.data_ptr<int64_t>(), pairs.size(0), options);
-  return {as_tensor(result.total.k, reference),
-          as_tensor(result.total.curvature, reference),
-          as_tensor(result.bond, reference),
-          as_tensor(result.angle, reference),
-          as_tensor(result.lennard_jones, reference),
-          as_tensor(result.coulomb, reference),
-          result.total.floored,
-          result.total.floor,
-          std::move(result.ignored)};
-}
-#endif
-
-#ifdef ENERGYLOSS_HAVE_LAMMPS
-Handle lammps_oracle(const std::string& deck,
-                     const c10::optional<c10::Dict<std::string, std::string>>& variables,
-                     int64_t workers) {
-  return wrap(make_lammps_oracle(deck, to_map(variables), int(workers)));
-}
-#endif
-
-#ifdef ENERGYLOSS_HAVE_RDKIT
-Handle rdkit_mmff_oracle(const std::string& molecule, const std::string& variant, int64_t workers) {
-  return wrap(make_rdkit_mmff_oracle(molecule, variant, int(workers)));
-}
-#endif
-
-struct GeneratorHandle : torch::CustomClassHolder {
-  Generator generator;
-  explicit GeneratorHandle(const std::string& path) : generator(path) {}
-
-  Tensor sample(int64_t n, int64_t seed, const std::string& length_unit) const {
-    std::vector<double> values = generator.sample(n, seed, length_unit);
-    return torch::tensor(values, torch::kDouble).reshape({n, generator.atoms(), 3});
-  }
-};
 
 }  // namespace
 
@@ -309,48 +233,7 @@ Tensor true_energy_loss(const Handle& oracle, const Tensor& pred, const Tensor& 
 }  // namespace energyloss
 
 TORCH_LIBRARY_FRAGMENT(energyloss, m) {
-  using energyloss::GeneratorHandle;
-  using energyloss::OracleHandle;
-  m.class_<OracleHandle>("Oracle")
-      .def("evaluate",
-           [](const c10::intrusive_ptr<OracleHandle>& self, const torch::Tensor& positions) {
-             return energyloss::oracle_evaluate(self, positions);
-           })
-      .def("units",
-           [](const c10::intrusive_ptr<OracleHandle>& self) {
-             const energyloss::OracleUnits units = energyloss::oracle_of(self).units();
-             return std::make_tuple(units.length, units.energy);
-           })
-      .def("atoms",
-           [](const c10::intrusive_ptr<OracleHandle>& self) {
-             return energyloss::oracle_of(self).atoms();
-           })
-      .def("elements",
-           [](const c10::intrusive_ptr<OracleHandle>& self) {
-             return energyloss::oracle_of(self).elements();
-           })
-      .def("describe", [](const c10::intrusive_ptr<OracleHandle>& self) {
-        return energyloss::oracle_of(self).describe();
-      });
-
-  m.class_<GeneratorHandle>("Generator")
-      .def(torch::init<std::string>())
-      .def("sample", &GeneratorHandle::sample)
-      .def("atoms",
-           [](const c10::intrusive_ptr<GeneratorHandle>& self) { return self->generator.atoms(); })
-      .def("length_unit",
-           [](const c10::intrusive_ptr<GeneratorHandle>& self) {
-             return self->generator.length_unit();
-           })
-      .def("elements",
-           [](const c10::intrusive_ptr<GeneratorHandle>& self) {
-             return self->generator.elements();
-           })
-      .def("path",
-           [](const c10::intrusive_ptr<GeneratorHandle>& self) { return self->generator.path(); });
-
-  constexpr const char* oracle_type = "__torch__.torch.classes.energyloss.Oracle";
-  const std::string oracle_arg = std::string(oracle_type) + " oracle";
+  const std::string oracle_arg = energyloss::oracle_ops::oracle_class(m) + " oracle";
   m.def(("oracle_evaluate(" + oracle_arg + ", Tensor positions) -> (Tensor, Tensor)").c_str(),
         &energyloss::oracle_evaluate);
   m.def(("oracle_energy(" + oracle_arg + ", Tensor positions) -> Tensor").c_str(),
@@ -373,43 +256,4 @@ TORCH_LIBRARY_FRAGMENT(energyloss, m) {
          ", Tensor reference, float step=1e-4, int chunk=256) -> Tensor")
             .c_str(),
         &energyloss::force_field_hessian_tensor);
-  m.def(("lennard_jones_oracle(int n_atoms, float epsilon=1.0, float sigma=1.0, "
-         "float? cutoff=None, str length_unit=\"lj\", str energy_unit=\"lj\") -> " +
-         std::string(oracle_type))
-            .c_str(),
-        &energyloss::lennard_jones_oracle);
-  m.def(("morse_oracle(int n_atoms, float D, float a, float r0, float? cutoff=None, "
-         "str length_unit=\"lj\", str energy_unit=\"lj\") -> " +
-         std::string(oracle_type))
-            .c_str(),
-        &energyloss::morse_oracle);
-  m.def(("harmonic_bond_oracle(Tensor bonds, Tensor k, Tensor r0, int n_atoms, "
-         "str length_unit=\"lj\", str energy_unit=\"lj\") -> " +
-         std::string(oracle_type))
-            .c_str(),
-        &energyloss::harmonic_bond_oracle);
-#ifdef ENERGYLOSS_HAVE_OPENMM
-  m.def(("openmm_oracle(str system_xml, str platform=\"CPU\", Dict(str, str)? properties=None, "
-         "int workers=1) -> " +
-         std::string(oracle_type))
-            .c_str(),
-        &energyloss::openmm_oracle);
-  m.def(
-      "openmm_pair_coefficients(str system_xml, Tensor reference, Tensor edges, "
-      "float? floor=None) -> (Tensor k, Tensor curvature, Tensor bond, Tensor angle, "
-      "Tensor lennard_jones, Tensor coulomb, int floored, float floor, str[] ignored)",
-      &energyloss::openmm_pair_coefficient_tensors);
-#endif
-#ifdef ENERGYLOSS_HAVE_LAMMPS
-  m.def(("lammps_oracle(str deck, Dict(str, str)? variables=None, int workers=1) -> " +
-         std::string(oracle_type))
-            .c_str(),
-        &energyloss::lammps_oracle);
-#endif
-#ifdef ENERGYLOSS_HAVE_RDKIT
-  m.def(("rdkit_mmff_oracle(str molecule, str variant=\"MMFF94\", int workers=1) -> " +
-         std::string(oracle_type))
-            .c_str(),
-        &energyloss::rdkit_mmff_oracle);
-#endif
 }

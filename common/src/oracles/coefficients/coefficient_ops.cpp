@@ -14,42 +14,25 @@
 #include "energyloss/error.h"
 #include "energyloss/oracles/hessian_coefficients.h"
 #include "energyloss/oracles/shell_coefficients.h"
+#include "oracle_ops.h"
 
 namespace energyloss {
 namespace {
 
+using namespace oracle_ops;
 using torch::Tensor;
-
-Tensor floating(const Tensor& tensor, const char* name) {
-  require(tensor.scalar_type() == torch::kFloat || tensor.scalar_type() == torch::kDouble, name,
-          ": expected float32 or float64, got ", tensor.scalar_type());
-  require(tensor.device().is_cpu(), name, ": expected a CPU tensor, got ", tensor.device());
-  return tensor.detach().to(torch::kDouble).contiguous();
-}
 
 Tensor reference_positions(const Tensor& reference) {
   require(reference.dim() == 2 && reference.size(1) == 3 && reference.size(0) >= 1,
           "reference: expected shape [N, 3] with N >= 1, got ", reference.sizes());
-  return floating(reference, "reference");
+  return floating_cpu(reference, "reference");
 }
 
 Tensor square_hessian(const Tensor& hessian, int64_t atoms) {
   require(hessian.dim() == 2 && hessian.size(0) == 3 * atoms && hessian.size(1) == 3 * atoms,
           "hessian: expected shape [3N, 3N] = [", 3 * atoms, ", ", 3 * atoms,
           "] for the reference's N = ", atoms, " atoms, got ", hessian.sizes());
-  return floating(hessian, "hessian");
-}
-
-Tensor index_pairs(const Tensor& edges, int64_t width, const char* name) {
-  require(!edges.is_floating_point() && !edges.is_complex() && edges.dim() == 2 &&
-              edges.size(1) == width,
-          name, ": expected an integer tensor [E, ", width, "], got ", edges.scalar_type(), " ",
-          edges.sizes());
-  return edges.to(torch::kLong).contiguous();
-}
-
-Tensor values(const std::vector<double>& data, std::vector<int64_t> shape, const Tensor& like) {
-  return torch::tensor(data, torch::kDouble).reshape(shape).to(like.scalar_type());
+  return floating_cpu(hessian, "hessian");
 }
 
 NnlsOptions nnls_options(int64_t max_iterations, double tolerance) {
@@ -64,10 +47,10 @@ std::tuple<Tensor, int64_t, bool> nnls_op(const Tensor& a, const Tensor& b, int6
   require(a.dim() == 2, "A: expected shape [M, N], got ", a.sizes());
   require(b.dim() == 1 && b.size(0) == a.size(0), "b: expected shape [", a.size(0),
           "] to match A, got ", b.sizes());
-  const Tensor matrix = floating(a, "A"), rhs = floating(b, "b");
+  const Tensor matrix = floating_cpu(a, "A"), rhs = floating_cpu(b, "b");
   NnlsResult result = nnls(matrix.data_ptr<double>(), matrix.size(0), matrix.size(1),
                            rhs.data_ptr<double>(), nnls_options(max_iterations, tolerance));
-  return {values(result.x, {a.size(1)}, a), result.iterations, result.converged};
+  return {values_like(result.x, {a.size(1)}, a), result.iterations, result.converged};
 }
 
 std::tuple<Tensor, double, double, double, int64_t, int64_t, bool> hessian_fitted_springs_op(
@@ -76,14 +59,14 @@ std::tuple<Tensor, double, double, double, int64_t, int64_t, bool> hessian_fitte
   const Tensor positions = reference_positions(reference);
   const int64_t atoms = positions.size(0);
   const Tensor h = square_hessian(hessian, atoms);
-  const Tensor pairs = index_pairs(edges, 2, "edges");
+  const Tensor pairs = index_tuples(edges, 2, "edges");
   HessianFitOptions options;
   options.nnls = nnls_options(max_iterations, tolerance);
   options.low_mode_power = low_mode_power;
   options.low_mode_floor = low_mode_floor;
   HessianFit fit = fit_springs_to_hessian(h.data_ptr<double>(), positions.data_ptr<double>(), atoms,
                                           pairs.data_ptr<int64_t>(), pairs.size(0), options);
-  return {values(fit.k, {pairs.size(0)}, hessian),
+  return {values_like(fit.k, {pairs.size(0)}, hessian),
           fit.relative_residual,
           fit.weighted_relative_residual,
           fit.target_norm,
@@ -95,14 +78,14 @@ std::tuple<Tensor, double, double, double, int64_t, int64_t, bool> hessian_fitte
 Tensor spring_network_hessian_op(const Tensor& reference, const Tensor& edges, const Tensor& k) {
   const Tensor positions = reference_positions(reference);
   const int64_t atoms = positions.size(0);
-  const Tensor pairs = index_pairs(edges, 2, "edges");
+  const Tensor pairs = index_tuples(edges, 2, "edges");
   require(k.dim() == 1 && k.size(0) == pairs.size(0), "k: expected shape [", pairs.size(0),
           "] to match edges, got ", k.sizes());
-  const Tensor springs = floating(k, "k");
+  const Tensor springs = floating_cpu(k, "k");
   std::vector<double> h =
       spring_network_hessian(positions.data_ptr<double>(), atoms, pairs.data_ptr<int64_t>(),
                              pairs.size(0), springs.data_ptr<double>());
-  return values(h, {3 * atoms, 3 * atoms}, reference);
+  return values_like(h, {3 * atoms, 3 * atoms}, reference);
 }
 
 Tensor project_out_rigid_modes_op(const Tensor& hessian, const Tensor& reference) {
@@ -111,17 +94,17 @@ Tensor project_out_rigid_modes_op(const Tensor& hessian, const Tensor& reference
   const Tensor h = square_hessian(hessian, atoms);
   std::vector<double> result =
       project_out_rigid_modes(h.data_ptr<double>(), positions.data_ptr<double>(), atoms);
-  return values(result, {3 * atoms, 3 * atoms}, hessian);
+  return values_like(result, {3 * atoms, 3 * atoms}, hessian);
 }
 
 std::tuple<Tensor, Tensor, Tensor, Tensor, std::vector<int64_t>> shell_balanced_op(
     const c10::optional<Tensor>& reference, const Tensor& bonds, const Tensor& edges,
     const Tensor& k, c10::optional<std::vector<double>> totals, int64_t shells, int64_t n_atoms) {
-  const Tensor bond_pairs = index_pairs(bonds, 2, "bonds");
-  const Tensor pairs = index_pairs(edges, 2, "edges");
+  const Tensor bond_pairs = index_tuples(bonds, 2, "bonds");
+  const Tensor pairs = index_tuples(edges, 2, "edges");
   require(k.dim() == 1 && k.size(0) == pairs.size(0), "k: expected shape [", pairs.size(0),
           "] to match edges, got ", k.sizes());
-  const Tensor springs = floating(k, "k");
+  const Tensor springs = floating_cpu(k, "k");
   Tensor positions;
   int64_t atoms = n_atoms;
   if (reference.has_value()) {
@@ -142,8 +125,8 @@ std::tuple<Tensor, Tensor, Tensor, Tensor, std::vector<int64_t>> shell_balanced_
       bond_pairs.data_ptr<int64_t>(), bond_pairs.size(0), pairs.data_ptr<int64_t>(), pairs.size(0),
       springs.data_ptr<double>(), options);
   const int64_t count = int64_t(result.target.size());
-  return {values(result.k, {pairs.size(0)}, k), torch::tensor(result.shell, torch::kLong),
-          values(result.target, {count}, k), values(result.input_total, {count}, k),
+  return {values_like(result.k, {pairs.size(0)}, k), torch::tensor(result.shell, torch::kLong),
+          values_like(result.target, {count}, k), values_like(result.input_total, {count}, k),
           result.uniform_shells};
 }
 
@@ -153,10 +136,10 @@ std::tuple<Tensor, Tensor, Tensor, Tensor, Tensor> modified_seminario_op(
   const Tensor positions = reference_positions(reference);
   const int64_t atoms = positions.size(0);
   const Tensor h = square_hessian(hessian, atoms);
-  const Tensor bond_pairs = index_pairs(bonds, 2, "bonds");
+  const Tensor bond_pairs = index_tuples(bonds, 2, "bonds");
   Tensor triples;
   if (angles.has_value()) {
-    triples = index_pairs(*angles, 3, "angles");
+    triples = index_tuples(*angles, 3, "angles");
   } else {
     std::vector<int64_t> list =
         angles_from_bonds(atoms, bond_pairs.data_ptr<int64_t>(), bond_pairs.size(0));
@@ -165,10 +148,10 @@ std::tuple<Tensor, Tensor, Tensor, Tensor, Tensor> modified_seminario_op(
   SeminarioParameters result = modified_seminario(
       h.data_ptr<double>(), positions.data_ptr<double>(), atoms, bond_pairs.data_ptr<int64_t>(),
       bond_pairs.size(0), triples.data_ptr<int64_t>(), triples.size(0));
-  return {values(result.bond_k, {bond_pairs.size(0)}, hessian),
-          values(result.bond_length, {bond_pairs.size(0)}, hessian), triples,
-          values(result.angle_k, {triples.size(0)}, hessian),
-          values(result.angle_theta, {triples.size(0)}, hessian)};
+  return {values_like(result.bond_k, {bond_pairs.size(0)}, hessian),
+          values_like(result.bond_length, {bond_pairs.size(0)}, hessian), triples,
+          values_like(result.angle_k, {triples.size(0)}, hessian),
+          values_like(result.angle_theta, {triples.size(0)}, hessian)};
 }
 
 }  // namespace

@@ -1,0 +1,46 @@
+// LibTorch face of the TorchScript generator protocol (energyloss/generator.h):
+// torch.classes.energyloss.Generator.
+#include <torch/custom_class.h>
+#include <torch/library.h>
+#include <torch/types.h>
+
+#include <string>
+#include <vector>
+
+#include "energyloss/generator.h"
+
+namespace energyloss {
+namespace {
+
+struct GeneratorHandle : torch::CustomClassHolder {
+  Generator generator;
+  explicit GeneratorHandle(const std::string& path) : generator(path) {}
+
+  // [n, atoms, 3] float64 in `length_unit`.
+  torch::Tensor sample(int64_t n, int64_t seed, const std::string& length_unit) const {
+    std::vector<double> values = generator.sample(n, seed, length_unit);
+    return torch::tensor(values, torch::kDouble).reshape({n, generator.atoms(), 3});
+  }
+};
+
+}  // namespace
+}  // namespace energyloss
+
+TORCH_LIBRARY_FRAGMENT(energyloss, m) {
+  using energyloss::GeneratorHandle;
+  m.class_<GeneratorHandle>("Generator")
+      .def(torch::init<std::string>())
+      .def("sample", &GeneratorHandle::sample)
+      .def("atoms",
+           [](const c10::intrusive_ptr<GeneratorHandle>& self) { return self->generator.atoms(); })
+      .def("length_unit",
+           [](const c10::intrusive_ptr<GeneratorHandle>& self) {
+             return self->generator.length_unit();
+           })
+      .def("elements",
+           [](const c10::intrusive_ptr<GeneratorHandle>& self) {
+             return self->generator.elements();
+           })
+      .def("path",
+           [](const c10::intrusive_ptr<GeneratorHandle>& self) { return self->generator.path(); });
+}

@@ -1,0 +1,56 @@
+// Private helpers of the LibTorch op files of the oracles (oracle_ops.cpp,
+// coefficients/coefficient_ops.cpp and one <engine>/<engine>_ops.cpp per
+// engine, each with its own TORCH_LIBRARY_FRAGMENT): registering the Oracle
+// class their schemas name, and turning tensors into the raw layouts the
+// plain-C++ oracles and coefficient methods take, with errors naming the
+// argument.
+#pragma once
+
+#include <torch/library.h>
+#include <torch/types.h>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "energyloss/torch/oracle.h"
+
+namespace energyloss::oracle_ops {
+
+using Handle = c10::intrusive_ptr<OracleHandle>;
+
+// Registers torch.classes.energyloss.Oracle through `m` on the first call and
+// returns its schema type name, "__torch__.torch.classes.energyloss.Oracle".
+// A schema may name the class only once it is registered, and fragments in
+// different translation units run in an unspecified order: every fragment that
+// names the class calls this before its m.def.
+const std::string& oracle_class(torch::Library& m);
+
+// The oracle behind `handle`; throws Error when the handle is empty.
+EnergyOracle& oracle_of(const Handle& handle);
+
+// `oracle` wrapped as a torch.classes.energyloss.Oracle.
+Handle wrap(std::shared_ptr<EnergyOracle> oracle);
+
+// Throws Error unless `tensor` is float32 or float64 on the CPU.
+void require_floating_cpu(const torch::Tensor& tensor, const char* name);
+
+// `tensor` (float32 or float64, CPU) as a contiguous float64 copy.
+torch::Tensor floating_cpu(const torch::Tensor& tensor, const char* name);
+
+// `tuples` [E, width] of any integer dtype as contiguous int64; throws Error
+// naming `name` otherwise.
+torch::Tensor index_tuples(const torch::Tensor& tuples, int64_t width, const char* name);
+
+// `values` reshaped to `shape`, in the dtype of `like`.
+torch::Tensor values_like(const std::vector<double>& values, std::vector<int64_t> shape,
+                          const torch::Tensor& like);
+
+// Schemas cannot default a Dict to {}: the engine ops take Dict? = None and
+// turn it into a map with this (empty for None).
+std::map<std::string, std::string> string_map(
+    const c10::optional<c10::Dict<std::string, std::string>>& dict);
+
+}  // namespace energyloss::oracle_ops
