@@ -8,53 +8,50 @@ from openmm import unit
 __all__ = ["md_value", "in_unit", "positions_nm"]
 
 
-def md_value(value, name):
-    """`value` as a float in OpenMM's MD unit system; plain numbers pass as they are."""
-    if unit.is_quantity(value):
-        try:
-            value = value.value_in_unit_system(unit.md_unit_system)
-        except TypeError as error:
-            raise ValueError(f"{name}: cannot express {value} in OpenMM's MD units") from error
+def _strip_unit(value, convert, complaint):
+    """convert(value) for a Quantity, ValueError(complaint(value)) when its unit
+    does not fit; anything else as it is."""
+    if not unit.is_quantity(value):
+        return value
+    try:
+        return convert(value)
+    except TypeError as error:
+        raise ValueError(complaint(value)) from error
+
+
+def _float(value, name, expected):
     try:
         return float(value)
     except (TypeError, ValueError) as error:
-        raise ValueError(f"{name}: expected a number, got {value!r}") from error
+        raise ValueError(f"{name}: expected {expected}, got {value!r}") from error
+
+
+def _nm(value, name):
+    """A length Quantity (or a sequence of them) in nm; anything else as it is."""
+    return _strip_unit(value, lambda q: q.value_in_unit(unit.nanometer),
+                       lambda q: f"{name}: {q.unit} is not a length unit")
+
+
+def md_value(value, name):
+    """`value` as a float in OpenMM's MD unit system; plain numbers pass as they are."""
+    value = _strip_unit(value, lambda q: q.value_in_unit_system(unit.md_unit_system),
+                        lambda q: f"{name}: cannot express {q} in OpenMM's MD units")
+    return _float(value, name, "a number")
 
 
 def in_unit(value, wanted, name):
     """`value` as a float in `wanted` units from a compatible Quantity; plain numbers pass."""
-    if unit.is_quantity(value):
-        try:
-            return float(value.value_in_unit(wanted))
-        except TypeError as error:
-            raise ValueError(f"{name}: {value} is not convertible to {wanted}") from error
-    try:
-        return float(value)
-    except (TypeError, ValueError) as error:
-        raise ValueError(f"{name}: expected a number or a Quantity in {wanted}, got {value!r}") \
-            from error
-
-
-def _row_nm(row, name):
-    """One position (a Vec3, a sequence or a Quantity of either) as a list in nm."""
-    if unit.is_quantity(row):
-        try:
-            row = row.value_in_unit(unit.nanometer)
-        except TypeError as error:
-            raise ValueError(f"{name}: {row.unit} is not a length unit") from error
-    return list(row)
+    value = _strip_unit(value, lambda q: q.value_in_unit(wanted),
+                        lambda q: f"{name}: {q} is not convertible to {wanted}")
+    return _float(value, name, f"a number or a Quantity in {wanted}")
 
 
 def positions_nm(positions, name="reference_positions"):
     """An N x 3 float array in nm (N >= 1, all finite) from an array, a list of
     Vec3 or a Quantity of either; plain numbers are taken as nm."""
-    if unit.is_quantity(positions):
-        try:
-            positions = positions.value_in_unit(unit.nanometer)
-        except TypeError as error:
-            raise ValueError(f"{name}: {positions.unit} is not a length unit") from error
+    positions = _nm(positions, name)
     if not isinstance(positions, np.ndarray):
-        positions = [_row_nm(row, name) for row in positions]
+        positions = [list(_nm(row, name)) for row in positions]
     array = np.asarray(positions, dtype=float)
     if array.ndim != 2 or array.shape[1] != 3 or array.shape[0] == 0:
         raise ValueError(f"{name}: expected an N x 3 array of positions, got shape {array.shape}")
