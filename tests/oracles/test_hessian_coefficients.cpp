@@ -1,4 +1,5 @@
-// Hessian-based coefficients (energyloss/oracles/hessian_coefficients.h):
+// Hessian-based coefficients (energyloss/oracles/hessian_coefficients.h,
+// seminario_coefficients.h):
 // the finite-difference Hessian against hand-derived spring Hessians, the
 // NNLS solver against its optimality (KKT) conditions, the rigid-body
 // projector, springs fitted to a Hessian, and the modified Seminario method
@@ -16,6 +17,7 @@
 #include "energyloss/error.h"
 #include "energyloss/oracles/analytic_oracles.h"
 #include "energyloss/oracles/hessian_coefficients.h"
+#include "energyloss/oracles/seminario_coefficients.h"
 
 namespace energyloss {
 namespace {

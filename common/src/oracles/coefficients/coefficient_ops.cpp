@@ -1,6 +1,8 @@
 // LibTorch face of the Hessian-based coefficients that need no oracle
-// (energyloss/oracles/hessian_coefficients.h): NNLS, springs fitted to a
-// given Hessian, the spring network Hessian and the rigid-body projection.
+// (energyloss/oracles/hessian_coefficients.h, seminario_coefficients.h,
+// shell_coefficients.h): NNLS, springs fitted to a given Hessian, the spring
+// network Hessian, the rigid-body projection, modified Seminario constants and
+// shell-balanced springs.
 // The oracle's own Hessian (force_field_hessian) is in oracle_ops.cpp,
 // next to the Oracle class its schema names. Every op takes float32/float64
 // CPU tensors, computes in float64 and returns the dtype of its first
@@ -13,6 +15,7 @@
 
 #include "energyloss/error.h"
 #include "energyloss/oracles/hessian_coefficients.h"
+#include "energyloss/oracles/seminario_coefficients.h"
 #include "energyloss/oracles/shell_coefficients.h"
 #include "oracle_ops.h"
 

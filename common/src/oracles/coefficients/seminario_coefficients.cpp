@@ -1,5 +1,5 @@
 // Modified Seminario bond and angle force constants from a Hessian (see
-// energyloss/oracles/hessian_coefficients.h). Sources: J. M. Seminario, Int.
+// energyloss/oracles/seminario_coefficients.h). Sources: J. M. Seminario, Int.
 // J. Quantum Chem. 60, 1271 (1996), eqs. 10 and 14; A. E. A. Allen,
 // M. C. Payne, D. J. Cole, J. Chem. Theory Comput. 14, 274 (2018) (the
 // scaling of the in-plane projections by the other angles on the same bond).
@@ -13,7 +13,7 @@
 
 #include "bond_graph.h"
 #include "energyloss/error.h"
-#include "energyloss/oracles/hessian_coefficients.h"
+#include "energyloss/oracles/seminario_coefficients.h"
 
 namespace energyloss {
 namespace {
