@@ -292,7 +292,7 @@ def main(argv=None) -> int:
     parser.add_argument("--cpp-source", help="the translation unit --cpp-program was built from")
     parser.add_argument("--run-in", default=None,
                         help="folder the blocks run in, relative to the source root (default: the README's)")
-    parser.add_argument("--timeout", type=float, default=120.0, help="seconds per block (default 120)")
+    parser.add_argument("--timeout", type=float, default=300.0, help="seconds per block (default 300)")
     parser.add_argument("--list", action="store_true", help="list the blocks and markers, run nothing")
     args = parser.parse_args(argv)
     try:
