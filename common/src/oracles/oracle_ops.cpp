@@ -84,6 +84,18 @@ std::map<std::string, std::string> string_map(
   return result;
 }
 
+torch::Tensor oracle_batch(const EnergyOracle& oracle, const torch::Tensor& positions,
+                           const char* name) {
+  require_floating_cpu(positions, name);
+  require(positions.dim() == 2 || positions.dim() == 3, name,
+          ": expected shape [B, N, 3] or [N, 3], got ", positions.sizes());
+  const torch::Tensor batch = positions.dim() == 2 ? positions.unsqueeze(0) : positions;
+  require(batch.size(1) == oracle.atoms() && batch.size(2) == 3, name, ": ", oracle.describe(),
+          " has ", oracle.atoms(), " atoms, so expected shape [B, ", oracle.atoms(), ", 3], got ",
+          positions.sizes());
+  return batch.detach().to(torch::kDouble).contiguous();
+}
+
 }  // namespace oracle_ops
 
 namespace {
@@ -92,19 +104,6 @@ using namespace oracle_ops;
 using torch::Tensor;
 using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
-
-// `positions` [B, N, 3] or [N, 3] as a contiguous float64 batch [B, N, 3]
-// matching the oracle's atom count.
-Tensor oracle_batch(const EnergyOracle& oracle, const Tensor& positions, const char* name) {
-  require_floating_cpu(positions, name);
-  require(positions.dim() == 2 || positions.dim() == 3, name,
-          ": expected shape [B, N, 3] or [N, 3], got ", positions.sizes());
-  const Tensor batch = positions.dim() == 2 ? positions.unsqueeze(0) : positions;
-  require(batch.size(1) == oracle.atoms() && batch.size(2) == 3, name, ": ", oracle.describe(),
-          " has ", oracle.atoms(), " atoms, so expected shape [B, ", oracle.atoms(), ", 3], got ",
-          positions.sizes());
-  return batch.detach().to(torch::kDouble).contiguous();
-}
 
 // (energies, forces, valid) in float64 (valid: bool) with the batch
 // dimension of `positions`. Without `masked` (errors="raise") any failed

@@ -40,6 +40,11 @@ void require_floating_cpu(const torch::Tensor& tensor, const char* name);
 // `tensor` (float32 or float64, CPU) as a contiguous float64 copy.
 torch::Tensor floating_cpu(const torch::Tensor& tensor, const char* name);
 
+// `positions` [B, N, 3] or [N, 3] as a contiguous float64 batch [B, N, 3];
+// throws Error naming `name` and the oracle unless N is the oracle's atom count.
+torch::Tensor oracle_batch(const EnergyOracle& oracle, const torch::Tensor& positions,
+                           const char* name);
+
 // `tuples` [E, width] of any integer dtype as contiguous int64; throws Error
 // naming `name` otherwise.
 torch::Tensor index_tuples(const torch::Tensor& tuples, int64_t width, const char* name);

@@ -1,6 +1,7 @@
 // LibTorch face of the OpenMM oracle and coefficients
 // (energyloss/oracles/openmm_oracle.h, openmm_coefficients.h):
-// torch.ops.energyloss.openmm_oracle and openmm_pair_coefficients. Compiled in
+// torch.ops.energyloss.openmm_oracle, openmm_energy_terms and
+// openmm_pair_coefficients. Compiled in
 // with OpenMM (ENERGYLOSS_WITH_OPENMM).
 #include <torch/library.h>
 #include <torch/types.h>
@@ -24,8 +25,21 @@ using torch::Tensor;
 
 Handle openmm_oracle(const std::string& system_xml, const std::string& platform,
                      const c10::optional<c10::Dict<std::string, std::string>>& properties,
-                     int64_t workers) {
-  return wrap(make_openmm_oracle(system_xml, platform, string_map(properties), int(workers)));
+                     int64_t workers, const std::string& engine) {
+  return wrap(
+      make_openmm_oracle(system_xml, platform, string_map(properties), int(workers), engine));
+}
+
+// (terms [B, T] or [T] float64, names [T]): openmm_energy_terms of an oracle
+// on the native engine at `positions` [B, N, 3] or [N, 3] (nm).
+std::tuple<Tensor, std::vector<std::string>> openmm_energy_term_tensors(const Handle& handle,
+                                                                        const Tensor& positions) {
+  EnergyOracle& oracle = oracle_of(handle);
+  const Tensor batch = oracle_batch(oracle, positions, "positions");
+  const std::vector<std::string> names = openmm_energy_term_names();
+  Tensor terms = torch::empty({batch.size(0), int64_t(names.size())}, batch.options());
+  openmm_energy_terms(oracle, batch.data_ptr<double>(), batch.size(0), terms.data_ptr<double>());
+  return {positions.dim() == 2 ? terms[0] : terms, names};
 }
 
 // (k, curvature, bond, angle, lennard_jones, coulomb, floored, floor, ignored):
@@ -58,11 +72,17 @@ openmm_pair_coefficient_tensors(const std::string& system_xml, const Tensor& ref
 }  // namespace energyloss
 
 TORCH_LIBRARY_FRAGMENT(energyloss, m) {
+  const std::string& oracle_class = energyloss::oracle_ops::oracle_class(m);
   m.def(("openmm_oracle(str system_xml, str platform=\"CPU\", Dict(str, str)? properties=None, "
-         "int workers=1) -> " +
-         energyloss::oracle_ops::oracle_class(m))
+         "int workers=1, str engine=\"context\") -> " +
+         oracle_class)
             .c_str(),
         &energyloss::openmm_oracle);
+  m.def(("openmm_energy_terms(" + oracle_class +
+         " oracle, Tensor positions) -> (Tensor terms, "
+         "str[] names)")
+            .c_str(),
+        &energyloss::openmm_energy_term_tensors);
   m.def(
       "openmm_pair_coefficients(str system_xml, Tensor reference, Tensor edges, "
       "float? floor=None) -> (Tensor k, Tensor curvature, Tensor bond, Tensor angle, "
