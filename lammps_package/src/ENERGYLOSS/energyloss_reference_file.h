@@ -5,8 +5,8 @@
 //   other  a LAMMPS data file (write_data): the Atoms section's lines are
 //          matched by atom ID; image flags, when present, unwrap them
 // Lengths are in the deck's distance units, as for read_data.
-#ifndef ENERGYLOSS_LAMMPS_REFERENCE_FILE_H
-#define ENERGYLOSS_LAMMPS_REFERENCE_FILE_H
+#ifndef LMP_ENERGYLOSS_REFERENCE_FILE_H
+#define LMP_ENERGYLOSS_REFERENCE_FILE_H
 
 #include <string>
 #include <vector>

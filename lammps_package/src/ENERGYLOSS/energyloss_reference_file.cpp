@@ -1,4 +1,4 @@
-#include "reference_file.h"
+#include "energyloss_reference_file.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -12,8 +12,7 @@
 
 #include <mpi.h>
 
-#include "comm.h"
-#include "error.h"
+#include "energyloss_errors.h"
 #include "lammps.h"
 #include "utils.h"
 
@@ -181,26 +180,16 @@ bool has_xyz_suffix(const std::string& path) {
 std::vector<double> read_reference_coordinates(LAMMPS* lmp, const std::string& path,
                                                const std::vector<tagint>& tags, const char* style) {
   std::vector<double> x(3 * tags.size());
-  std::string problem;
-  if (lmp->comm->me == 0) {
-    std::ifstream in(path);
-    try {
-      std::error_code ignored;
-      if (std::filesystem::is_directory(path, ignored))
-        throw FileError(fmt::format("reference file '{}' is a directory", path));
-      if (!in) throw FileError(fmt::format("cannot open reference file '{}'", path));
-      x = has_xyz_suffix(path) ? read_xyz(in, path, tags) : read_data(in, path, tags);
-    } catch (const std::exception& e) {
-      // FileError, or a number too large for std::stod / std::stol.
-      problem = e.what();
-    }
-  }
-  // Every rank must call error->all, so rank 0's verdict travels first.
-  int length = static_cast<int>(problem.size());
-  MPI_Bcast(&length, 1, MPI_INT, 0, lmp->world);
-  problem.resize(length);
-  MPI_Bcast(problem.data(), length, MPI_CHAR, 0, lmp->world);
-  if (!problem.empty()) lmp->error->all(FLERR, "{}: keyword 'reference file': {}", style, problem);
+  // FileError, or any other exception of the reading (e.g. std::bad_alloc).
+  on_rank_zero_as_lammps_errors(
+      lmp, FLERR, fmt::format("{}: keyword 'reference file'", style), [&] {
+        std::ifstream in(path);
+        std::error_code ignored;
+        if (std::filesystem::is_directory(path, ignored))
+          throw FileError(fmt::format("reference file '{}' is a directory", path));
+        if (!in) throw FileError(fmt::format("cannot open reference file '{}'", path));
+        x = has_xyz_suffix(path) ? read_xyz(in, path, tags) : read_data(in, path, tags);
+      });
   MPI_Bcast(x.data(), static_cast<int>(x.size()), MPI_DOUBLE, 0, lmp->world);
   return x;
 }

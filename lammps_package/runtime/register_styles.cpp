@@ -6,58 +6,74 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <mutex>
+#include <string>
+#include <vector>
 
-#include "compute_energyloss.h"
+#include "energylossplugin.h"
 #include "error.h"
-#include "fix_energyloss.h"
 #include "input.h"
 #include "lammps.h"
 #include "modify.h"
-#include "seed_atoms.h"
 
 using namespace LAMMPS_NS;
 
 namespace {
 
-// The creator signature of modify's compute and fix maps.
-template <typename Base, typename Style>
-Base* create_style(LAMMPS* lmp, int narg, char** arg) {
-  return new Style(lmp, narg, arg);
+// What the PLUGIN package's plugin_register() does for these style kinds:
+// put the plugin's creator into the instance's map (a lammpsplugin_regfunc).
+// The command creators are remembered to recognise instances that asked.
+std::vector<Input::CommandCreator> our_commands;
+
+void register_style(lammpsplugin_t* plugin, void* instance) {
+  auto* lmp = static_cast<LAMMPS*>(instance);
+  const std::string kind = plugin->style;
+  if (kind == "compute") {
+    (*lmp->modify->compute_map)[plugin->name] =
+        reinterpret_cast<Modify::ComputeCreator>(plugin->creator.v2);
+  } else if (kind == "fix") {
+    (*lmp->modify->fix_map)[plugin->name] =
+        reinterpret_cast<Modify::FixCreator>(plugin->creator.v2);
+  } else if (kind == "command") {
+    const auto creator = reinterpret_cast<Input::CommandCreator>(plugin->creator.v1);
+    (*lmp->input->command_map)[plugin->name] = creator;
+    if (std::find(our_commands.begin(), our_commands.end(), creator) == our_commands.end())
+      our_commands.push_back(creator);
+  } else {
+    lmp->error->all(FLERR, "energyloss: cannot register {} style {}", kind, plugin->name);
+  }
 }
 
-template <typename Style>
-Command* create_command(LAMMPS* lmp) {
-  return new Style(lmp);
-}
-
-// compute and fix live in Modify's style maps, which `clear` throws away with
-// Modify itself (Input::clear() = destroy(); create(); post_create()); the
-// command map lives in Input, which survives `clear`.
-void register_modify_styles(LAMMPS* lmp) {
-  (*lmp->modify->compute_map)["energyloss"] = &create_style<Compute, ComputeEnergyLoss>;
-  (*lmp->modify->fix_map)["energyloss"] = &create_style<Fix, FixEnergyLoss>;
+// The styles the package's headers declare (plugin/energylossplugin.h).
+void register_package_styles(LAMMPS* lmp) {
+  offer_energyloss_styles(lmp, nullptr, &register_style);
 }
 
 // An instance asked for our styles when its (persistent) command map holds
-// our seed_atoms: that marks instances across `clear`, and a later LAMMPS
-// instance that did not ask (same address or not) is left alone.
+// one of our commands: that marks instances across `clear`, and a later
+// LAMMPS instance that did not ask (same address or not) is left alone.
 bool asked_for_styles(LAMMPS* lmp) {
   if (lmp == nullptr || lmp->input == nullptr || lmp->input->command_map == nullptr) return false;
-  const auto& commands = *lmp->input->command_map;
-  const auto found = commands.find("seed_atoms");
-  return found != commands.end() && found->second == &create_command<SeedAtoms>;
+  for (const auto& [name, creator] : *lmp->input->command_map) {
+    if (std::find(our_commands.begin(), our_commands.end(), creator) != our_commands.end())
+      return true;
+  }
+  return false;
 }
 
 // --- re-registration after `clear` -----------------------------------------
-// LAMMPS (29Sep2021, without the PLUGIN package) offers no hook after `clear`
-// rebuilds Modify. Input::clear() ends by calling LAMMPS::post_create()
-// through liblammps's procedure linkage table, so we point that table entry
-// (and any other object's entry for the same function) at a wrapper that
-// calls the real post_create() and then registers compute/fix again on
-// instances that had asked for them. This works the same in lmp_energyloss
+// compute and fix live in Modify's style maps, which `clear` throws away with
+// Modify itself (Input::clear() = destroy(); create(); post_create()); the
+// command map lives in Input, which survives `clear`. LAMMPS (29Sep2021,
+// without the PLUGIN package) offers no hook after `clear` rebuilds Modify.
+// Input::clear() ends by calling LAMMPS::post_create() through liblammps's
+// procedure linkage table, so we point that table entry (and any other
+// object's entry for the same function) at a wrapper that calls the real
+// post_create() and then registers the styles again on instances that had
+// asked for them. This works the same in lmp_energyloss
 // and in stock lmp, where the library arrives by dlopen long after start-up
 // (symbol interposition could not reach liblammps there).
 constexpr const char* kPostCreateSymbol = "_ZN9LAMMPS_NS6LAMMPS11post_createEv";
@@ -66,7 +82,7 @@ PostCreate real_post_create = nullptr;
 
 void post_create_then_register(LAMMPS* lmp) {
   real_post_create(lmp);
-  if (asked_for_styles(lmp)) register_modify_styles(lmp);
+  if (asked_for_styles(lmp)) register_package_styles(lmp);
 }
 
 // d_ptr values are already relocated by glibc for most objects, file offsets
@@ -200,8 +216,7 @@ bool install_clear_hook() {
 }  // namespace
 
 void LAMMPS_NS::register_energyloss_styles(LAMMPS* lmp) {
-  register_modify_styles(lmp);
-  (*lmp->input->command_map)["seed_atoms"] = &create_command<SeedAtoms>;
+  register_package_styles(lmp);
   if (!install_clear_hook()) {
     lmp->error->warning(FLERR,
                         "energyloss: could not hook LAMMPS's `clear`; compute/fix energyloss "

@@ -1,4 +1,4 @@
-#include "group_coordinates.h"
+#include "energyloss_group_coordinates.h"
 
 #include <algorithm>
 #include <numeric>

@@ -6,14 +6,20 @@
    converted from the generator's length_unit to the deck's units. Draws K
    candidates from seed S; `select energy` keeps the one with the lowest
    potential energy of the deck's own force field (one `run 0` each),
-   `select first` the first. Registered at run time (register_styles.h). */
-#ifndef ENERGYLOSS_LAMMPS_SEED_ATOMS_H
-#define ENERGYLOSS_LAMMPS_SEED_ATOMS_H
+   `select first` the first. */
+#ifdef COMMAND_CLASS
+// clang-format off
+CommandStyle(seed_atoms,SeedAtoms);
+// clang-format on
+#else
+
+#ifndef LMP_SEED_ATOMS_H
+#define LMP_SEED_ATOMS_H
 
 #include <vector>
 
 #include "command.h"
-#include "group_coordinates.h"
+#include "energyloss_group_coordinates.h"
 
 namespace LAMMPS_NS {
 
@@ -39,4 +45,5 @@ class SeedAtoms : public Command {
 
 }  // namespace LAMMPS_NS
 
+#endif
 #endif

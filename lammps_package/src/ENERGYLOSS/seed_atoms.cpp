@@ -11,6 +11,7 @@
 #include "domain.h"
 #include "energyloss/error.h"
 #include "energyloss/generator.h"
+#include "energyloss_errors.h"
 #include "error.h"
 #include "group.h"
 #include "input.h"
@@ -74,31 +75,21 @@ void SeedAtoms::command(int narg, char** arg) {
   // learns the verdict so that error->all is called collectively.
   const size_t sample_size = 3 * static_cast<size_t>(group_atoms.size());
   std::vector<double> samples(candidates * sample_size);
-  std::string problem, generator_unit;
-  if (comm->me == 0) {
-    try {
-      const energyloss::Generator generator(path);
-      generator_unit = generator.length_unit();
-      if (!lengths_convert(generator_unit, update->unit_style))
-        problem = fmt::format(
-            "generator '{}' has length_unit '{}', which does not convert to units {} "
-            "(lj converts only to lj)",
-            path, generator_unit, update->unit_style);
-      else if (generator.atoms() != group_atoms.size())
-        problem =
-            fmt::format("generator '{}' makes {} atoms but group '{}' has {} (wrong atom count)",
-                        path, generator.atoms(), group_name, group_atoms.size());
-      else
-        samples = generator.sample(candidates, seed, update->unit_style);
-    } catch (const energyloss::Error& e) {
-      problem = e.what();
-    }
-  }
-  int length = static_cast<int>(problem.size());
-  MPI_Bcast(&length, 1, MPI_INT, 0, world);
-  problem.resize(length);
-  MPI_Bcast(problem.data(), length, MPI_CHAR, 0, world);
-  if (!problem.empty()) error->all(FLERR, "seed_atoms: {}", problem);
+  std::string generator_unit;
+  on_rank_zero_as_lammps_errors(lmp, FLERR, "seed_atoms", [&] {
+    const energyloss::Generator generator(path);
+    generator_unit = generator.length_unit();
+    if (!lengths_convert(generator_unit, update->unit_style))
+      throw energyloss::Error(
+          fmt::format("generator '{}' has length_unit '{}', which does not convert to units {} "
+                      "(lj converts only to lj)",
+                      path, generator_unit, update->unit_style));
+    if (generator.atoms() != group_atoms.size())
+      throw energyloss::Error(
+          fmt::format("generator '{}' makes {} atoms but group '{}' has {} (wrong atom count)",
+                      path, generator.atoms(), group_name, group_atoms.size()));
+    samples = generator.sample(candidates, seed, update->unit_style);
+  });
   MPI_Bcast(samples.data(), static_cast<int>(samples.size()), MPI_DOUBLE, 0, world);
   for (int k = 0; k < candidates; ++k)
     check_inside_fixed_boundaries(group_atoms, &samples[k * sample_size], k);

@@ -5,13 +5,19 @@
    yes its energy counts in the potential energy (also in minimisation), with
    fix_modify virial yes its virial in the pressure. scale may be an
    equal-style variable, evaluated every step (e.g. for annealing). */
-#ifndef ENERGYLOSS_LAMMPS_FIX_ENERGYLOSS_H
-#define ENERGYLOSS_LAMMPS_FIX_ENERGYLOSS_H
+#ifdef FIX_CLASS
+// clang-format off
+FixStyle(energyloss,FixEnergyLoss);
+// clang-format on
+#else
+
+#ifndef LMP_FIX_ENERGYLOSS_H
+#define LMP_FIX_ENERGYLOSS_H
 
 #include <string>
 
+#include "energyloss_group_pair_loss.h"
 #include "fix.h"
-#include "group_pair_loss.h"
 
 namespace LAMMPS_NS {
 
@@ -39,4 +45,5 @@ class FixEnergyLoss : public Fix {
 
 }  // namespace LAMMPS_NS
 
+#endif
 #endif

@@ -1,8 +1,8 @@
 // Coordinates of a LAMMPS group gathered onto every rank in atom-ID order,
 // unwrapped with image flags, so the complete-graph kernels of
 // energyloss::core can run on them whatever the domain decomposition.
-#ifndef ENERGYLOSS_LAMMPS_GROUP_COORDINATES_H
-#define ENERGYLOSS_LAMMPS_GROUP_COORDINATES_H
+#ifndef LMP_ENERGYLOSS_GROUP_COORDINATES_H
+#define LMP_ENERGYLOSS_GROUP_COORDINATES_H
 
 #include <vector>
 

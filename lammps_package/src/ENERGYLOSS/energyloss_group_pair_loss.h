@@ -10,8 +10,8 @@
 // MPI_Allreduce sums the energy, the atoms' shares and the gradient, so every
 // rank holds the whole result and it does not depend on the domain
 // decomposition or the rank count (up to the summation order, ~1e-15).
-#ifndef ENERGYLOSS_LAMMPS_GROUP_PAIR_LOSS_H
-#define ENERGYLOSS_LAMMPS_GROUP_PAIR_LOSS_H
+#ifndef LMP_ENERGYLOSS_GROUP_PAIR_LOSS_H
+#define LMP_ENERGYLOSS_GROUP_PAIR_LOSS_H
 
 #include <cstdint>
 #include <optional>
@@ -20,7 +20,7 @@
 #include <vector>
 
 #include "energyloss/coefficients.h"
-#include "group_coordinates.h"
+#include "energyloss_group_coordinates.h"
 
 namespace LAMMPS_NS {
 

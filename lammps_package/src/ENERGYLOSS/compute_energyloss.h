@@ -4,12 +4,18 @@
    coordinates and a reference, evaluated by energyloss::core's kernel
    (keywords: group_pair_loss.h). Global scalar (extensive): the loss.
    Per-atom vector: each atom's share (half of each of its pairs), 0 outside
-   the group. Registered at run time (register_styles.h). */
-#ifndef ENERGYLOSS_LAMMPS_COMPUTE_ENERGYLOSS_H
-#define ENERGYLOSS_LAMMPS_COMPUTE_ENERGYLOSS_H
+   the group. */
+#ifdef COMPUTE_CLASS
+// clang-format off
+ComputeStyle(energyloss,ComputeEnergyLoss);
+// clang-format on
+#else
+
+#ifndef LMP_COMPUTE_ENERGYLOSS_H
+#define LMP_COMPUTE_ENERGYLOSS_H
 
 #include "compute.h"
-#include "group_pair_loss.h"
+#include "energyloss_group_pair_loss.h"
 
 namespace LAMMPS_NS {
 
@@ -29,4 +35,5 @@ class ComputeEnergyLoss : public Compute {
 
 }  // namespace LAMMPS_NS
 
+#endif
 #endif

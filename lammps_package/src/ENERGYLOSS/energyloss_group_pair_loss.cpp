@@ -1,4 +1,4 @@
-#include "group_pair_loss.h"
+#include "energyloss_group_pair_loss.h"
 
 #include <mpi.h>
 
@@ -6,13 +6,13 @@
 #include <cmath>
 #include <limits>
 
-#include "energyloss/error.h"
 #include "energyloss/generator.h"
 #include "energyloss/graphs.h"
 #include "energyloss/pair_energy.h"
+#include "energyloss_errors.h"
+#include "energyloss_reference_file.h"
 #include "error.h"
 #include "lammps.h"
-#include "reference_file.h"
 #include "update.h"
 #include "utils.h"
 
@@ -48,12 +48,9 @@ int GroupPairLoss::parse_keyword(int narg, char** arg, int iarg) {
   }
   if (keyword == "coeff") {
     require_values(2);
-    auto parsed = energyloss::CoefficientMode::Exp;
-    try {
-      parsed = energyloss::parse_coefficient_mode(arg[iarg + 1]);
-    } catch (const energyloss::Error& e) {
-      error->all(FLERR, "{}: keyword 'coeff': {}", style, e.what());
-    }
+    const auto parsed =
+        as_lammps_errors(lmp, FLERR, fmt::format("{}: keyword 'coeff'", style),
+                         [&] { return energyloss::parse_coefficient_mode(arg[iarg + 1]); });
     if (parsed == energyloss::CoefficientMode::Explicit)
       error->all(FLERR, "{}: keyword 'coeff': mode 'explicit' needs per-edge values", style);
     mode = parsed;
@@ -117,12 +114,10 @@ void GroupPairLoss::build_coefficients() {
   const std::string units = lmp->update->unit_style;
   double angstrom = 1.0;
   if (units != "lj") {
-    try {
-      angstrom = energyloss::length_unit_factor("angstrom", units);
-    } catch (const energyloss::Error& e) {
-      lmp->error->all(FLERR, "{}: cannot convert the coefficient preset to units {}: {}", style,
-                      units, e.what());
-    }
+    angstrom = as_lammps_errors(
+        lmp, FLERR,
+        fmt::format("{}: cannot convert the coefficient preset to units {}", style, units),
+        [&] { return energyloss::length_unit_factor("angstrom", units); });
   }
   coefficients = energyloss::CoefficientSpec::preset(mode, angstrom);
   if (k0) coefficients.k0 = *k0;
@@ -132,11 +127,8 @@ void GroupPairLoss::build_coefficients() {
                       style, energyloss::coefficient_mode_name(mode));
     coefficients.length_scale = *length_scale;
   }
-  try {
-    energyloss::check_coefficient_spec(coefficients);
-  } catch (const energyloss::Error& e) {
-    lmp->error->all(FLERR, "{}: keyword 'coeff': {}", style, e.what());
-  }
+  as_lammps_errors(lmp, FLERR, fmt::format("{}: keyword 'coeff'", style),
+                   [&] { energyloss::check_coefficient_spec(coefficients); });
 }
 
 void GroupPairLoss::define(int groupbit_, const std::string& group_name_) {
@@ -159,16 +151,14 @@ void GroupPairLoss::build_sparse_edges() {
   energyloss::SparseRigidOptions options;
   options.degree = sparse_degree;
   options.seed = sparse_seed;
-  try {
-    const energyloss::SparseRigidGraph graph =
-        energyloss::sparse_rigid_edges(reference.x.data(), reference.size(), 3, options);
-    edges.resize(2 * graph.edges.size());
-    for (size_t e = 0; e < graph.edges.size(); ++e) {
-      edges[2 * e] = graph.edges[e][0];
-      edges[2 * e + 1] = graph.edges[e][1];
-    }
-  } catch (const energyloss::Error& e) {
-    lmp->error->all(FLERR, "{}: keyword 'edges sparse': {}", style, e.what());
+  const energyloss::SparseRigidGraph graph =
+      as_lammps_errors(lmp, FLERR, fmt::format("{}: keyword 'edges sparse'", style), [&] {
+        return energyloss::sparse_rigid_edges(reference.x.data(), reference.size(), 3, options);
+      });
+  edges.resize(2 * graph.edges.size());
+  for (size_t e = 0; e < graph.edges.size(); ++e) {
+    edges[2 * e] = graph.edges[e][0];
+    edges[2 * e + 1] = graph.edges[e][1];
   }
 }
 
@@ -214,12 +204,9 @@ double GroupPairLoss::evaluate(bool with_gradient) {
   output.atom_energy = atom_energy_.data();
   gradient_.resize(with_gradient ? current.x.size() : 0);
   output.grad_pred = with_gradient ? gradient_.data() : nullptr;
-  try {
-    energyloss::pair_energy_loss(input, coefficients, output);
-  } catch (const energyloss::Error& e) {
-    // The checks read only what every rank holds alike: all ranks throw.
-    lmp->error->all(FLERR, "{}: {}", style, e.what());
-  }
+  // The checks read only what every rank holds alike: bad input throws on all ranks.
+  as_lammps_errors(lmp, FLERR, style,
+                   [&] { energyloss::pair_energy_loss(input, coefficients, output); });
   if (nprocs > 1) {
     // One reduction for the energy, the atoms' shares and the gradient.
     reduce_buffer.resize(1 + atom_energy_.size() + gradient_.size());
