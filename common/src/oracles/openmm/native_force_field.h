@@ -127,7 +127,9 @@ class NativeForceField {
   // per Term or null. Each configuration is computed in Real; energies are
   // summed in double. Work is shared among `threads` OpenMP threads (<= 0:
   // OpenMP's default). No checks on the values: non-finite input gives
-  // non-finite output.
+  // non-finite output. Each thread keeps the GB pair slopes of one
+  // configuration, atoms (atoms - 1) values of Real (villin, 582 atoms:
+  // 2.7 MB in double; 10,000 atoms would take 800 MB).
   template <typename Real>
   void evaluate(const Real* positions, int64_t batch, double* energies, Real* forces,
                 double* terms = nullptr, int threads = 0) const;
