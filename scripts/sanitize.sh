@@ -18,7 +18,9 @@ bad-input corpus. Exits non-zero when a test fails or any process wrote a
 sanitizer report (reports are collected in DIR/sanitizer-logs/ and printed).
 
 Python and stock lmp are not instrumented: they run through wrappers
-(DIR/asan-wrappers/) that LD_PRELOAD gcc's libasan, with detect_leaks=0 (the
+(DIR/asan-wrappers/) that LD_PRELOAD gcc's libasan and libstdc++ (python3 does
+not link libstdc++, so without it ASan cannot intercept the C++ throws of the
+plugins OpenMM loads and aborts), with detect_leaks=0 (the
 hosts' own allocations are reported as leaks otherwise). Instrumented
 executables (gtests, lmp_energyloss) run with leak detection on, except when
 started from a Python checker (the wrapper's settings are inherited).
@@ -50,6 +52,7 @@ build=$(cd "$build" && pwd)
 
 asan_lib=$(gcc -print-file-name=libasan.so)
 [[ -e $asan_lib ]] || { echo "sanitize.sh: gcc's libasan.so not found" >&2; exit 2; }
+cxx_lib=$(gcc -print-file-name=libstdc++.so)
 logs=$build/sanitizer-logs
 wrappers=$build/asan-wrappers
 mkdir -p "$wrappers"
@@ -59,7 +62,7 @@ mkdir -p "$wrappers"
 write_wrapper() { # NAME REAL
   cat >"$wrappers/$1" <<WRAP
 #!/bin/sh
-export LD_PRELOAD="$asan_lib\${LD_PRELOAD:+:\$LD_PRELOAD}"
+export LD_PRELOAD="$asan_lib:$cxx_lib\${LD_PRELOAD:+:\$LD_PRELOAD}"
 export ASAN_OPTIONS="\${ASAN_OPTIONS:+\$ASAN_OPTIONS:}detect_leaks=0"
 exec "$2" "\$@"
 WRAP
