@@ -117,7 +117,8 @@ def test_training_passes_the_noise_levels_to_the_loss():
 
     def draw(generator):
         return Batch(data, torch.ones(8, 6, dtype=torch.bool),
-                     {"types": types[None].expand(8, -1), "pairs": pairs[None].expand(8, -1, -1, -1)})
+                     {"types": types[None].expand(8, -1),
+                      "pairs": pairs[None].expand(8, -1, -1, -1)})
 
     def loss(pred, batch):
         seen.append({key: batch.context[key] for key in ("t", "alpha", "sigma")})
