@@ -60,11 +60,12 @@ inline double vector_exp(double x) {
   x = x < -700.0 ? -700.0 : (x > 700.0 ? 700.0 : x);
   const double shifted = x * 1.4426950408889634074 + magic;
   const double n = shifted - magic;
-  const int64_t n_bits = int64_t(double_to_bits(shifted) - double_to_bits(magic));
+  // n in the low bits, as two's complement modulo 2^64 (unsigned: no UB on shifting).
+  const uint64_t n_bits = double_to_bits(shifted) - double_to_bits(magic);
   const double r = (x - n * 0.693145751953125) - n * 1.4286068203094172321e-6;
   double series = kSeries.inverse_factorial[13];
   for (int k = 12; k >= 0; --k) series = series * r + kSeries.inverse_factorial[k];
-  return bits_to_double(double_to_bits(series) + uint64_t(n_bits << 52));
+  return bits_to_double(double_to_bits(series) + (n_bits << 52));
 }
 
 inline float vector_log(float x) {
