@@ -74,21 +74,12 @@ std::vector<double> toFlat(const std::vector<OpenMM::Vec3>& positions) {
 %apply double& OUTPUT { double& k };
 %apply double& OUTPUT { double& r0 };
 
+/* CoefficientMode, CoefficientSpec and the mode names straight from common/'s
+   header (its inline kernel templates are not instantiated, so not wrapped). */
+%ignore energyloss::coefficient;  /* kernel templates, overloaded on the mode */
+%include "energyloss/coefficients.h"
+
 namespace energyloss {
-enum class CoefficientMode { Constant, Exp, Inv, Inv2, LennardJones, Morse, Explicit };
-
-struct CoefficientSpec {
-  CoefficientMode mode;
-  double k0;
-  bool per_atom;
-  double length_scale;
-  double eps;
-  static CoefficientSpec preset(CoefficientMode mode);
-};
-
-CoefficientMode parse_coefficient_mode(const std::string& name);
-std::vector<std::string> coefficient_mode_names();
-
 struct SparseRigidOptions {
   int64_t degree;
   uint64_t seed;
