@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "atom_pair.h"
 #include "energyloss/error.h"
 #include "energyloss/oracles/analytic_oracles.h"
 
@@ -141,9 +142,7 @@ class AllPairsOracle : public AnalyticOracle {
   }
 
   double pair_curvature(int64_t i, int64_t j, double r) const override {
-    require(i >= 0 && i < atoms_ && j >= 0 && j < atoms_ && i != j,
-            "pair_curvature: expected two distinct atoms in [0, ", atoms_, "), got (", i, ", ", j,
-            ")");
+    require_atom_pair(i, j, atoms_, "pair_curvature");
     return r < cutoff_ ? term_.curvature(r) : 0.0;
   }
 
@@ -177,9 +176,7 @@ class HarmonicBondOracle : public AnalyticOracle {
       : AnalyticOracle(atoms, std::move(units)), bonds_(std::move(bonds)) {
     for (size_t e = 0; e < bonds_.size(); ++e) {
       const HarmonicBond& bond = bonds_[e];
-      require(bond.i >= 0 && bond.i < atoms && bond.j >= 0 && bond.j < atoms && bond.i != bond.j,
-              "bonds[", e, "]: expected two distinct atoms in [0, ", atoms, "), got (", bond.i,
-              ", ", bond.j, ")");
+      require_atom_pair(bond.i, bond.j, atoms, "bonds[", e, "]");
       require(std::isfinite(bond.k) && bond.k >= 0, "k[", e, "]: expected finite and >= 0, got ",
               bond.k);
       require(std::isfinite(bond.r0) && bond.r0 >= 0, "r0[", e, "]: expected finite and >= 0, got ",
@@ -194,9 +191,7 @@ class HarmonicBondOracle : public AnalyticOracle {
   }
 
   double pair_curvature(int64_t i, int64_t j, double /*r*/) const override {
-    require(i >= 0 && i < atoms_ && j >= 0 && j < atoms_ && i != j,
-            "pair_curvature: expected two distinct atoms in [0, ", atoms_, "), got (", i, ", ", j,
-            ")");
+    require_atom_pair(i, j, atoms_, "pair_curvature");
     double k = 0;
     for (const HarmonicBond& bond : bonds_) {
       if ((bond.i == i && bond.j == j) || (bond.i == j && bond.j == i)) k += bond.k;

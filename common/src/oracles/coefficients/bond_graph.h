@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "atom_pair.h"
 #include "energyloss/error.h"
 
 namespace energyloss {
@@ -19,8 +20,7 @@ inline std::vector<std::vector<int64_t>> bonded_neighbours(int64_t atoms, const 
   std::vector<std::vector<int64_t>> neighbours(static_cast<size_t>(atoms));
   for (int64_t b = 0; b < n_bonds; ++b) {
     const int64_t i = bonds[2 * b], j = bonds[2 * b + 1];
-    require(i >= 0 && i < atoms && j >= 0 && j < atoms && i != j, "bonds[", b,
-            "]: expected two distinct atoms in [0, ", atoms, "), got (", i, ", ", j, ")");
+    require_atom_pair(i, j, atoms, "bonds[", b, "]");
     neighbours[size_t(i)].push_back(j);
     neighbours[size_t(j)].push_back(i);
   }

@@ -5,6 +5,7 @@
 #include <map>
 #include <vector>
 
+#include "atom_pair.h"
 #include "energyloss/error.h"
 #include "energyloss/oracles/analytic_oracles.h"
 #include "energyloss/oracles/derived_coefficients.h"
@@ -12,14 +13,8 @@
 namespace energyloss {
 namespace {
 
-struct Edge {
-  int64_t i, j;
-  double r;
-  double u[3];  // unit vector from j to i
-};
-
-std::vector<Edge> reference_edges(int64_t atoms, const double* reference, const int64_t* edges,
-                                  int64_t n_edges) {
+std::vector<ReferenceEdge> reference_edges(int64_t atoms, const double* reference,
+                                           const int64_t* edges, int64_t n_edges) {
   require(n_edges >= 0, "edges: count must be >= 0, got ", n_edges);
   require(reference != nullptr, "reference: must not be null");
   require(n_edges == 0 || edges != nullptr, "edges: must not be null");
@@ -27,24 +22,10 @@ std::vector<Edge> reference_edges(int64_t atoms, const double* reference, const 
     require(std::isfinite(reference[n]), "reference[", n / 3, ", ", n % 3, "] is not finite (",
             reference[n], ")");
   }
-  std::vector<Edge> result(static_cast<size_t>(n_edges));
-  for (int64_t e = 0; e < n_edges; ++e) {
-    Edge& edge = result[size_t(e)];
-    edge.i = edges[2 * e];
-    edge.j = edges[2 * e + 1];
-    require(edge.i >= 0 && edge.i < atoms && edge.j >= 0 && edge.j < atoms && edge.i != edge.j,
-            "edges[", e, "]: expected two distinct atoms in [0, ", atoms, "), got (", edge.i, ", ",
-            edge.j, ")");
-    double r2 = 0;
-    for (int c = 0; c < 3; ++c) {
-      edge.u[c] = reference[3 * edge.i + c] - reference[3 * edge.j + c];
-      r2 += edge.u[c] * edge.u[c];
-    }
-    edge.r = std::sqrt(r2);
-    require(edge.r > 0, "edges[", e, "]: atoms ", edge.i, " and ", edge.j,
-            " coincide in the reference, so the pair has no direction");
-    for (double& component : edge.u) component /= edge.r;
-  }
+  std::vector<ReferenceEdge> result;
+  result.reserve(static_cast<size_t>(n_edges));
+  for (int64_t e = 0; e < n_edges; ++e)
+    result.push_back(reference_edge(reference, atoms, edges, e));
   return result;
 }
 
@@ -93,7 +74,7 @@ DerivedCoefficients derived_coefficients(EnergyOracle& oracle, const double* ref
                                          const int64_t* edges, int64_t n_edges,
                                          const DerivedCoefficientOptions& options) {
   const int64_t atoms = oracle.atoms();
-  const std::vector<Edge> pairs = reference_edges(atoms, reference, edges, n_edges);
+  const std::vector<ReferenceEdge> pairs = reference_edges(atoms, reference, edges, n_edges);
   require(std::isfinite(options.step) && options.step > 0, "step: expected > 0, got ",
           options.step);
   require(options.chunk >= 1, "chunk: expected >= 1, got ", options.chunk);
@@ -101,7 +82,7 @@ DerivedCoefficients derived_coefficients(EnergyOracle& oracle, const double* ref
   // k_ij = u^T (dF_i/dx_j) u. Either one probe per edge (x_j along u), or the
   // three Cartesian columns of each displaced atom shared by all its edges.
   std::map<int64_t, size_t> column_of;
-  for (const Edge& edge : pairs) column_of.emplace(edge.j, 0);
+  for (const ReferenceEdge& edge : pairs) column_of.emplace(edge.j, 0);
   const bool per_edge = pairs.size() <= 3 * column_of.size();
   std::vector<Probe> probes;
   std::vector<std::vector<Use>> uses;
@@ -148,7 +129,7 @@ DerivedCoefficients derived_coefficients(EnergyOracle& oracle, const double* ref
       const double* plus = forces.data() + 2 * (p - begin) * size_t(stride);
       const double* minus = plus + stride;
       for (const Use& use : uses[p]) {
-        const Edge& edge = pairs[use.edge];
+        const ReferenceEdge& edge = pairs[use.edge];
         double projected = 0;
         for (int c = 0; c < 3; ++c) {
           projected += edge.u[c] * (plus[3 * edge.i + c] - minus[3 * edge.i + c]);
@@ -164,7 +145,8 @@ DerivedCoefficients analytic_coefficients(const PairCurvatureOracle& oracle,
                                           const double* reference, const int64_t* edges,
                                           int64_t n_edges,
                                           const DerivedCoefficientOptions& options) {
-  const std::vector<Edge> pairs = reference_edges(oracle.atoms(), reference, edges, n_edges);
+  const std::vector<ReferenceEdge> pairs =
+      reference_edges(oracle.atoms(), reference, edges, n_edges);
   std::vector<double> curvature(pairs.size());
   for (size_t e = 0; e < pairs.size(); ++e) {
     curvature[e] = oracle.pair_curvature(pairs[e].i, pairs[e].j, pairs[e].r);

@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "atom_pair.h"
 #include "energyloss/error.h"
 #include "energyloss/oracles/hessian_coefficients.h"
 
@@ -47,19 +48,12 @@ std::vector<SpringEdge> spring_edges(const double* reference, int64_t atoms, con
   std::vector<SpringEdge> result(static_cast<size_t>(n_edges));
   std::set<std::pair<int64_t, int64_t>> seen;
   for (int64_t e = 0; e < n_edges; ++e) {
-    SpringEdge& edge = result[size_t(e)];
-    edge.i = edges[2 * e];
-    edge.j = edges[2 * e + 1];
-    require(edge.i >= 0 && edge.i < atoms && edge.j >= 0 && edge.j < atoms && edge.i != edge.j,
-            "edges[", e, "]: expected two distinct atoms in [0, ", atoms, "), got (", edge.i, ", ",
-            edge.j, ")");
+    // A repeat of an earlier edge passed the coincidence check there, so
+    // checking repeats after reference_edge changes no message.
+    const ReferenceEdge edge = reference_edge(reference, atoms, edges, e);
     require(seen.emplace(std::min(edge.i, edge.j), std::max(edge.i, edge.j)).second, "edges[", e,
             "]: (", edge.i, ", ", edge.j, ") repeats an earlier edge");
-    for (int c = 0; c < 3; ++c) edge.u[c] = reference[3 * edge.i + c] - reference[3 * edge.j + c];
-    const double r = edge.u.norm();
-    require(r > 0, "edges[", e, "]: atoms ", edge.i, " and ", edge.j,
-            " coincide in the reference, so the pair has no direction");
-    edge.u /= r;
+    result[size_t(e)] = {edge.i, edge.j, Eigen::Vector3d(edge.u[0], edge.u[1], edge.u[2])};
   }
   return result;
 }

@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "atom_pair.h"
 #include "bond_graph.h"
 #include "energyloss/error.h"
 #include "energyloss/oracles/seminario_coefficients.h"
@@ -123,8 +124,7 @@ SeminarioParameters modified_seminario(const double* hessian, const double* refe
 
   for (int64_t b = 0; b < n_bonds; ++b) {
     const int64_t i = bonds[2 * b], j = bonds[2 * b + 1];
-    require(i >= 0 && i < atoms && j >= 0 && j < atoms && i != j, "bonds[", b,
-            "]: expected two distinct atoms in [0, ", atoms, "), got (", i, ", ", j, ")");
+    require_atom_pair(i, j, atoms, "bonds[", b, "]");
     const Eigen::Vector3d u = seminario.unit(i, j, "bonds", b);
     result.bond_k.push_back(0.5 * (seminario.projected(i, j, u) + seminario.projected(j, i, u)));
     result.bond_length.push_back((seminario.position(j) - seminario.position(i)).norm());

@@ -3,6 +3,7 @@
 #include <deque>
 #include <vector>
 
+#include "atom_pair.h"
 #include "bond_graph.h"
 #include "energyloss/coefficients.h"
 #include "energyloss/error.h"
@@ -41,8 +42,7 @@ std::vector<int64_t> edge_shells(int64_t atoms, const int64_t* bonds, int64_t n_
   std::vector<int64_t> shell(static_cast<size_t>(n_edges));
   for (int64_t e = 0; e < n_edges; ++e) {
     const int64_t i = edges[2 * e], j = edges[2 * e + 1];
-    require(i >= 0 && i < atoms && j >= 0 && j < atoms && i != j, "edges[", e,
-            "]: expected two distinct atoms in [0, ", atoms, "), got (", i, ", ", j, ")");
+    require_atom_pair(i, j, atoms, "edges[", e, "]");
     const int64_t d = distance[size_t(i * atoms + j)];
     shell[size_t(e)] = (d < 0 || d >= shells) ? shells : d;
   }

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <unordered_map>
 
+#include "atom_pair.h"
 #include "energyloss/error.h"
 #include "energyloss/oracles/openmm_coefficients.h"
 #include "openmm_system.h"
@@ -50,8 +51,7 @@ class EdgeIndex {
   EdgeIndex(const int64_t* edges, int64_t n_edges, int64_t atoms) : atoms_(atoms) {
     for (int64_t e = 0; e < n_edges; ++e) {
       const int64_t i = edges[2 * e], j = edges[2 * e + 1];
-      require(i >= 0 && i < atoms && j >= 0 && j < atoms && i != j, "edges[", e,
-              "]: expected two distinct atoms in [0, ", atoms, "), got (", i, ", ", j, ")");
+      require_atom_pair(i, j, atoms, "edges[", e, "]");
       pairs_[key(i, j)].push_back(size_t(e));
     }
   }
