@@ -3,6 +3,7 @@ from typing import List
 
 import torch
 
+from broken_generators import NoAtoms, NoUnit
 from lammps_common import positions
 
 
@@ -21,30 +22,6 @@ class Good(torch.nn.Module):
     def sample(self, n: int, seed: int) -> torch.Tensor:
         g = torch.arange(n * self.n_atoms * 3, dtype=torch.float64).reshape(n, self.n_atoms, 3)
         return self.base.unsqueeze(0) + 1e-3 * torch.sin(g + float(seed))
-
-
-class NoAtoms(torch.nn.Module):
-    length_unit: str
-
-    def __init__(self):
-        super().__init__()
-        self.length_unit = "lj"
-
-    @torch.jit.export
-    def sample(self, n: int, seed: int) -> torch.Tensor:
-        return torch.zeros(n, 32, 3)
-
-
-class NoUnit(torch.nn.Module):
-    n_atoms: int
-
-    def __init__(self):
-        super().__init__()
-        self.n_atoms = 32
-
-    @torch.jit.export
-    def sample(self, n: int, seed: int) -> torch.Tensor:
-        return torch.zeros(n, 32, 3)
 
 
 class NoSample(Good):
@@ -215,8 +192,8 @@ class BadElementName(Good):
 
 # name -> (module factory or bytes for a non-TorchScript file, message regex)
 BROKEN = {
-    "no-n-atoms": (NoAtoms, r"missing attribute n_atoms"),
-    "no-length-unit": (NoUnit, r"missing attribute length_unit"),
+    "no-n-atoms": (lambda: NoAtoms(32, "lj"), r"missing attribute n_atoms"),
+    "no-length-unit": (lambda: NoUnit(32), r"missing attribute length_unit"),
     "no-sample": (NoSampleAtAll, r"missing method sample"),
     "n-atoms-float": (AtomsAsFloat, r"n_atoms"),
     "length-unit-int": (UnitAsInt, r"length_unit"),

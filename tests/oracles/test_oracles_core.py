@@ -19,6 +19,11 @@ SOURCE_DIR = os.environ.get(
 MAKE_GENERATOR = os.path.join(SOURCE_DIR, "examples", "generators", "make_generator.py")
 ERRORS = (ValueError, RuntimeError)
 
+# tests/support/broken_generators.py, found from this file so that the ctest fixture,
+# pytest and test_generator.cpp run by hand all import it.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from broken_generators import NoAtoms, NoUnit  # noqa: E402
+
 
 # --- generator cases (shared with test_generator.cpp) -----------------------
 
@@ -36,30 +41,6 @@ class _Fixed(torch.nn.Module):
     @torch.jit.export
     def sample(self, n: int, seed: int) -> torch.Tensor:
         return torch.zeros(n, self.n_atoms, 3) + float(seed)
-
-
-class _NoAtoms(torch.nn.Module):
-    length_unit: str
-
-    def __init__(self):
-        super().__init__()
-        self.length_unit = "nm"
-
-    @torch.jit.export
-    def sample(self, n: int, seed: int) -> torch.Tensor:
-        return torch.zeros(n, 3, 3)
-
-
-class _NoUnit(torch.nn.Module):
-    n_atoms: int
-
-    def __init__(self):
-        super().__init__()
-        self.n_atoms = 3
-
-    @torch.jit.export
-    def sample(self, n: int, seed: int) -> torch.Tensor:
-        return torch.zeros(n, 3, 3)
 
 
 class _NoSample(torch.nn.Module):
@@ -99,8 +80,8 @@ class _BadElements(_Fixed):
 
 # file name -> (module or None for a non-TorchScript file, expected message)
 BROKEN_GENERATORS = {
-    "no_n_atoms.pt": (_NoAtoms, "missing attribute n_atoms"),
-    "no_unit.pt": (_NoUnit, "missing attribute length_unit"),
+    "no_n_atoms.pt": (lambda: NoAtoms(3, "nm"), "missing attribute n_atoms"),
+    "no_unit.pt": (lambda: NoUnit(3), "missing attribute length_unit"),
     "bad_unit.pt": (lambda: _Fixed(3, "furlong"), "length_unit must be"),
     "no_sample.pt": (_NoSample, "missing method sample"),
     "wrong_shape.pt": (_WrongShape, r"returned shape \[2, 4, 3\], expected \[2, 3, 3\]"),
