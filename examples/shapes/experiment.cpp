@@ -8,6 +8,7 @@
 #include <map>
 #include <optional>
 
+#include "cli.h"
 #include "energyloss/error.h"
 #include "energyloss/torch/baselines.h"
 #include "energyloss/torch/graphs.h"
@@ -15,6 +16,12 @@
 
 namespace shapes {
 namespace {
+
+// --losses names, in the order the "valid:" list gives them.
+constexpr cli::Named<LossKind> kLossNames[] = {{LossKind::Mse, "mse"},
+                                               {LossKind::Kabsch, "kabsch"},
+                                               {LossKind::Energy, "energy"},
+                                               {LossKind::EnergySparse, "energy_sparse"}};
 
 constexpr double kMinRadius = 0.5;
 constexpr double kMaxRadius = 1.5;
@@ -153,24 +160,11 @@ void set_learning_rate(torch::optim::Adam& optimizer, double value) {
 }  // namespace
 
 LossKind parse_loss(const std::string& name) {
-  for (auto kind : {LossKind::Mse, LossKind::Kabsch, LossKind::Energy, LossKind::EnergySparse})
-    if (name == loss_name(kind)) return kind;
-  energyloss::fail("--losses: unknown loss '", name,
-                   "' (valid: mse, kabsch, energy, energy_sparse)");
+  return cli::parse_named("--losses", "loss", kLossNames, name);
 }
 
 const char* loss_name(LossKind kind) {
-  switch (kind) {
-    case LossKind::Mse:
-      return "mse";
-    case LossKind::Kabsch:
-      return "kabsch";
-    case LossKind::Energy:
-      return "energy";
-    case LossKind::EnergySparse:
-      return "energy_sparse";
-  }
-  return "?";
+  return cli::name_of(kLossNames, kind);
 }
 
 double default_learning_rate(LossKind kind) {

@@ -8,11 +8,18 @@
 #include <map>
 #include <tuple>
 
+#include "cli.h"
 #include "energyloss/error.h"
 #include "energyloss/torch/spins.h"
 
 namespace spins {
 namespace {
+
+// --losses names, in the order the "valid:" list gives them.
+constexpr cli::Named<LossKind> kLossNames[] = {{LossKind::CrossEntropy, "cross_entropy"},
+                                               {LossKind::Margin, "margin"},
+                                               {LossKind::LocalEnergy, "local_energy"},
+                                               {LossKind::TrueEnergy, "true_energy"}};
 
 constexpr double kConvergedWithin = 0.05;  // epochs_to_converge: within 5 % of the best
 constexpr int64_t kEvaluationBatch = 512;
@@ -210,25 +217,11 @@ int64_t epochs_to_converge(const std::vector<EpochRecord>& curve) {
 }  // namespace
 
 LossKind parse_loss(const std::string& name) {
-  for (auto kind :
-       {LossKind::CrossEntropy, LossKind::Margin, LossKind::LocalEnergy, LossKind::TrueEnergy})
-    if (name == loss_name(kind)) return kind;
-  energyloss::fail("--losses: unknown loss '", name,
-                   "' (valid: cross_entropy, margin, local_energy, true_energy)");
+  return cli::parse_named("--losses", "loss", kLossNames, name);
 }
 
 const char* loss_name(LossKind kind) {
-  switch (kind) {
-    case LossKind::CrossEntropy:
-      return "cross_entropy";
-    case LossKind::Margin:
-      return "margin";
-    case LossKind::LocalEnergy:
-      return "local_energy";
-    case LossKind::TrueEnergy:
-      return "true_energy";
-  }
-  return "?";
+  return cli::name_of(kLossNames, kind);
 }
 
 void check_config(const DataConfig& data) {

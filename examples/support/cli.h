@@ -1,5 +1,6 @@
 // Helpers shared by the experiment drivers (bin/shapes, bin/spins): the flags
 // both accept, parsing of command-line values that names the flag at fault,
+// name tables for enum-valued flags (such as --losses),
 // the mean ± std summaries their tables print, and main()'s error report.
 // Header-only: the drivers are single programs.
 #pragma once
@@ -44,6 +45,36 @@ inline int64_t parse_int(const std::string& flag, const std::string& text) {
   const double value = parse_double(flag, text);
   energyloss::require(value == std::floor(value), flag, ": expected an integer, got '", text, "'");
   return static_cast<int64_t>(value);
+}
+
+// One row of the table of names an enum-valued flag accepts, e.g.
+//   constexpr cli::Named<LossKind> kLossNames[] = {{LossKind::Mse, "mse"}, ...};
+// Each value's name is written once, in the table; name_of and parse_named read it.
+template <typename Kind>
+struct Named {
+  Kind kind;
+  const char* name;
+};
+
+// The name `table` gives `kind`; "?" for a value the table lacks.
+template <typename Kind, size_t N>
+const char* name_of(const Named<Kind> (&table)[N], Kind kind) {
+  for (const auto& row : table)
+    if (row.kind == kind) return row.name;
+  return "?";
+}
+
+// The value `table` names `text`; otherwise fails with
+// "FLAG: unknown WHAT 'text' (valid: NAME, NAME, ...)", the names in table order.
+template <typename Kind, size_t N>
+Kind parse_named(const char* flag, const char* what, const Named<Kind> (&table)[N],
+                 const std::string& text) {
+  std::string valid;
+  for (const auto& row : table) {
+    if (text == row.name) return row.kind;
+    valid += (valid.empty() ? "" : ", ") + std::string(row.name);
+  }
+  energyloss::fail(flag, ": unknown ", what, " '", text, "' (valid: ", valid, ")");
 }
 
 // The flags every driver accepts.
