@@ -25,11 +25,15 @@ hosts' own allocations are reported as leaks otherwise). Instrumented
 executables (gtests, lmp_energyloss) run with leak detection on, except when
 started from a Python checker (the wrapper's settings are inherited); the
 one-time registrations that OpenMM, LibTorch and LAMMPS allocate at load and
-never free are suppressed by library name (DIR/lsan.supp), nothing of ours.
+never free, and Open MPI's MPI_Init allocations, are suppressed by library
+name (DIR/lsan.supp), nothing of ours.
 
 Left out: format.*, downstream.*, experiments.* (long Python pipelines),
-readme.* (the READMEs' blocks, the bridge's pipeline among them), help.* and
-the benchmarks/examples (not built).
+readme.* (the READMEs' blocks, the bridge's pipeline among them), help.*,
+the *_stock_lmp tests (Debian's lmp with libasan preloaded hangs in glibc's
+setlocale lock when its `python` command starts the embedded interpreter,
+before any of our code runs; lmp_energyloss runs the same decks instrumented)
+and the benchmarks/examples (not built).
 
   -B DIR       build directory (default build-sanitize; must not be build/)
   --no-run     configure and build only
@@ -59,14 +63,26 @@ logs=$build/sanitizer-logs
 wrappers=$build/asan-wrappers
 mkdir -p "$wrappers"
 # Host libraries' load-time registries (OpenMM's platforms and serialization
-# proxies, LibTorch's operator tables, LAMMPS's style maps) live until exit.
+# proxies, LibTorch's operator tables, LAMMPS's style maps) live until exit,
+# and Open MPI (with hwloc, PMIx and its MCA components) never frees what
+# MPI_Init allocates. Components stay loaded so their frames have names, and
+# allocations are unwound the slow way: those libraries have no frame
+# pointers, so the fast unwinder stops before reaching a suppressed frame.
 cat >"$build/lsan.supp" <<'SUPP'
 leak:libOpenMM.so
 leak:libtorch_cpu.so
 leak:libc10.so
 leak:liblammps.so
+leak:libmpi.so
+leak:libopen-pal.so
+leak:libopen-rte.so
+leak:libhwloc.so
+leak:libpmix.so
+leak:libevent
+leak:mca_
 SUPP
-export LSAN_OPTIONS="suppressions=$build/lsan.supp:print_suppressions=0"
+export LSAN_OPTIONS="suppressions=$build/lsan.supp:print_suppressions=0:fast_unwind_on_malloc=0"
+export OMPI_MCA_mca_base_component_disable_dlclose=1
 
 # Uninstrumented hosts (python3, stock lmp) loading instrumented libraries
 # need the ASan runtime first in the process: preload it.
@@ -107,7 +123,7 @@ export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:log_path=$logs/ubsan"
 tstart=$(date +%s)
 status=0
 (cd "$build" && ctest --output-on-failure --timeout 1800 -j2 \
-  -E '^(format|downstream|experiments|help|readme)\.' "${ctest_args[@]}") || status=$?
+  -E '^(format|downstream|experiments|help|readme)\.|_stock_lmp$' "${ctest_args[@]}") || status=$?
 echo "sanitize.sh: tests took $(($(date +%s) - tstart)) s (total $(($(date +%s) - start)) s)"
 
 shopt -s nullglob
