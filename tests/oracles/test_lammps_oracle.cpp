@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <random>
@@ -143,10 +144,11 @@ Reference run0_reference(const std::string& deck, const std::vector<std::vector<
 
   const char* args[] = {"reference", "-log", "none", "-screen", "none", "-nocite"};
   void* lmp = open(6, const_cast<char**>(args), nullptr);
-  const std::string cwd = ::get_current_dir_name();
-  EXPECT_EQ(::chdir(deck.substr(0, deck.rfind('/')).c_str()), 0);
+  // The deck reads its data files relative to its own folder.
+  const std::filesystem::path cwd = std::filesystem::current_path();
+  std::filesystem::current_path(std::filesystem::path(deck).parent_path());
   file(lmp, deck.c_str());
-  EXPECT_EQ(::chdir(cwd.c_str()), 0);
+  std::filesystem::current_path(cwd);
   command(lmp, "thermo_style custom step pe");
   command(lmp, "thermo_modify norm no");
   command(lmp, "run 0");
