@@ -26,7 +26,9 @@ executables (gtests, lmp_energyloss) run with leak detection on, except when
 started from a Python checker (the wrapper's settings are inherited); the
 one-time registrations that OpenMM, LibTorch and LAMMPS allocate at load and
 never free, and Open MPI's MPI_Init allocations, are suppressed by library
-name (DIR/lsan.supp), nothing of ours.
+name (DIR/lsan.supp), nothing of ours. mpiexec runs through a wrapper that
+drops the preload: Open MPI's daemons are not instrumented, and the ranks
+(lmp_energyloss) are.
 
 Left out: format.*, downstream.*, experiments.* (long Python pipelines),
 readme.* (the READMEs' blocks, the bridge's pipeline among them), help.*,
@@ -98,6 +100,19 @@ WRAP
 write_wrapper python3 /usr/bin/python3
 stock_lmp=$(command -v lmp || true)
 [[ -n $stock_lmp ]] && write_wrapper lmp "$stock_lmp"
+# mpiexec started from a wrapped python3 would pass the preload on to Open
+# MPI's uninstrumented orted daemon (whose own frees then read as
+# use-after-free); the ranks it starts, lmp_energyloss, are instrumented
+# executables and need no preload.
+mpiexec_real=$(command -v mpiexec || true)
+if [[ -n $mpiexec_real ]]; then
+  cat >"$wrappers/mpiexec" <<WRAP
+#!/bin/sh
+unset LD_PRELOAD
+exec "$mpiexec_real" "\$@"
+WRAP
+  chmod +x "$wrappers/mpiexec"
+fi
 
 san="-fsanitize=address,undefined -fno-omit-frame-pointer"
 cmake_args=(-S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo
@@ -109,6 +124,7 @@ cmake_args=(-S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo
   -DENERGYLOSS_BUILD_EXAMPLES=OFF -DENERGYLOSS_BUILD_BENCH=OFF
   "-DENERGYLOSS_PYTHON=$wrappers/python3")
 [[ -n $stock_lmp ]] && cmake_args+=("-DENERGYLOSS_STOCK_LMP=$wrappers/lmp")
+[[ -n $mpiexec_real ]] && cmake_args+=("-DMPIEXEC_EXECUTABLE=$wrappers/mpiexec")
 
 start=$(date +%s)
 cmake "${cmake_args[@]}"
