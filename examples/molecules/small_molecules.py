@@ -41,8 +41,18 @@ energy-ff and energy-hfit springs are in kT / angstrom^2 at --temperature
 --ff-weight x (E_MMFF(x0_hat) - E_MMFF(x0)) / kT on the batch entries whose
 noise level sigma is at most --ff-max-sigma (energyloss.ForceFieldEnergyLoss).
 
+Validation (--validate-every K, default 500; 0 turns it off): every K steps
+(and at steps 0 and the last) the model is scored on a fixed held-out set,
+the test molecules' conformers at VALIDATION_TIMES noise levels, with
+rotations and noise drawn once from VALIDATION_SEED, identical for every
+loss, learning rate and seed: by the eps-MSE (the MSE loss's objective, one
+common quantity for all losses) and by the run's own weighted loss.
+
 Writes OUTPUT/runs.csv (one row per loss, data fraction and seed),
-OUTPUT/summary.md and OUTPUT/small_molecules.png. --quick takes minutes.
+OUTPUT/summary.md, OUTPUT/small_molecules.png, OUTPUT/curves.csv (per run and
+validation step: the mean training loss since the previous validation, the
+validation eps-MSE and own loss) and OUTPUT/curves.png (validation eps-MSE
+against step). --quick takes minutes.
 """
 
 import argparse
@@ -60,7 +70,8 @@ import numpy as np
 import torch
 
 import energyloss
-from energyloss.generative import Batch, GraphDenoiser, sample, train
+from energyloss.generative import (Batch, GraphDenoiser, held_out_set, sample, train,
+                                   validation_losses)
 from diffusion_common import (DEFAULT_LOSSES, FF_TERM, FF_UNITS, LOSSES, angle_triples,
                               bond_angles, bond_lengths, coverage_matching, force_field_springs,
                               plot, print_row, rdkit_checks, rmsd_matrix, sample_space_loss,
@@ -78,10 +89,17 @@ BOLTZMANN = 0.0019872043  # kcal/mol/K, MMFF94's energy unit
 # How each force-field loss gets its springs from the MMFF94 oracle.
 FF_METHODS = {"energy-ff": "finite_difference", "energy-hfit": "hessian_fit",
               "energy-shell": "shell"}
+# The validation set's noise levels (midpoints of 8 equal bins of the
+# training's t ~ U(0.001, 1), so their mean estimates the training objective)
+# and the seed of its rotations and noise: fixed, the same for every run.
+VALIDATION_TIMES = [0.001 + 0.999 * (k + 0.5) / 8 for k in range(8)]
+VALIDATION_SEED = 20261129
+CURVE_COLUMNS = ("loss", "fraction", "seed", "lr", "step", "train_loss", "val_eps_mse",
+                 "val_loss")
 
 METRICS = ("atom_stable", "molecule_stable", "valid", "identical", "bond_w1", "angle_w1",
            "energy_failed", "energy_excess", "energy_excess_minimised", "coverage", "matching",
-           "loss_share", "train_seconds", "step_ms", "term_ms")
+           "loss_share", "train_seconds", "step_ms", "term_ms", "val_eps_mse", "val_loss")
 
 
 def parse_arguments(argv):
@@ -117,6 +135,8 @@ def parse_arguments(argv):
     parser.add_argument("--samples", type=int, default=1, help="samples per test conformer (1)")
     parser.add_argument("--sampling-steps", type=int, default=None,
                         help="ancestral sampling steps (50; quick 10)")
+    parser.add_argument("--validate-every", type=int, default=500,
+                        help="validation every this many steps (500; 0: none)")
     parser.add_argument("--output", default="results/small_molecules")
     args = parser.parse_args(argv)
     defaults = dict(seeds=(1, 3), fractions=([1.0], [0.25, 0.5, 1.0]), molecules=(30, 0),
@@ -132,6 +152,8 @@ def parse_arguments(argv):
             parser.error(f"--{name.replace('_', '-')} must be at least 1")
     if args.molecules < 0 or args.molecules == 1:
         parser.error("--molecules must be 0 (all) or at least 2")
+    if args.validate_every < 0:
+        parser.error("--validate-every must be at least 0 (0: no validation)")
     if args.first_seed < 0:
         parser.error("--first-seed must be at least 0")
     if not args.lr > 0:
@@ -507,11 +529,82 @@ def generate(model, data, test_molecules, per_conformer, seed, clip, sampling_st
 # ------------------------------------------------------------------- main
 
 
-def write_rows(rows, path):
+def write_rows(rows, path, columns=None):
     with open(path, "w", newline="") as out:
-        writer = csv.DictWriter(out, fieldnames=list(rows[0]))
+        writer = csv.DictWriter(out, fieldnames=list(columns or rows[0]))
         writer.writeheader()
         writer.writerows(rows)
+
+
+class Validator:
+    """``train``'s validate callback: scores the model on ``held_out`` (a
+    generative.HeldOut) by the eps-MSE and ``trainer.loss``, keeping the
+    energy term's timer (``trainer.term``) out of it. ``points`` holds
+    (step, eps-MSE, own loss)."""
+
+    def __init__(self, held_out, trainer):
+        self.held_out, self.trainer, self.points = held_out, trainer, []
+        self.seconds = 0.0
+
+    def __call__(self, step, model):
+        begin = time.perf_counter()
+        term = self.trainer.term
+        kept = None if term is None else term.total_seconds
+        scores = validation_losses(model, self.held_out, self.trainer.loss)
+        if term is not None:
+            term.total_seconds = kept
+        self.points.append((step, scores["eps_mse"], scores["loss"]))
+        self.seconds += time.perf_counter() - begin
+        print(f"  step {step}: validation eps-MSE {scores['eps_mse']:.4g}, own loss "
+              f"{scores['loss']:.4g} ({time.perf_counter() - begin:.1f} s)", flush=True)
+
+
+def curve_rows(key, points, curve):
+    """curves.csv rows of one run: per validation point (step, eps-MSE, own
+    loss), the step-weighted mean training loss of ``train``'s curve
+    windows (100 steps) that end after the previous point and at or before
+    this one (empty at step 0)."""
+    rows, previous, windows = [], 0, []
+    last = 0
+    for end, value in curve:
+        windows.append((last, end, value))
+        last = end
+    for step, eps_mse, own in points:
+        inside = [(end - begin, value) for begin, end, value in windows if previous < end <= step]
+        weight = sum(w for w, _ in inside)
+        train_loss = sum(w * v for w, v in inside) / weight if weight else None
+        rows.append({**key, "step": step, "train_loss": train_loss, "val_eps_mse": eps_mse,
+                     "val_loss": own})
+        previous = step
+    return rows
+
+
+def plot_curves(rows, path):
+    """Validation eps-MSE against step, one line per run (colour: loss;
+    line style: learning rate), log scale."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    runs = sorted({(r["loss"], float(r["lr"]), int(r["seed"]), float(r["fraction"]))
+                   for r in rows}, key=lambda k: (LOSSES.index(k[0]), k[1], k[2], k[3]))
+    rates = sorted({k[1] for k in runs})
+    styles = ["-", "--", ":", "-."]
+    colours = {loss: f"C{i}" for i, loss in enumerate(dict.fromkeys(k[0] for k in runs))}
+    figure, ax = plt.subplots(figsize=(7.5, 4.5))
+    for loss, lr, seed, fraction in runs:
+        points = sorted((int(r["step"]), float(r["val_eps_mse"])) for r in rows
+                        if (r["loss"], float(r["lr"]), int(r["seed"]), float(r["fraction"]))
+                        == (loss, lr, seed, fraction))
+        label = f"{loss}, lr {lr:g}, seed {seed}" + (f", {fraction:g} data" if fraction < 1
+                                                     else "")
+        ax.plot(*zip(*points), styles[rates.index(lr) % len(styles)], color=colours[loss],
+                marker=".", label=label)
+    ax.set_yscale("log")
+    ax.set_xlabel("training step")
+    ax.set_ylabel("validation eps-MSE (test conformers)")
+    ax.legend(fontsize=6, ncol=2)
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
 
 
 def main(argv):
@@ -557,7 +650,9 @@ def main(argv):
 
     edges = {"energy-sparse": lambda: sparse_edges(data)}
     edges.update({name: functools.partial(ff_edges, name) for name in FF_METHODS})
-    rows = []
+    test_conformers = torch.nonzero(torch.isin(
+        data.molecule_of, torch.as_tensor(test_molecules))).flatten()
+    rows, curves = [], []
     for fraction in sorted(args.fractions, reverse=True):  # the full set's table first
         subset = train_molecules[:max(1, int(round(fraction * len(train_molecules))))]
         train_conformers = torch.nonzero(torch.isin(
@@ -576,22 +671,38 @@ def main(argv):
                 term = energy_term(loss_name, args)
                 trainer = Trainer(data, train_conformers, loss_name, data_scale, loss_edges,
                                   args.batch, term, oracles, energies)
-                loss_share = train(model, trainer.draw_batch, trainer.loss, args.steps, seed,
-                                   args.lr)[0]
-                seconds = time.perf_counter() - begin
+                validator = None
+                if args.validate_every:
+                    held_out = conditioning(data, test_conformers, loss_edges)
+                    held_out.context["conformers"] = test_conformers
+                    validator = Validator(held_out_set(held_out, VALIDATION_TIMES,
+                                                       VALIDATION_SEED), trainer)
+                loss_share, curve = train(model, trainer.draw_batch, trainer.loss, args.steps,
+                                          seed, args.lr, validate=validator,
+                                          validate_every=args.validate_every or 1)
+                seconds = time.perf_counter() - begin - (validator.seconds if validator else 0)
                 term_seconds = 0.0 if term is None else term.total_seconds
                 samples = generate(model, data, test_molecules, args.samples, seed,
                                    clip=float(data.positions[train_conformers].abs().max()),
                                    sampling_steps=args.sampling_steps, data_scale=data_scale)
-                row = {"loss": loss_name, "fraction": fraction, "seed": seed,
+                last = validator.points[-1] if validator else (None, math.nan, math.nan)
+                row = {"loss": loss_name, "fraction": fraction, "seed": seed, "lr": args.lr,
                        **evaluate(samples, records), "loss_share": loss_share,
                        "train_seconds": seconds, "step_ms": 1000 * seconds / args.steps,
-                       "term_ms": 1000 * term_seconds / args.steps}
+                       "term_ms": 1000 * term_seconds / args.steps,
+                       "val_eps_mse": last[1],
+                       "val_loss": math.nan if last[2] is None else last[2]}
                 rows.append(row)
                 print_row(row)
                 print(f"  (sampled and scored in {time.perf_counter() - begin - seconds:.0f} s)",
                       flush=True)
                 write_rows(rows, os.path.join(args.output, "runs.csv"))  # kept if stopped
+                if validator:
+                    print(f"  (validated {len(validator.points)} times in "
+                          f"{validator.seconds:.0f} s, not counted in train_seconds)", flush=True)
+                    curves += curve_rows({"loss": loss_name, "fraction": fraction, "seed": seed,
+                                          "lr": args.lr}, validator.points, curve)
+                    write_rows(curves, os.path.join(args.output, "curves.csv"), CURVE_COLUMNS)
     summary = os.path.join(args.output, "summary.md")
     summarise(rows, summary, METRICS)
     with open(summary, "a") as out:
@@ -602,7 +713,10 @@ def main(argv):
           ("energy_excess_minimised", f"median MMFF energy above data after\n"
                                       f"{MINIMISER_ITERATIONS} minimiser steps (kcal/mol)"),
           ("matching", "MAT-R, heavy atoms (Å)")])
-    print(f"wrote {args.output}/runs.csv, summary.md, small_molecules.png "
+    if curves:
+        plot_curves(curves, os.path.join(args.output, "curves.png"))
+    print(f"wrote {args.output}/runs.csv, summary.md, small_molecules.png, "
+          f"{'curves.csv, curves.png ' if curves else ''}"
           f"({time.perf_counter() - start:.0f} s)")
 
 

@@ -9,6 +9,10 @@ file that OpenMM and LAMMPS can seed from.
 - ``train``: the denoising loop on the sample prediction x0 = (x_t - sigma
   eps)/alpha with any per-system loss (MSE, Kabsch, energy losses), weighted
   by alpha^2/sigma^2 (so MSE on x0 is the usual eps-MSE).
+- ``held_out_set`` / ``validation_losses``: a fixed noised copy of held-out
+  data (rotations, noise levels and noise drawn once from a seed) and the
+  model's eps-MSE and a loss's weighted value on it, for ``train``'s
+  ``validate`` callback (validation curves comparable across losses).
 - ``AncestralSampler``: DDPM ancestral sampling on the same schedule, driven
   by an explicit noise tensor so it is deterministic and scriptable.
 - ``export_generator``: the generator protocol (``n_atoms``, ``length_unit``,
@@ -32,7 +36,8 @@ import torch
 from .diffusion import eps_weight, noise_schedule, x0_from_eps
 
 __all__ = ["TimeEmbedding", "GraphDenoiser", "Batch", "AncestralSampler", "schedule",
-           "random_rotations", "centre", "train", "sample", "export_generator"]
+           "random_rotations", "centre", "train", "HeldOut", "held_out_set", "validation_losses",
+           "sample", "export_generator"]
 
 
 class TimeEmbedding(torch.nn.Module):
@@ -152,7 +157,8 @@ def _denoise(model, x_t, t, batch):
     return model(x_t, t, context.get("types"), context.get("pairs"), batch.mask)
 
 
-def train(model, draw_batch, loss, steps, seed, lr=3e-4, progress=None):
+def train(model, draw_batch, loss, steps, seed, lr=3e-4, progress=None, validate=None,
+          validate_every=500):
     """Trains ``model`` (a ``GraphDenoiser`` or any module with its call
     signature) on ``draw_batch(generator) -> Batch``, randomly rotated here,
     with ``loss(x0_hat, batch) -> [B]`` weighted by alpha^2/sigma^2, for
@@ -161,12 +167,22 @@ def train(model, draw_batch, loss, steps, seed, lr=3e-4, progress=None):
     in ``batch.context`` ("t", "alpha", "sigma", each ``[B]``), e.g. for
     ``energyloss.ForceFieldEnergyLoss``'s threshold.
     ``progress(step, mean loss since the last call)`` is called every 100
-    steps and at the end. Returns (the loss's share of the step time, the
-    list of (step, mean weighted loss) pairs)."""
+    steps and at the end. ``validate(step, model)``, if given, is called
+    before the first step (step 0), after every ``validate_every``-th step
+    and after the last one, e.g. with ``validation_losses`` on a
+    ``held_out_set``; its time is not counted in the step time, and it must
+    not draw from the training's random streams (training is then the same
+    with and without it). Returns (the loss's share of the step time, the
+    list of (step, mean weighted loss) pairs). Raises ValueError for
+    ``validate_every`` < 1 when ``validate`` is given."""
+    if validate is not None and int(validate_every) < 1:
+        raise ValueError(f"train: validate_every must be >= 1, got {validate_every}")
     generator = torch.Generator().manual_seed(seed)
     optimiser = torch.optim.Adam(model.parameters(), lr=lr)
     loss_seconds = step_seconds = 0.0
     curve, running, count = [], 0.0, 0
+    if validate is not None:
+        validate(0, model)
     for step in range(1, steps + 1):
         start = time.perf_counter()
         batch = draw_batch(generator)
@@ -192,7 +208,79 @@ def train(model, draw_batch, loss, steps, seed, lr=3e-4, progress=None):
             if progress is not None:
                 progress(step, running / count)
             running, count = 0.0, 0
+        if validate is not None and (step % int(validate_every) == 0 or step == steps):
+            validate(step, model)
     return loss_seconds / step_seconds, curve
+
+
+# A fixed noised held-out set: ``batch`` (x0 rotated, context with "t",
+# "alpha", "sigma" [B]), the noisy input ``x_t`` and the noise ``eps``
+# [B, N, 3] (centred over the real atoms).
+HeldOut = namedtuple("HeldOut", ["batch", "x_t", "eps"])
+
+
+def held_out_set(batch, times, seed):
+    """A ``HeldOut`` of ``batch`` (a ``Batch`` of B held-out entries) at every
+    noise level of ``times`` (``[T]``, each in (0, 1]): T * B entries,
+    time-major (entries 0..B-1 at ``times[0]``, ...), each randomly rotated
+    and noised with centred standard normal noise, all drawn once from
+    ``seed`` in a generator of their own. Per-entry tensors of
+    ``batch.context`` (leading dimension B) are repeated, others kept. The
+    same (batch, times, seed) gives the same set, so every model is scored
+    on identical inputs. Raises ValueError for times outside (0, 1]."""
+    times = torch.as_tensor(times, dtype=torch.float32).flatten()
+    if len(times) == 0 or not bool(((times > 0) & (times <= 1)).all()):
+        raise ValueError(f"held_out_set: times must be a non-empty list in (0, 1], got "
+                         f"{times.tolist()}")
+    count, repeats = len(batch.x0), len(times)
+    generator = torch.Generator().manual_seed(int(seed))
+    mask = batch.mask.repeat(repeats, 1)
+    x0 = batch.x0.repeat(repeats, 1, 1)
+    x0 = x0 @ random_rotations(len(x0), generator).transpose(1, 2)
+    eps = centre(torch.randn(x0.shape, generator=generator), mask)
+    t = times.repeat_interleave(count)
+    alpha, sigma = schedule(t)
+    context = {key: value.repeat(repeats, *([1] * (value.dim() - 1)))
+               if isinstance(value, torch.Tensor) and value.dim() > 0 and len(value) == count
+               else value for key, value in (batch.context or {}).items()}
+    context.update(t=t, alpha=alpha, sigma=sigma)
+    x_t = alpha[:, None, None] * x0 + sigma[:, None, None] * eps
+    return HeldOut(Batch(x0, mask, context), x_t, eps)
+
+
+def _rows(value, rows, count):
+    """``value`` sliced to ``rows`` when it is a per-entry tensor (leading
+    dimension ``count``), else unchanged."""
+    if isinstance(value, torch.Tensor) and value.dim() > 0 and len(value) == count:
+        return value[rows]
+    return value
+
+
+@torch.no_grad()
+def validation_losses(model, held_out, loss=None, chunk=256):
+    """Scores ``model`` on a ``HeldOut`` set in chunks of ``chunk`` entries,
+    without gradients. Returns {"eps_mse": mean over entries of
+    sum_i |eps_hat_i - eps_i|^2 / (3 n) over the n real atoms (the
+    MSE loss's training objective, comparable across losses), "loss": mean
+    over entries of alpha^2/sigma^2 * ``loss(x0_hat, batch)`` (the training
+    objective of ``loss``, as in ``train``; None when ``loss`` is None)}."""
+    batch, count = held_out.batch, len(held_out.x_t)
+    context = batch.context or {}
+    eps_total = loss_total = 0.0
+    for start in range(0, count, chunk):
+        rows = slice(start, min(start + chunk, count))
+        part = Batch(batch.x0[rows], batch.mask[rows],
+                     {key: _rows(value, rows, count) for key, value in context.items()})
+        alpha, sigma = part.context["alpha"], part.context["sigma"]
+        x_t, eps = held_out.x_t[rows], held_out.eps[rows]
+        eps_hat = _denoise(model, x_t, part.context["t"], part)
+        real = part.mask[..., None].to(eps.dtype)
+        eps_total += float(((eps_hat - eps).pow(2) * real).sum(dim=(1, 2)).div(
+            3 * real.sum(dim=(1, 2))).sum())
+        if loss is not None:
+            x0_hat = x0_from_eps(x_t, eps_hat, alpha, sigma)
+            loss_total += float((eps_weight(alpha, sigma) * loss(x0_hat, part)).sum())
+    return {"eps_mse": eps_total / count, "loss": loss_total / count if loss is not None else None}
 
 
 class AncestralSampler(torch.nn.Module):
