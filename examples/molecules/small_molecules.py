@@ -580,31 +580,51 @@ def curve_rows(key, points, curve):
 
 
 def plot_curves(rows, path):
-    """Validation eps-MSE against step, one line per run (colour: loss;
-    line style: learning rate), log scale."""
+    """One column per loss: validation eps-MSE (top, the same quantity for
+    every loss, one shared scale) and the run's own loss (bottom: validation
+    solid, training dotted) against step, one line per learning rate and
+    seed; log scales, step 0 (the untrained model) left out."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    runs = sorted({(r["loss"], float(r["lr"]), int(r["seed"]), float(r["fraction"]))
-                   for r in rows}, key=lambda k: (LOSSES.index(k[0]), k[1], k[2], k[3]))
+
+    def key(r):
+        return r["loss"], float(r["lr"]), int(r["seed"]), float(r["fraction"])
+
+    runs = sorted({key(r) for r in rows}, key=lambda k: (LOSSES.index(k[0]), k[1:]))
+    losses = list(dict.fromkeys(k[0] for k in runs))
     rates = sorted({k[1] for k in runs})
-    styles = ["-", "--", ":", "-."]
-    colours = {loss: f"C{i}" for i, loss in enumerate(dict.fromkeys(k[0] for k in runs))}
-    figure, ax = plt.subplots(figsize=(7.5, 4.5))
-    for loss, lr, seed, fraction in runs:
-        points = sorted((int(r["step"]), float(r["val_eps_mse"])) for r in rows
-                        if (r["loss"], float(r["lr"]), int(r["seed"]), float(r["fraction"]))
-                        == (loss, lr, seed, fraction))
-        label = f"{loss}, lr {lr:g}, seed {seed}" + (f", {fraction:g} data" if fraction < 1
-                                                     else "")
-        ax.plot(*zip(*points), styles[rates.index(lr) % len(styles)], color=colours[loss],
-                marker=".", label=label)
-    ax.set_yscale("log")
-    ax.set_xlabel("training step")
-    ax.set_ylabel("validation eps-MSE (test conformers)")
-    ax.legend(fontsize=6, ncol=2)
+    figure, axes = plt.subplots(2, len(losses), figsize=(3.3 * len(losses) + 0.8, 6.0),
+                                squeeze=False, sharex=True)
+    for column, loss in enumerate(losses):
+        top, bottom = axes[0, column], axes[1, column]
+        for run in (k for k in runs if k[0] == loss):
+            _, lr, seed, fraction = run
+            points = sorted(((int(r["step"]), r) for r in rows
+                             if key(r) == run and int(r["step"]) > 0), key=lambda p: p[0])
+            steps = [p[0] for p in points]
+            colour = f"C{rates.index(lr)}"
+            style = ["-", "--", ":", "-."][seed % 4]
+            label = f"lr {lr:g}, seed {seed}" + (f", {fraction:g} data" if fraction < 1 else "")
+            top.plot(steps, [float(p[1]["val_eps_mse"]) for p in points], style, color=colour,
+                     marker=".", label=label)
+            bottom.plot(steps, [float(p[1]["val_loss"]) for p in points], style, color=colour,
+                        marker=".")
+            trained = [(s, float(p["train_loss"])) for s, p in points if p["train_loss"] not in
+                       ("", None)]
+            if trained:
+                bottom.plot(*zip(*trained), ":", color=colour, alpha=0.6)
+        top.set_title(loss)
+        if column:
+            top.sharey(axes[0, 0])
+        top.set_yscale("log")
+        bottom.set_yscale("log")
+        bottom.set_xlabel("training step")
+        top.legend(fontsize=6)
+    axes[0, 0].set_ylabel("validation eps-MSE")
+    axes[1, 0].set_ylabel("own loss (validation; training dotted)")
     figure.tight_layout()
-    figure.savefig(path, dpi=120)
+    figure.savefig(path, dpi=110)
 
 
 def main(argv):

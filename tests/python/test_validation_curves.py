@@ -158,7 +158,8 @@ def test_train_validates_at_fixed_steps_without_changing_training():
 def run_script(tmp_path, *arguments):
     pytest.importorskip("rdkit")
     return subprocess.run([sys.executable, SCRIPT, "--quick", "--molecules", "8", "--steps", "12",
-                           "--sampling-steps", "3", "--width", "16", "--layers", "2", "--output", str(tmp_path), *arguments],
+                           "--sampling-steps", "3", "--width", "16", "--layers", "2",
+                           "--output", str(tmp_path), *arguments],
                           capture_output=True, text=True, timeout=600)
 
 
@@ -197,6 +198,21 @@ def test_small_molecules_writes_validation_curves(tmp_path):
             assert float(run["val_eps_mse"]) == pytest.approx(float(last["val_eps_mse"]))
             assert float(run["lr"]) == 1e-3
     assert (tmp_path / "curves.png").stat().st_size > 0
+
+    # Without validation: no curves, and the same trained model and metrics.
+    plain = tmp_path / "plain"
+    result = run_script(plain, "--losses", "mse", "--validate-every", "0")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert not (plain / "curves.csv").exists()
+    with open(plain / "runs.csv") as handle:
+        unvalidated = next(csv.DictReader(handle))
+    with open(tmp_path / "runs.csv") as handle:
+        validated = next(r for r in csv.DictReader(handle)
+                         if (r["loss"], r["seed"]) == ("mse", "0"))
+    for column in ("atom_stable", "molecule_stable", "bond_w1", "angle_w1", "energy_excess",
+                   "energy_excess_minimised", "matching"):
+        assert unvalidated[column] == validated[column], column
+    assert unvalidated["val_eps_mse"] == "nan"
 
     # Step 0 from scratch: the seeded initial model, the test conformers at
     # the documented noise levels and seed, the eps-MSE entry by entry.
