@@ -1,9 +1,72 @@
-"""Loads the compiled energyloss ops into torch.ops.energyloss (once)."""
+"""Loads the compiled energyloss ops into torch.ops.energyloss (once).
+
+Before loading, the library's build record (a string compiled into it from
+torch/version.h, common/src/torch/build_info.cpp) is read from the file and
+compared with the running torch: a library built for another torch version
+or C++ ABI is refused with a message naming both and how to rebuild, where
+loading it would fail with an undefined symbol or crash.
+"""
 import os
+import re
+import sys
 
 import torch
 
 _loaded = False
+
+BUILD_RECORD = re.compile(rb"energyloss-torch-build: torch ([0-9A-Za-z.+_-]+); cxx11-abi (0|1|none)\x00")
+
+REBUILD = (
+    "rebuild energyloss against the torch this Python imports:\n"
+    "  cmake -S . -B build -DENERGYLOSS_PYTHON={python} "
+    "-DCMAKE_PREFIX_PATH=$({python} -c 'import torch; print(torch.utils.cmake_prefix_path)')\n"
+    "  cmake --build build\n"
+    "(README: Installing and using the package)")
+
+
+def read_build_record(path):
+    """(torch version, C++11 ABI as True/False/None) compiled into the library at path,
+    or None when the file has no record."""
+    with open(path, "rb") as f:
+        match = BUILD_RECORD.search(f.read())
+    if match is None:
+        return None
+    abi = {b"1": True, b"0": False, b"none": None}[match.group(2)]
+    return match.group(1).decode(), abi
+
+
+def base_version(version):
+    """'X.Y.Z' of a torch version: '2.3.1+cu121' -> '2.3.1', '1.13.0a0' -> '1.13.0'."""
+    match = re.match(r"(\d+)\.(\d+)(?:\.(\d+))?", version)
+    if match is None:
+        return version
+    return f"{match.group(1)}.{match.group(2)}.{match.group(3) or 0}"
+
+
+def check_build(path, record, running_version, running_abi, python=None):
+    """Raise ImportError when the library at path, with build record
+    (version, abi) or None, does not fit torch running_version with C++11
+    ABI running_abi (torch.compiled_with_cxx11_abi()); return None when it does.
+
+    Versions must agree in major.minor.patch (local and pre-release parts
+    such as '+cu121' or 'a0' are ignored: CMake's Torch_VERSION has none),
+    and the ABI when both are known."""
+    python = python or sys.executable
+    rebuild = REBUILD.format(python=python)
+    if record is None:
+        raise ImportError(
+            f"energyloss: {path} has no build record (which torch it was built for), so it "
+            f"cannot be checked against the running torch {running_version}; {rebuild}")
+    built_version, built_abi = record
+    if base_version(built_version) != base_version(running_version):
+        raise ImportError(
+            f"energyloss: {path} was built for torch {built_version}, but this Python runs "
+            f"torch {running_version} ({torch.__file__}); {rebuild}")
+    if built_abi is not None and running_abi is not None and built_abi != running_abi:
+        raise ImportError(
+            f"energyloss: {path} was built for torch {built_version} with "
+            f"_GLIBCXX_USE_CXX11_ABI={int(built_abi)}, but this Python runs torch {running_version} "
+            f"built with _GLIBCXX_USE_CXX11_ABI={int(running_abi)}; {rebuild}")
 
 
 def load():
@@ -20,6 +83,7 @@ def load():
         raise ImportError(
             f"energyloss: compiled ops not found at {path}; build the project "
             "or set ENERGYLOSS_TORCH_LIBRARY to libenergyloss_torch.so")
+    check_build(path, read_build_record(path), torch.__version__, torch.compiled_with_cxx11_abi())
     torch.ops.load_library(path)
     _loaded = True
 

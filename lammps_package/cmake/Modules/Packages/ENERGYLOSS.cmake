@@ -6,8 +6,9 @@
 #
 # The styles call the installed energyloss libraries: find_package finds them
 # through CMAKE_PREFIX_PATH or EnergyLoss_DIR (PREFIX/lib/cmake/EnergyLoss),
-# and LibTorch, which seed_atoms's generators need, through Torch_DIR.
-find_package(EnergyLoss REQUIRED)
+# and LibTorch, which seed_atoms's generators need, through Torch_DIR (the
+# component `torch` checks it is the torch version energyloss was built for).
+find_package(EnergyLoss REQUIRED COMPONENTS core torch)
 if(NOT TARGET energyloss::oracles_torch)
   message(FATAL_ERROR "ENERGYLOSS needs energyloss built with LibTorch (energyloss::oracles_torch, "
                       "for seed_atoms): configure energyloss with ENERGYLOSS_WITH_TORCH=ON")

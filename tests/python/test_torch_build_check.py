@@ -1,0 +1,95 @@
+"""The package refuses a compiled library built for another torch (issue 16).
+
+check_build() is tested on made-up versions and ABIs; the real library's
+build record is compared with the running torch; and `import energyloss`
+with ENERGYLOSS_TORCH_LIBRARY pointing at a library recorded for another
+torch fails before loading it, naming both versions."""
+import os
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from energyloss import _library, _paths
+
+
+def record_bytes(version, abi):
+    return f"energyloss-torch-build: torch {version}; cxx11-abi {abi}\0".encode()
+
+
+@pytest.mark.parametrize("built, running", [
+    ("1.13.0", "1.13.0a0"),         # Debian: CMake's Torch_VERSION vs torch.__version__
+    ("2.3.1", "2.3.1+cu121"),       # pip CUDA wheel
+    ("2.6.0", "2.6.0.dev20241112"),  # nightly
+    ("2.4.0", "2.4.0"),
+])
+def test_same_release_is_accepted(built, running):
+    assert _library.check_build("lib.so", (built, True), running, True) is None
+    assert _library.check_build("lib.so", (built, None), running, False) is None
+
+
+@pytest.mark.parametrize("built, running", [
+    ("1.13.0", "2.3.1+cu121"),
+    ("2.3.0", "2.3.1"),    # patch releases too: LibTorch promises no C++ ABI across them
+    ("2.3.1", "2.4.1"),
+])
+def test_other_version_is_refused_naming_both(built, running):
+    with pytest.raises(ImportError) as error:
+        _library.check_build("/x/libenergyloss_torch.so", (built, True), running, True,
+                             python="/opt/py/bin/python")
+    message = str(error.value)
+    assert f"built for torch {built}" in message
+    assert f"runs torch {running}" in message
+    assert "/x/libenergyloss_torch.so" in message
+    assert "-DCMAKE_PREFIX_PATH=$(/opt/py/bin/python -c 'import torch; " \
+           "print(torch.utils.cmake_prefix_path)')" in message
+    assert "-DENERGYLOSS_PYTHON=/opt/py/bin/python" in message
+
+
+def test_other_cxx11_abi_is_refused():
+    with pytest.raises(ImportError, match=r"_GLIBCXX_USE_CXX11_ABI=0.*_GLIBCXX_USE_CXX11_ABI=1"):
+        _library.check_build("lib.so", ("2.3.1", False), "2.3.1+cpu", True)
+
+
+def test_library_without_record_is_refused():
+    with pytest.raises(ImportError, match="no build record.*running torch 2.3.1"):
+        _library.check_build("lib.so", None, "2.3.1", True)
+
+
+def test_base_version():
+    assert _library.base_version("2.3.1+cu121") == "2.3.1"
+    assert _library.base_version("1.13.0a0") == "1.13.0"
+    assert _library.base_version("2.6") == "2.6.0"
+    assert _library.base_version("10.20.30rc1") == "10.20.30"
+
+
+def test_read_build_record(tmp_path):
+    library = tmp_path / "lib.so"
+    library.write_bytes(b"\x7fELF\0junk\0" + record_bytes("2.3.1", 0) + b"more\0")
+    assert _library.read_build_record(library) == ("2.3.1", False)
+    library.write_bytes(b"\x7fELF\0" + record_bytes("1.13.0", "none"))
+    assert _library.read_build_record(library) == ("1.13.0", None)
+    library.write_bytes(b"\x7fELF\0no record here\0")
+    assert _library.read_build_record(library) is None
+
+
+def test_real_library_records_the_running_torch():
+    """The library this build compiled records torch/version.h's version and
+    its ABI: they must be the running torch's."""
+    version, abi = _library.read_build_record(_paths.TORCH_LIBRARY)
+    assert _library.base_version(version) == _library.base_version(torch.__version__)
+    assert abi == torch.compiled_with_cxx11_abi()
+
+
+def test_import_refuses_a_library_for_another_torch(tmp_path):
+    # A stand-in library (never loaded: the check comes first) recorded for torch 0.0.1.
+    library = tmp_path / "libenergyloss_torch.so"
+    library.write_bytes(b"\x7fELF\0" + record_bytes("0.0.1", int(torch.compiled_with_cxx11_abi())))
+    env = dict(os.environ, ENERGYLOSS_TORCH_LIBRARY=str(library))
+    result = subprocess.run([sys.executable, "-c", "import energyloss"], env=env,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode != 0
+    assert "ImportError" in result.stderr
+    assert f"{library} was built for torch 0.0.1" in result.stderr
+    assert f"runs torch {torch.__version__}" in result.stderr
