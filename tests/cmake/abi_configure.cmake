@@ -1,0 +1,53 @@
+# cmake.torch_abi_configure: the top-level CMakeLists.txt configured against a
+# LibTorch whose TORCH_CXX_FLAGS say -D_GLIBCXX_USE_CXX11_ABI=<OTHER_ABI>, the
+# ABI this compiler does not default to (a stand-in: the real Torch config at
+# TORCH_DIR, its flags overridden), configure only:
+#   1. with OpenMM enabled (Debian's uses the other ABI): the configure fails
+#      naming the mismatch and OpenMM, before anything is built;
+#   2. with the engines, tests, benchmarks, examples and CUDA off: it succeeds, every
+#      target of ours compiles with _GLIBCXX_USE_CXX11_ABI=<OTHER_ABI> (energyloss_core
+#      has no torch of its own) and the package records that ABI.
+# Variables: SOURCE_DIR (the project), WORK_DIR (scratch), TORCH_DIR, OTHER_ABI.
+file(REMOVE_RECURSE ${WORK_DIR})
+set(fake ${WORK_DIR}/torch)
+file(WRITE ${fake}/TorchConfigVersion.cmake "include(${TORCH_DIR}/TorchConfigVersion.cmake)\n")
+file(WRITE ${fake}/TorchConfig.cmake "include(${TORCH_DIR}/TorchConfig.cmake)
+set(TORCH_CXX_FLAGS \"-D_GLIBCXX_USE_CXX11_ABI=${OTHER_ABI}\")
+set_property(TARGET torch PROPERTY INTERFACE_COMPILE_OPTIONS \"\${TORCH_CXX_FLAGS}\")
+")
+
+function(configure name)
+  execute_process(COMMAND ${CMAKE_COMMAND} -S ${SOURCE_DIR} -B ${WORK_DIR}/${name}
+                          -DTorch_DIR=${fake} -DENERGYLOSS_WITH_CUDA=OFF ${ARGN}
+                  RESULT_VARIABLE status OUTPUT_VARIABLE out ERROR_VARIABLE out)
+  string(REGEX REPLACE "[ \t\r\n]+" " " out "${out}")
+  set(status ${status} PARENT_SCOPE)
+  set(out "${out}" PARENT_SCOPE)
+endfunction()
+
+configure(with_openmm -DENERGYLOSS_WITH_OPENMM=ON -DENERGYLOSS_BUILD_TESTS=OFF
+          -DENERGYLOSS_BUILD_BENCH=OFF -DENERGYLOSS_BUILD_EXAMPLES=OFF)
+if(status EQUAL 0)
+  message(FATAL_ERROR "configure with OpenMM and a torch of ABI ${OTHER_ABI} succeeded:\n${out}")
+endif()
+if(NOT out MATCHES "C\\+\\+ ABI mismatch.*_GLIBCXX_USE_CXX11_ABI=${OTHER_ABI} \\(its TORCH_CXX_FLAGS\\), but OpenMM \\(")
+  message(FATAL_ERROR "configure failed without naming the ABI mismatch with OpenMM:\n${out}")
+endif()
+message(STATUS "1. refused: ABI mismatch with OpenMM named")
+
+configure(torch_only -DENERGYLOSS_WITH_OPENMM=OFF -DENERGYLOSS_WITH_LAMMPS=OFF
+          -DENERGYLOSS_WITH_RDKIT=OFF -DENERGYLOSS_BUILD_TESTS=OFF -DENERGYLOSS_BUILD_BENCH=OFF
+          -DENERGYLOSS_BUILD_EXAMPLES=OFF)
+if(NOT status EQUAL 0)
+  message(FATAL_ERROR "configure without the engines failed:\n${out}")
+endif()
+file(GLOB_RECURSE flags ${WORK_DIR}/torch_only/common/CMakeFiles/energyloss_core.dir/flags.make)
+file(READ "${flags}" core_flags)
+if(NOT core_flags MATCHES "_GLIBCXX_USE_CXX11_ABI=${OTHER_ABI}")
+  message(FATAL_ERROR "energyloss_core does not compile with _GLIBCXX_USE_CXX11_ABI=${OTHER_ABI}:\n${core_flags}")
+endif()
+file(READ ${WORK_DIR}/torch_only/EnergyLossConfig.cmake config)
+if(NOT config MATCHES "set\\(EnergyLoss_CXX11_ABI \"${OTHER_ABI}\"\\)")
+  message(FATAL_ERROR "the package does not record ABI ${OTHER_ABI}")
+endif()
+message(STATUS "2. configured: energyloss_core compiles with _GLIBCXX_USE_CXX11_ABI=${OTHER_ABI}, recorded")
