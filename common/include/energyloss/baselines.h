@@ -17,6 +17,10 @@ enum class BaselineKind {
   KabschMSE,  // mean |R (pred_i - pred_centroid) - (ref_i - ref_centroid)|^2, R optimal
 };
 
+// The kind's op name, as in errors and torch.ops.energyloss: "mse_loss",
+// "mae_loss" or "kabsch_mse".
+const char* baseline_name(BaselineKind kind);
+
 template <typename T>
 struct BaselineInput {
   const T* pred = nullptr;  // [batch, atoms, dim]

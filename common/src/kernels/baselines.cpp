@@ -69,18 +69,6 @@ Superposition kabsch(const BaselineInput<T>& input, int64_t b, int64_t count) {
   return result;
 }
 
-const char* op_name(BaselineKind kind) {
-  switch (kind) {
-    case BaselineKind::MSE:
-      return "mse_loss";
-    case BaselineKind::MAE:
-      return "mae_loss";
-    case BaselineKind::KabschMSE:
-      return "kabsch_mse";
-  }
-  fail("baseline_loss: unknown baseline kind ", static_cast<int>(kind));
-}
-
 template <typename T>
 void validate(const BaselineInput<T>& input, const char* what, int64_t* counts) {
   check_layout(input.layout, what, counts);
@@ -132,10 +120,22 @@ double system_loss(BaselineKind kind, const BaselineInput<T>& input, int64_t b, 
 
 }  // namespace
 
+const char* baseline_name(BaselineKind kind) {
+  switch (kind) {
+    case BaselineKind::MSE:
+      return "mse_loss";
+    case BaselineKind::MAE:
+      return "mae_loss";
+    case BaselineKind::KabschMSE:
+      return "kabsch_mse";
+  }
+  fail("baseline_loss: unknown baseline kind ", static_cast<int>(kind));
+}
+
 template <typename T>
 void baseline_loss(BaselineKind kind, const BaselineInput<T>& input,
                    const BaselineOutput<T>& output) {
-  const char* what = op_name(kind);
+  const char* what = baseline_name(kind);
   // An empty batch (B = 0): nothing to read or write, pointers may be null.
   if (input.layout.batch == 0) return check_layout_shape(input.layout, what);
   require(output.loss != nullptr, what, ": the loss output must not be null");

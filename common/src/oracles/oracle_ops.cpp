@@ -52,22 +52,18 @@ Handle wrap(std::shared_ptr<EnergyOracle> oracle) {
   return c10::make_intrusive<OracleHandle>(std::move(oracle));
 }
 
-void require_floating_cpu(const torch::Tensor& tensor, const char* name) {
-  require(tensor.scalar_type() == torch::kFloat || tensor.scalar_type() == torch::kDouble, name,
-          ": expected float32 or float64, got ", tensor.scalar_type());
-  require(tensor.device().is_cpu(), name, ": expected a CPU tensor, got ", tensor.device());
-}
-
-torch::Tensor floating_cpu(const torch::Tensor& tensor, const char* name) {
-  require_floating_cpu(tensor, name);
+torch::Tensor floating_cpu(const char* op, const torch::Tensor& tensor, const char* name) {
+  torch_ops::require_floating_cpu(op, name, tensor);
   return tensor.detach().to(torch::kDouble).contiguous();
 }
 
-torch::Tensor index_tuples(const torch::Tensor& tuples, int64_t width, const char* name) {
+torch::Tensor index_tuples(const char* op, const torch::Tensor& tuples, int64_t width,
+                           const char* name) {
   require(!tuples.is_floating_point() && !tuples.is_complex() && tuples.dim() == 2 &&
               tuples.size(1) == width,
           name, ": expected an integer tensor [E, ", width, "], got ", tuples.scalar_type(), " ",
           tuples.sizes());
+  torch_ops::require_cpu(op, name, tuples);
   return tuples.to(torch::kLong).contiguous();
 }
 
@@ -84,9 +80,9 @@ std::map<std::string, std::string> string_map(
   return result;
 }
 
-torch::Tensor oracle_batch(const EnergyOracle& oracle, const torch::Tensor& positions,
-                           const char* name) {
-  require_floating_cpu(positions, name);
+torch::Tensor oracle_batch(const char* op, const EnergyOracle& oracle,
+                           const torch::Tensor& positions, const char* name) {
+  torch_ops::require_floating_cpu(op, name, positions);
   require(positions.dim() == 2 || positions.dim() == 3, name,
           ": expected shape [B, N, 3] or [N, 3], got ", positions.sizes());
   const torch::Tensor batch = positions.dim() == 2 ? positions.unsqueeze(0) : positions;
@@ -107,10 +103,11 @@ using torch::autograd::variable_list;
 
 // (energies, forces, valid) in float64 (valid: bool) with the batch
 // dimension of `positions`. Without `masked` (errors="raise") any failed
-// entry throws and valid is all true.
-std::tuple<Tensor, Tensor, Tensor> evaluate_double(EnergyOracle& oracle, const Tensor& positions,
-                                                   const char* name, bool masked = false) {
-  const Tensor batch = oracle_batch(oracle, positions, name);
+// entry throws and valid is all true. `op` and `name` appear in errors.
+std::tuple<Tensor, Tensor, Tensor> evaluate_double(const char* op, EnergyOracle& oracle,
+                                                   const Tensor& positions, const char* name,
+                                                   bool masked = false) {
+  const Tensor batch = oracle_batch(op, oracle, positions, name);
   Tensor energies = torch::empty({batch.size(0)}, batch.options());
   Tensor forces = torch::empty_like(batch);
   Tensor valid = torch::ones({batch.size(0)}, batch.options().dtype(torch::kBool));
@@ -131,7 +128,8 @@ struct OracleEnergyFunction : public torch::autograd::Function<OracleEnergyFunct
   static variable_list forward(AutogradContext* ctx, const Tensor& positions, const Handle& handle,
                                bool masked) {
     auto [energies, forces, valid] =
-        evaluate_double(oracle_of(handle), positions, "positions", masked);
+        evaluate_double(masked ? "oracle_energy_masked" : "oracle_energy", oracle_of(handle),
+                        positions, "positions", masked);
     ctx->save_for_backward({forces.to(positions.scalar_type()), valid});
     ctx->mark_non_differentiable({valid});
     return {energies.to(positions.scalar_type()), valid};
@@ -157,8 +155,8 @@ std::tuple<Tensor, Tensor, int64_t, double> force_field_coefficients(
     c10::optional<double> floor, const std::string& method) {
   EnergyOracle& oracle = oracle_of(handle);
   require(reference.dim() == 2, "reference: expected shape [N, 3], got ", reference.sizes());
-  const Tensor positions = oracle_batch(oracle, reference, "reference");
-  const Tensor pairs = index_tuples(edges, 2, "edges");
+  const Tensor positions = oracle_batch("force_field_coefficients", oracle, reference, "reference");
+  const Tensor pairs = index_tuples("force_field_coefficients", edges, 2, "edges");
   DerivedCoefficientOptions options;
   options.step = step;
   options.floor = torch_ops::to_std(floor);
@@ -186,7 +184,7 @@ Tensor force_field_hessian_tensor(const Handle& handle, const Tensor& reference,
                                   int64_t chunk) {
   EnergyOracle& oracle = oracle_of(handle);
   require(reference.dim() == 2, "reference: expected shape [N, 3], got ", reference.sizes());
-  const Tensor positions = oracle_batch(oracle, reference, "reference");
+  const Tensor positions = oracle_batch("force_field_hessian", oracle, reference, "reference");
   HessianOptions options;
   options.step = step;
   options.chunk = chunk;
@@ -198,7 +196,8 @@ Tensor force_field_hessian_tensor(const Handle& handle, const Tensor& reference,
 }  // namespace
 
 std::tuple<Tensor, Tensor> oracle_evaluate(const Handle& oracle, const Tensor& positions) {
-  auto [energies, forces, valid] = evaluate_double(oracle_of(oracle), positions, "positions");
+  auto [energies, forces, valid] =
+      evaluate_double("oracle_evaluate", oracle_of(oracle), positions, "positions");
   return {energies.to(positions.scalar_type()), forces.to(positions.scalar_type())};
 }
 
@@ -208,7 +207,8 @@ Tensor oracle_energy(const Handle& oracle, const Tensor& positions) {
 
 std::tuple<Tensor, Tensor, Tensor> oracle_evaluate_masked(const Handle& oracle,
                                                           const Tensor& positions) {
-  auto [energies, forces, valid] = evaluate_double(oracle_of(oracle), positions, "positions", true);
+  auto [energies, forces, valid] =
+      evaluate_double("oracle_evaluate_masked", oracle_of(oracle), positions, "positions", true);
   return {energies.to(positions.scalar_type()), forces.to(positions.scalar_type()), valid};
 }
 
@@ -223,6 +223,8 @@ Tensor true_energy_loss(const Handle& oracle, const Tensor& pred, const Tensor& 
           temperature);
   require(pred.sizes() == ref.sizes(), "ref has shape ", ref.sizes(), " but pred has shape ",
           pred.sizes());
+  torch_ops::require_floating_cpu("true_energy_loss", "pred", pred);
+  torch_ops::require_floating_cpu("true_energy_loss", "ref", ref);
   const Tensor pred_energy = oracle_energy(oracle, pred);
   const Tensor ref_energy = std::get<0>(oracle_evaluate(oracle, ref.detach()));
   return torch_ops::reduce((pred_energy - ref_energy.to(pred_energy.scalar_type())) / temperature,

@@ -34,20 +34,23 @@ EnergyOracle& oracle_of(const Handle& handle);
 // `oracle` wrapped as a torch.classes.energyloss.Oracle.
 Handle wrap(std::shared_ptr<EnergyOracle> oracle);
 
-// Throws Error unless `tensor` is float32 or float64 on the CPU.
-void require_floating_cpu(const torch::Tensor& tensor, const char* name);
+// In the helpers below, `op` (the op's name in torch.ops.energyloss) and
+// `name` (the argument's) appear in errors; the device and dtype checks are
+// torch_ops::require_cpu / require_floating_cpu (energyloss/torch/common.h).
 
 // `tensor` (float32 or float64, CPU) as a contiguous float64 copy.
-torch::Tensor floating_cpu(const torch::Tensor& tensor, const char* name);
+torch::Tensor floating_cpu(const char* op, const torch::Tensor& tensor, const char* name);
 
-// `positions` [B, N, 3] or [N, 3] as a contiguous float64 batch [B, N, 3];
-// throws Error naming `name` and the oracle unless N is the oracle's atom count.
-torch::Tensor oracle_batch(const EnergyOracle& oracle, const torch::Tensor& positions,
+// `positions` [B, N, 3] or [N, 3] (float32 or float64, CPU) as a contiguous
+// float64 batch [B, N, 3]; throws Error naming `name` and the oracle unless N
+// is the oracle's atom count.
+torch::Tensor oracle_batch(const char* op, const EnergyOracle& oracle,
+                           const torch::Tensor& positions, const char* name);
+
+// `tuples` [E, width] of any integer dtype on the CPU as contiguous int64;
+// throws Error naming `name` otherwise.
+torch::Tensor index_tuples(const char* op, const torch::Tensor& tuples, int64_t width,
                            const char* name);
-
-// `tuples` [E, width] of any integer dtype as contiguous int64; throws Error
-// naming `name` otherwise.
-torch::Tensor index_tuples(const torch::Tensor& tuples, int64_t width, const char* name);
 
 // `values` reshaped to `shape`, in the dtype of `like`.
 torch::Tensor values_like(const std::vector<double>& values, std::vector<int64_t> shape,

@@ -22,12 +22,12 @@ struct BaselineArguments {
   std::optional<Tensor> mask;
   BatchLayout layout;
 
-  BaselineArguments(Tensor pred_in, Tensor ref_in, std::optional<Tensor> mask_in)
+  BaselineArguments(const char* op, Tensor pred_in, Tensor ref_in, std::optional<Tensor> mask_in)
       : pred(std::move(pred_in)), ref(std::move(ref_in)), mask(std::move(mask_in)) {
     torch_ops::require_same_shape(ref, "ref", pred, "pred");
-    layout = torch_ops::batch_layout(pred, mask, "pred");
+    layout = torch_ops::batch_layout(op, pred, mask, "pred");
     std::optional<Tensor> no_mask;
-    torch_ops::batch_layout(ref, no_mask, "ref");  // device check and contiguous copy
+    torch_ops::batch_layout(op, ref, no_mask, "ref");  // device check and contiguous copy
   }
 
   template <typename T>
@@ -44,7 +44,7 @@ struct BaselineFunction : public torch::autograd::Function<BaselineFunction> {
   // Per-system losses [B].
   static Tensor forward(AutogradContext* ctx, const Tensor& pred, const Tensor& ref,
                         const c10::optional<Tensor>& mask, BaselineKind kind) {
-    const BaselineArguments args(pred, ref, torch_ops::to_std(mask));
+    const BaselineArguments args(baseline_name(kind), pred, ref, torch_ops::to_std(mask));
     const bool want_pred = pred.requires_grad(), want_ref = ref.requires_grad();
     Tensor loss = torch::empty({args.layout.batch}, pred.options());
     Tensor grad_pred = want_pred ? torch::empty_like(args.pred) : Tensor();
@@ -104,7 +104,7 @@ Tensor kabsch_mse(const Tensor& pred, const Tensor& ref, const std::optional<Ten
 }
 
 Tensor kabsch_align(const Tensor& pred, const Tensor& ref, const std::optional<Tensor>& mask) {
-  const BaselineArguments args(pred.detach(), ref.detach(), mask);
+  const BaselineArguments args("kabsch_align", pred.detach(), ref.detach(), mask);
   Tensor aligned = torch::empty_like(args.pred);
   AT_DISPATCH_FLOATING_TYPES(pred.scalar_type(), "kabsch_align", [&] {
     energyloss::kabsch_align<scalar_t>(args.input<scalar_t>(), aligned.data_ptr<scalar_t>());

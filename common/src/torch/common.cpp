@@ -4,12 +4,57 @@
 
 namespace energyloss::torch_ops {
 
-BatchLayout batch_layout(torch::Tensor& positions, std::optional<torch::Tensor>& mask,
-                         const char* name) {
-  require(positions.dim() == 3, name, ": expected shape [B, N, d], got ", positions.sizes());
-  require(positions.scalar_type() == torch::kFloat || positions.scalar_type() == torch::kDouble,
-          name, ": expected float32 or float64, got ", positions.scalar_type());
-  require(positions.device().is_cpu(), name, ": expected a CPU tensor, got ", positions.device());
+namespace {
+
+// "op: " for the message prefix, or nothing when the caller gave no op name.
+std::string op_prefix(const char* op) {
+  return op != nullptr && *op != '\0' ? std::string(op) + ": " : std::string();
+}
+
+std::string op_or_this(const char* op) {
+  return op != nullptr && *op != '\0' ? std::string(op) : std::string("this op");
+}
+
+}  // namespace
+
+void require_cpu(const char* op, const char* argument, const torch::Tensor& tensor,
+                 const char* explanation) {
+  if (tensor.device().is_cpu()) return;
+  if (explanation != nullptr) {
+    fail(op_prefix(op), argument, ": expected a CPU tensor, got one on ", tensor.device(), ": ",
+         explanation);
+  }
+  if (op == nullptr || *op == '\0') {
+    fail(argument, ": expected a CPU tensor, got one on ", tensor.device(),
+         ": pass CPU tensors (.cpu())");
+  }
+  fail(op, ": ", argument, ": expected a CPU tensor, got one on ", tensor.device(), ": ", op,
+       " has CPU code only, by design (of the energyloss ops only the pair energy loss has a "
+       "CUDA kernel); pass CPU tensors (.cpu()) and move the result back with .to(device)");
+}
+
+void require_float_or_double(const char* op, const char* argument, const torch::Tensor& tensor) {
+  const torch::ScalarType dtype = tensor.scalar_type();
+  if (dtype == torch::kFloat || dtype == torch::kDouble) return;
+  if (dtype == torch::kHalf || dtype == torch::kBFloat16) {
+    fail(op_prefix(op), argument, ": expected float32 or float64, got ", dtype, " (",
+         dtype == torch::kHalf ? "float16" : "bfloat16", "): ", op_or_this(op),
+         " computes in float32 or float64 only; convert with .float() or .double() (outside "
+         "torch.autocast, or cast the op's inputs inside it)");
+  }
+  fail(op_prefix(op), argument, ": expected float32 or float64, got ", dtype);
+}
+
+void require_floating_cpu(const char* op, const char* argument, const torch::Tensor& tensor) {
+  require_cpu(op, argument, tensor);
+  require_float_or_double(op, argument, tensor);
+}
+
+BatchLayout batch_layout(const char* op, torch::Tensor& positions,
+                         std::optional<torch::Tensor>& mask, const char* name) {
+  require(positions.dim() == 3, op_prefix(op), name, ": expected shape [B, N, d], got ",
+          positions.sizes());
+  require_floating_cpu(op, name, positions);
   positions = positions.contiguous();
   BatchLayout layout;
   layout.batch = positions.size(0);
@@ -21,10 +66,16 @@ BatchLayout batch_layout(torch::Tensor& positions, std::optional<torch::Tensor>&
     require(mask->dim() == 2 && mask->size(0) == layout.batch && mask->size(1) == layout.atoms,
             "mask: expected shape [", layout.batch, ", ", layout.atoms, "] to match ", name,
             ", got ", mask->sizes());
+    require_cpu(op, "mask", *mask);
     *mask = mask->contiguous();
     layout.mask = mask->data_ptr<bool>();
   }
   return layout;
+}
+
+BatchLayout batch_layout(torch::Tensor& positions, std::optional<torch::Tensor>& mask,
+                         const char* name) {
+  return batch_layout(nullptr, positions, mask, name);
 }
 
 void require_same_shape(const torch::Tensor& tensor, const char* name,

@@ -36,7 +36,9 @@ Tensor along_leading(const Tensor& level, const char* name, const Tensor& data,
 }
 
 // The broadcast values of `levels` as flat CPU double tensors, so the
-// kernel's scalar checks can run elementwise.
+// kernel's scalar checks can run elementwise (on any device: the values are
+// copied to the CPU). A meta tensor has no values: it gives an empty tensor,
+// so these ops propagate shapes and dtypes on meta tensors unchecked.
 std::vector<Tensor> flat_values(const std::vector<Tensor>& levels, const char* names) {
   std::vector<Tensor> values;
   try {
@@ -45,7 +47,8 @@ std::vector<Tensor> flat_values(const std::vector<Tensor>& levels, const char* n
     fail(names, ": shapes do not broadcast together");
   }
   for (Tensor& value : values) {
-    value = value.detach().to(torch::kCPU, torch::kDouble).contiguous().flatten();
+    value = value.is_meta() ? torch::empty({0}, torch::kDouble)
+                            : value.detach().to(torch::kCPU, torch::kDouble).contiguous().flatten();
   }
   return values;
 }
@@ -108,13 +111,14 @@ Tensor flow_weight(const Tensor& t) {
 std::tuple<Tensor, Tensor> noise_schedule(const Tensor& t, const std::string& kind,
                                           std::optional<double> s, double power, int64_t timesteps,
                                           double clip_value) {
-  require_floating(t, "t");
+  torch_ops::require_float_or_double("noise_schedule", "t", t);
   NoiseSchedule schedule;
   schedule.kind = parse_schedule(kind);
   schedule.s = s;
   schedule.power = power;
   schedule.timesteps = timesteps;
   schedule.clip_value = clip_value;
+  if (t.is_meta()) return {torch::empty_like(t), torch::empty_like(t)};  // shapes only
   const Tensor times = t.detach().to(torch::kCPU).contiguous();
   Tensor alpha = torch::empty_like(times);
   Tensor sigma = torch::empty_like(times);

@@ -14,11 +14,12 @@ namespace {
 
 using torch::Tensor;
 
-EdgeList edge_list(const Tensor& edges, const char* name) {
-  require(edges.dim() == 2 && edges.size(1) == 2, name, ": expected shape [E, 2], got ",
+EdgeList edge_list(const char* op, const Tensor& edges, const char* name) {
+  require(edges.dim() == 2 && edges.size(1) == 2, op, ": ", name, ": expected shape [E, 2], got ",
           edges.sizes());
-  require(edges.scalar_type() == torch::kLong, name, ": expected int64, got ", edges.scalar_type());
-  require(edges.device().is_cpu(), name, ": expected a CPU tensor, got ", edges.device());
+  require(edges.scalar_type() == torch::kLong, op, ": ", name, ": expected int64, got ",
+          edges.scalar_type());
+  torch_ops::require_cpu(op, name, edges);
   const Tensor contiguous = edges.contiguous();
   EdgeList result(size_t(edges.size(0)));
   std::memcpy(result.data(), contiguous.data_ptr<int64_t>(), result.size() * sizeof(Edge));
@@ -32,11 +33,9 @@ Tensor edge_tensor(const EdgeList& edges) {
 }
 
 // Contiguous CPU float/double [N, d] positions.
-Tensor point_set(const Tensor& points, const char* name) {
-  require(points.dim() == 2, name, ": expected shape [N, d], got ", points.sizes());
-  require(points.scalar_type() == torch::kFloat || points.scalar_type() == torch::kDouble, name,
-          ": expected float32 or float64, got ", points.scalar_type());
-  require(points.device().is_cpu(), name, ": expected a CPU tensor, got ", points.device());
+Tensor point_set(const char* op, const Tensor& points, const char* name) {
+  require(points.dim() == 2, op, ": ", name, ": expected shape [N, d], got ", points.sizes());
+  torch_ops::require_floating_cpu(op, name, points);
   return points.contiguous();
 }
 
@@ -88,7 +87,7 @@ std::tuple<Tensor, Tensor> sparse_rigid_edges(const Tensor& ref, int64_t degree,
 
 std::tuple<Tensor, Tensor> sparse_rigid_edges(const Tensor& ref,
                                               const SparseRigidOptions& options) {
-  const Tensor points = point_set(ref, "sparse_rigid_edges: ref");
+  const Tensor points = point_set("sparse_rigid_edges", ref, "ref");
   SparseRigidGraph graph;
   AT_DISPATCH_FLOATING_TYPES(points.scalar_type(), "sparse_rigid_edges", [&] {
     graph = sparse_rigid_edges<scalar_t>(points.data_ptr<scalar_t>(), points.size(0),
@@ -100,11 +99,11 @@ std::tuple<Tensor, Tensor> sparse_rigid_edges(const Tensor& ref,
 
 RigidityResult rigidity(const Tensor& edges, int64_t n, int64_t dim,
                         const std::optional<Tensor>& positions, int64_t seed) {
-  const EdgeList list = edge_list(edges, "rigidity: edges");
+  const EdgeList list = edge_list("rigidity", edges, "edges");
   RigidityOptions options;
   options.seed = uint64_t(seed);
   if (!positions.has_value()) return generic_rigidity(list, n, dim, options);
-  const Tensor points = point_set(*positions, "rigidity: positions");
+  const Tensor points = point_set("rigidity", *positions, "positions");
   require(points.size(0) == n && points.size(1) == dim, "rigidity: positions: expected shape [", n,
           ", ", dim, "], got ", points.sizes());
   RigidityResult result;
@@ -116,7 +115,7 @@ RigidityResult rigidity(const Tensor& edges, int64_t n, int64_t dim,
 
 std::tuple<Tensor, bool> automorphisms(const Tensor& ref, double tolerance, int64_t max_count,
                                        const std::optional<Tensor>& labels) {
-  const Tensor points = point_set(ref, "automorphisms: ref");
+  const Tensor points = point_set("automorphisms", ref, "ref");
   const int64_t n = points.size(0);
   AutomorphismOptions options;
   options.tolerance = tolerance;
@@ -127,7 +126,7 @@ std::tuple<Tensor, bool> automorphisms(const Tensor& ref, double tolerance, int6
             n, "], got ", labels->sizes());
     require(labels->scalar_type() == torch::kLong, "automorphisms: labels: expected int64, got ",
             labels->scalar_type());
-    require(labels->device().is_cpu(), "automorphisms: labels: expected a CPU tensor");
+    torch_ops::require_cpu("automorphisms", "labels", *labels);
     label_values = labels->contiguous();
     options.labels = label_values.data_ptr<int64_t>();
   }
@@ -142,13 +141,13 @@ std::tuple<Tensor, bool> automorphisms(const Tensor& ref, double tolerance, int6
 }
 
 std::tuple<Tensor, Tensor> symmetrize_edges(const Tensor& edges, const Tensor& permutations) {
-  const EdgeList list = edge_list(edges, "symmetrize_edges: edges");
+  const EdgeList list = edge_list("symmetrize_edges", edges, "edges");
   require(permutations.dim() == 2 && permutations.size(0) >= 1,
           "symmetrize_edges: permutations: expected shape [G, N] with G >= 1, got ",
           permutations.sizes());
   require(permutations.scalar_type() == torch::kLong,
           "symmetrize_edges: permutations: expected int64, got ", permutations.scalar_type());
-  require(permutations.device().is_cpu(), "symmetrize_edges: permutations: expected a CPU tensor");
+  torch_ops::require_cpu("symmetrize_edges", "permutations", permutations);
   const Tensor contiguous = permutations.contiguous();
   Automorphisms group;
   group.atoms = permutations.size(1);

@@ -18,30 +18,25 @@ using torch::Tensor;
 using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
 
-void require_floating_cpu(const Tensor& tensor, const char* name) {
-  require(tensor.scalar_type() == torch::kFloat || tensor.scalar_type() == torch::kDouble, name,
-          ": expected float32 or float64, got ", tensor.scalar_type());
-  require(tensor.device().is_cpu(), name, ": expected a CPU tensor, got ", tensor.device());
-}
-
 void require_same_dtype(const Tensor& tensor, const char* name, const Tensor& reference,
                         const char* reference_name) {
   require(tensor.scalar_type() == reference.scalar_type(), name, " has dtype ",
           tensor.scalar_type(), " but ", reference_name, " has dtype ", reference.scalar_type());
 }
 
-// Contiguous couplings of a batch of L x L lattices, checked against B and L.
+// Contiguous couplings of a batch of L x L lattices, checked against B and L;
+// `op` names the op in errors.
 struct Couplings {
   Tensor horizontal, vertical;
   int64_t batch = 0, side = 0;
 
-  Couplings(const Tensor& Jh, const Tensor& Jv, int64_t batch_size, int64_t lattice_side,
-            const char* shape_source)
+  Couplings(const char* op, const Tensor& Jh, const Tensor& Jv, int64_t batch_size,
+            int64_t lattice_side, const char* shape_source)
       : batch(batch_size), side(lattice_side) {
     require(side >= 1, shape_source, ": lattice side L must be >= 1, got ", side);
-    require_floating_cpu(Jh, "Jh");
+    torch_ops::require_floating_cpu(op, "Jh", Jh);
     require_same_dtype(Jv, "Jv", Jh, "Jh");
-    require(Jv.device().is_cpu(), "Jv: expected a CPU tensor, got ", Jv.device());
+    torch_ops::require_cpu(op, "Jv", Jv);
     require(Jh.sizes() == torch::IntArrayRef({batch, side, side - 1}),
             "Jh: expected shape [B, L, L-1] = [", batch, ", ", side, ", ", side - 1, "] to match ",
             shape_source, ", got ", Jh.sizes());
@@ -53,13 +48,13 @@ struct Couplings {
   }
 
   // Couplings for the sites tensor `sites` [B, L, L] named `name`.
-  static Couplings for_sites(const Tensor& sites, const char* name, const Tensor& Jh,
-                             const Tensor& Jv) {
-    require_floating_cpu(sites, name);
+  static Couplings for_sites(const char* op, const Tensor& sites, const char* name,
+                             const Tensor& Jh, const Tensor& Jv) {
+    torch_ops::require_floating_cpu(op, name, sites);
     require(sites.dim() == 3 && sites.size(1) == sites.size(2), name,
             ": expected shape [B, L, L], got ", sites.sizes());
     require_same_dtype(Jh, "Jh", sites, name);
-    return Couplings(Jh, Jv, sites.size(0), sites.size(1), name);
+    return Couplings(op, Jh, Jv, sites.size(0), sites.size(1), name);
   }
 
   template <typename T>
@@ -93,7 +88,7 @@ struct FusedGradientFunction : public torch::autograd::Function<FusedGradientFun
 };
 
 Tensor fields_of(const Tensor& spins, const Tensor& Jh, const Tensor& Jv) {
-  const Couplings couplings = Couplings::for_sites(spins, "spins", Jh, Jv);
+  const Couplings couplings = Couplings::for_sites("local_fields", spins, "spins", Jh, Jv);
   const Tensor input = spins.detach().contiguous();
   Tensor fields = torch::empty_like(input);
   AT_DISPATCH_FLOATING_TYPES(input.scalar_type(), "local_fields", [&] {
@@ -133,12 +128,12 @@ Tensor lattice_loss(const Tensor& logits, const Couplings& couplings, Tensor* gr
 
 // Baselines on [B, ...] logits with a +-1 target of the same shape and dtype.
 template <typename Call>
-Tensor classification_loss(const Tensor& logits, const Tensor& target, const std::string& reduction,
-                           Call call) {
-  require_floating_cpu(logits, "logits");
+Tensor classification_loss(const char* op, const Tensor& logits, const Tensor& target,
+                           const std::string& reduction, Call call) {
+  torch_ops::require_floating_cpu(op, "logits", logits);
   require(logits.dim() >= 1, "logits: expected shape [B, ...], got a scalar");
   torch_ops::require_same_shape(target, "target", logits, "logits");
-  require(target.device().is_cpu(), "target: expected a CPU tensor, got ", target.device());
+  torch_ops::require_cpu(op, "target", target);
   const Tensor labels = target.detach().contiguous();
   const int64_t batch = logits.size(0);
   int64_t sites = 1;  // per system, also for an empty batch
@@ -164,7 +159,7 @@ Signature* overload(Signature* function) {
 }  // namespace
 
 Tensor ising_energy(const Tensor& spins, const Tensor& Jh, const Tensor& Jv) {
-  const Couplings couplings = Couplings::for_sites(spins, "spins", Jh, Jv);
+  const Couplings couplings = Couplings::for_sites("ising_energy", spins, "spins", Jh, Jv);
   const FusedKernel kernel = [&](const Tensor& input, Tensor* grad) {
     return lattice_loss(input, couplings, grad, [](auto lattice, auto* y, auto* energy, auto* g) {
       energyloss::ising_energy(lattice, y, energy, g);
@@ -180,9 +175,10 @@ Tensor local_fields(const Tensor& spins, const Tensor& Jh, const Tensor& Jv) {
 Tensor local_field_energy_loss(const Tensor& logits, const Tensor& target, const Tensor& Jh,
                                const Tensor& Jv, double temperature, double h0,
                                const std::string& reduction) {
-  const Couplings couplings = Couplings::for_sites(logits, "logits", Jh, Jv);
+  const char* op = "local_field_energy_loss";
+  const Couplings couplings = Couplings::for_sites(op, logits, "logits", Jh, Jv);
   torch_ops::require_same_shape(target, "target", logits, "logits");
-  require(target.device().is_cpu(), "target: expected a CPU tensor, got ", target.device());
+  torch_ops::require_cpu(op, "target", target);
   const Tensor labels = target.detach().contiguous();
   const FusedKernel kernel = [&](const Tensor& input, Tensor* grad) {
     return lattice_loss(input, couplings, grad, [&](auto lattice, auto* z, auto* loss, auto* g) {
@@ -196,7 +192,7 @@ Tensor local_field_energy_loss(const Tensor& logits, const Tensor& target, const
 
 Tensor spin_bce_loss(const Tensor& logits, const Tensor& target, const std::string& reduction) {
   return classification_loss(
-      logits, target, reduction,
+      "spin_bce_loss", logits, target, reduction,
       [](int64_t batch, int64_t sites, auto* z, auto* y, auto* loss, auto* g) {
         energyloss::spin_bce_loss(batch, sites, z, y, loss, g);
       });
@@ -205,7 +201,7 @@ Tensor spin_bce_loss(const Tensor& logits, const Tensor& target, const std::stri
 Tensor spin_margin_loss(const Tensor& logits, const Tensor& target, double margin,
                         const std::string& reduction) {
   return classification_loss(
-      logits, target, reduction,
+      "spin_margin_loss", logits, target, reduction,
       [margin](int64_t batch, int64_t sites, auto* z, auto* y, auto* loss, auto* g) {
         energyloss::spin_margin_loss(batch, sites, z, y, margin, loss, g);
       });
@@ -213,7 +209,8 @@ Tensor spin_margin_loss(const Tensor& logits, const Tensor& target, double margi
 
 Tensor spin_true_energy_loss(const Tensor& logits, const Tensor& Jh, const Tensor& Jv,
                              double temperature, const std::string& reduction) {
-  const Couplings couplings = Couplings::for_sites(logits, "logits", Jh, Jv);
+  const Couplings couplings =
+      Couplings::for_sites("spin_true_energy_loss", logits, "logits", Jh, Jv);
   const FusedKernel kernel = [&](const Tensor& input, Tensor* grad) {
     return lattice_loss(input, couplings, grad, [&](auto lattice, auto* z, auto* loss, auto* g) {
       energyloss::spin_true_energy_loss(lattice, z, temperature, loss, g);
@@ -224,7 +221,7 @@ Tensor spin_true_energy_loss(const Tensor& logits, const Tensor& Jh, const Tenso
 
 std::tuple<Tensor, Tensor> ising_ground_state(const Tensor& Jh, const Tensor& Jv) {
   require(Jh.dim() == 3, "Jh: expected shape [B, L, L-1], got ", Jh.sizes());
-  const Couplings couplings(Jh, Jv, Jh.size(0), Jh.size(1), "Jh");
+  const Couplings couplings("ising_ground_state", Jh, Jv, Jh.size(0), Jh.size(1), "Jh");
   Tensor spins = torch::empty({couplings.batch, couplings.side, couplings.side},
                               couplings.horizontal.options());
   Tensor energy = torch::empty({couplings.batch}, couplings.horizontal.options());

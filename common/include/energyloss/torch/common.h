@@ -11,9 +11,31 @@
 
 namespace energyloss::torch_ops {
 
-// Checks `positions` is [B, N, d] floating
-// point, and `mask` (if given) is boolean [B, N] / [N]; returns contiguous
-// copies in `positions` / `mask` and the matching layout. `name` appears in errors.
+// The device and dtype checks of every op with CPU-only code (one place, so
+// every op refuses the same way). `op` is the op's name in
+// torch.ops.energyloss, `argument` the schema's name of the tensor; both and
+// the device or dtype appear in the message. Error (Python ValueError) unless
+// `tensor` is on the CPU; the message says the op is CPU-only by design and to
+// pass CPU tensors, or gives `explanation` instead (e.g. how to build the
+// CUDA kernel an op has). A meta tensor (shape-only, device='meta') is
+// refused the same way, so tests reach this check without a GPU.
+void require_cpu(const char* op, const char* argument, const torch::Tensor& tensor,
+                 const char* explanation = nullptr);
+// Error unless `tensor` is float32 or float64; float16 and bfloat16 (e.g.
+// produced under torch.autocast) are refused by name with the cast to use,
+// before AT_DISPATCH_FLOATING_TYPES could give its generic "not implemented
+// for 'Half'".
+void require_float_or_double(const char* op, const char* argument, const torch::Tensor& tensor);
+// Both of the above.
+void require_floating_cpu(const char* op, const char* argument, const torch::Tensor& tensor);
+
+// Checks `positions` is [B, N, d] float32/float64 on the CPU, and `mask` (if
+// given) is boolean [B, N] on the CPU; returns contiguous copies in
+// `positions` / `mask` and the matching layout. `op` and `name` (the
+// argument) appear in errors.
+BatchLayout batch_layout(const char* op, torch::Tensor& positions,
+                         std::optional<torch::Tensor>& mask, const char* name);
+// The same without the op's name, for callers not yet passing it.
 BatchLayout batch_layout(torch::Tensor& positions, std::optional<torch::Tensor>& mask,
                          const char* name);
 

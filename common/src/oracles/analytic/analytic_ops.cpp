@@ -36,12 +36,15 @@ Handle morse_oracle(int64_t atoms, double depth, double width, double r0,
 // bonds [E, 2] (any integer dtype), k and r0 [E].
 Handle harmonic_bond_oracle(const Tensor& bonds, const Tensor& k, const Tensor& r0, int64_t atoms,
                             std::string length_unit, std::string energy_unit) {
-  const Tensor pairs = index_tuples(bonds, 2, "bonds");
+  const char* op = "harmonic_bond_oracle";
+  const Tensor pairs = index_tuples(op, bonds, 2, "bonds");
   const int64_t count = pairs.size(0);
   require(k.dim() == 1 && k.size(0) == count, "k: expected shape [", count,
           "] to match bonds, got ", k.sizes());
   require(r0.dim() == 1 && r0.size(0) == count, "r0: expected shape [", count,
           "] to match bonds, got ", r0.sizes());
+  torch_ops::require_cpu(op, "k", k);
+  torch_ops::require_cpu(op, "r0", r0);
   const Tensor k_values = k.to(torch::kDouble).contiguous();
   const Tensor r0_values = r0.to(torch::kDouble).contiguous();
   std::vector<HarmonicBond> list(static_cast<size_t>(count));

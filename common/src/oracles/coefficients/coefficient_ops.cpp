@@ -25,17 +25,17 @@ namespace {
 using namespace oracle_ops;
 using torch::Tensor;
 
-Tensor reference_positions(const Tensor& reference) {
+Tensor reference_positions(const char* op, const Tensor& reference) {
   require(reference.dim() == 2 && reference.size(1) == 3 && reference.size(0) >= 1,
           "reference: expected shape [N, 3] with N >= 1, got ", reference.sizes());
-  return floating_cpu(reference, "reference");
+  return floating_cpu(op, reference, "reference");
 }
 
-Tensor square_hessian(const Tensor& hessian, int64_t atoms) {
+Tensor square_hessian(const char* op, const Tensor& hessian, int64_t atoms) {
   require(hessian.dim() == 2 && hessian.size(0) == 3 * atoms && hessian.size(1) == 3 * atoms,
           "hessian: expected shape [3N, 3N] = [", 3 * atoms, ", ", 3 * atoms,
           "] for the reference's N = ", atoms, " atoms, got ", hessian.sizes());
-  return floating_cpu(hessian, "hessian");
+  return floating_cpu(op, hessian, "hessian");
 }
 
 NnlsOptions nnls_options(int64_t max_iterations, double tolerance) {
@@ -50,7 +50,7 @@ std::tuple<Tensor, int64_t, bool> nnls_op(const Tensor& a, const Tensor& b, int6
   require(a.dim() == 2, "A: expected shape [M, N], got ", a.sizes());
   require(b.dim() == 1 && b.size(0) == a.size(0), "b: expected shape [", a.size(0),
           "] to match A, got ", b.sizes());
-  const Tensor matrix = floating_cpu(a, "A"), rhs = floating_cpu(b, "b");
+  const Tensor matrix = floating_cpu("nnls", a, "A"), rhs = floating_cpu("nnls", b, "b");
   NnlsResult result = nnls(matrix.data_ptr<double>(), matrix.size(0), matrix.size(1),
                            rhs.data_ptr<double>(), nnls_options(max_iterations, tolerance));
   return {values_like(result.x, {a.size(1)}, a), result.iterations, result.converged};
@@ -59,10 +59,10 @@ std::tuple<Tensor, int64_t, bool> nnls_op(const Tensor& a, const Tensor& b, int6
 std::tuple<Tensor, double, double, double, int64_t, int64_t, bool> hessian_fitted_springs_op(
     const Tensor& hessian, const Tensor& reference, const Tensor& edges, int64_t max_iterations,
     double tolerance, double low_mode_power, double low_mode_floor) {
-  const Tensor positions = reference_positions(reference);
+  const Tensor positions = reference_positions("hessian_fitted_springs", reference);
   const int64_t atoms = positions.size(0);
-  const Tensor h = square_hessian(hessian, atoms);
-  const Tensor pairs = index_tuples(edges, 2, "edges");
+  const Tensor h = square_hessian("hessian_fitted_springs", hessian, atoms);
+  const Tensor pairs = index_tuples("hessian_fitted_springs", edges, 2, "edges");
   HessianFitOptions options;
   options.nnls = nnls_options(max_iterations, tolerance);
   options.low_mode_power = low_mode_power;
@@ -79,12 +79,12 @@ std::tuple<Tensor, double, double, double, int64_t, int64_t, bool> hessian_fitte
 }
 
 Tensor spring_network_hessian_op(const Tensor& reference, const Tensor& edges, const Tensor& k) {
-  const Tensor positions = reference_positions(reference);
+  const Tensor positions = reference_positions("spring_network_hessian", reference);
   const int64_t atoms = positions.size(0);
-  const Tensor pairs = index_tuples(edges, 2, "edges");
+  const Tensor pairs = index_tuples("spring_network_hessian", edges, 2, "edges");
   require(k.dim() == 1 && k.size(0) == pairs.size(0), "k: expected shape [", pairs.size(0),
           "] to match edges, got ", k.sizes());
-  const Tensor springs = floating_cpu(k, "k");
+  const Tensor springs = floating_cpu("spring_network_hessian", k, "k");
   std::vector<double> h =
       spring_network_hessian(positions.data_ptr<double>(), atoms, pairs.data_ptr<int64_t>(),
                              pairs.size(0), springs.data_ptr<double>());
@@ -92,9 +92,9 @@ Tensor spring_network_hessian_op(const Tensor& reference, const Tensor& edges, c
 }
 
 Tensor project_out_rigid_modes_op(const Tensor& hessian, const Tensor& reference) {
-  const Tensor positions = reference_positions(reference);
+  const Tensor positions = reference_positions("project_out_rigid_modes", reference);
   const int64_t atoms = positions.size(0);
-  const Tensor h = square_hessian(hessian, atoms);
+  const Tensor h = square_hessian("project_out_rigid_modes", hessian, atoms);
   std::vector<double> result =
       project_out_rigid_modes(h.data_ptr<double>(), positions.data_ptr<double>(), atoms);
   return values_like(result, {3 * atoms, 3 * atoms}, hessian);
@@ -103,15 +103,15 @@ Tensor project_out_rigid_modes_op(const Tensor& hessian, const Tensor& reference
 std::tuple<Tensor, Tensor, Tensor, Tensor, std::vector<int64_t>> shell_balanced_op(
     const c10::optional<Tensor>& reference, const Tensor& bonds, const Tensor& edges,
     const Tensor& k, c10::optional<std::vector<double>> totals, int64_t shells, int64_t n_atoms) {
-  const Tensor bond_pairs = index_tuples(bonds, 2, "bonds");
-  const Tensor pairs = index_tuples(edges, 2, "edges");
+  const Tensor bond_pairs = index_tuples("shell_balanced_coefficients", bonds, 2, "bonds");
+  const Tensor pairs = index_tuples("shell_balanced_coefficients", edges, 2, "edges");
   require(k.dim() == 1 && k.size(0) == pairs.size(0), "k: expected shape [", pairs.size(0),
           "] to match edges, got ", k.sizes());
-  const Tensor springs = floating_cpu(k, "k");
+  const Tensor springs = floating_cpu("shell_balanced_coefficients", k, "k");
   Tensor positions;
   int64_t atoms = n_atoms;
   if (reference.has_value()) {
-    positions = reference_positions(*reference);
+    positions = reference_positions("shell_balanced_coefficients", *reference);
     require(n_atoms < 0 || n_atoms == positions.size(0), "n_atoms: ", n_atoms,
             " disagrees with the reference's ", positions.size(0), " atoms");
     atoms = positions.size(0);
@@ -136,13 +136,13 @@ std::tuple<Tensor, Tensor, Tensor, Tensor, std::vector<int64_t>> shell_balanced_
 std::tuple<Tensor, Tensor, Tensor, Tensor, Tensor> modified_seminario_op(
     const Tensor& hessian, const Tensor& reference, const Tensor& bonds,
     const c10::optional<Tensor>& angles) {
-  const Tensor positions = reference_positions(reference);
+  const Tensor positions = reference_positions("modified_seminario", reference);
   const int64_t atoms = positions.size(0);
-  const Tensor h = square_hessian(hessian, atoms);
-  const Tensor bond_pairs = index_tuples(bonds, 2, "bonds");
+  const Tensor h = square_hessian("modified_seminario", hessian, atoms);
+  const Tensor bond_pairs = index_tuples("modified_seminario", bonds, 2, "bonds");
   Tensor triples;
   if (angles.has_value()) {
-    triples = index_tuples(*angles, 3, "angles");
+    triples = index_tuples("modified_seminario", *angles, 3, "angles");
   } else {
     std::vector<int64_t> list =
         angles_from_bonds(atoms, bond_pairs.data_ptr<int64_t>(), bond_pairs.size(0));

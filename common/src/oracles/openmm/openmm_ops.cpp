@@ -35,7 +35,7 @@ Handle openmm_oracle(const std::string& system_xml, const std::string& platform,
 std::tuple<Tensor, std::vector<std::string>> openmm_energy_term_tensors(const Handle& handle,
                                                                         const Tensor& positions) {
   EnergyOracle& oracle = oracle_of(handle);
-  const Tensor batch = oracle_batch(oracle, positions, "positions");
+  const Tensor batch = oracle_batch("openmm_energy_terms", oracle, positions, "positions");
   const std::vector<std::string> names = openmm_energy_term_names();
   Tensor terms = torch::empty({batch.size(0), int64_t(names.size())}, batch.options());
   openmm_energy_terms(oracle, batch.data_ptr<double>(), batch.size(0), terms.data_ptr<double>());
@@ -49,10 +49,11 @@ std::tuple<Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, int64_t, double,
            std::vector<std::string>>
 openmm_pair_coefficient_tensors(const std::string& system_xml, const Tensor& reference,
                                 const Tensor& edges, c10::optional<double> floor) {
-  const Tensor positions = floating_cpu(reference, "reference");
+  const char* op = "openmm_pair_coefficients";
+  const Tensor positions = floating_cpu(op, reference, "reference");
   require(reference.dim() == 2 && reference.size(1) == 3, "reference: expected shape [N, 3], got ",
           reference.sizes());
-  const Tensor pairs = index_tuples(edges, 2, "edges");
+  const Tensor pairs = index_tuples(op, edges, 2, "edges");
   DerivedCoefficientOptions options;
   options.floor = torch_ops::to_std(floor);
   OpenMMPairCoefficients result =

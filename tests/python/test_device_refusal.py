@@ -1,0 +1,263 @@
+"""Every tensor op of torch.ops.energyloss with CPU-only code refuses tensors
+on another device, and float16/bfloat16 tensors, with a message naming the op
+and the argument (torch_ops::require_cpu / require_float_or_double in
+common/src/torch/common.cpp); the elementwise diffusion helpers, which are
+device-generic torch code, propagate meta tensors instead.
+
+No GPU is needed: a meta tensor (device='meta', shapes only) reaches the same
+kernels a CUDA tensor does (the ops are registered with m.def(schema, fn),
+for every dispatch key), so each tensor argument of each op is replaced in
+turn by its meta twin in an otherwise valid call. The op list comes from the
+registered schemas, so a new op fails test_every_tensor_op_is_covered until
+it is listed here. The pair ops (pair_energy_loss, pair_energy_terms) get a
+CUDA path and are tested with it.
+"""
+import re
+
+import pytest
+import torch
+
+import energyloss
+
+ops = torch.ops.energyloss
+
+# Ops whose device handling is tested elsewhere (CUDA kernels of issue 16):
+# the pair energy ops and their internal helpers (_pair_energy_*).
+PAIR_OPS = {"pair_energy_loss", "pair_energy_terms"}
+
+
+def _is_pair_op(op):
+    return op in PAIR_OPS or op.startswith("_pair_energy")
+# Device-generic torch code (elementwise): meta in, meta out (test below).
+DEVICE_GENERIC = {"x0_from_eps", "eps_weight", "x0_from_velocity", "flow_weight", "noise_schedule"}
+
+
+def _double(*shape, seed=0):
+    return torch.randn(*shape, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
+
+
+def _oracle():
+    """A Lennard-Jones oracle of 4 atoms (the handle the oracle ops take)."""
+    return ops.lennard_jones_oracle(4, 1.0, 1.0, None, "lj", "lj")
+
+
+def _lj_reference():
+    """4 atoms near a regular tetrahedron (LJ units), so nothing overlaps."""
+    return torch.tensor([[0.0, 0.0, 0.0], [1.12, 0.0, 0.0], [0.56, 0.97, 0.0],
+                         [0.56, 0.32, 0.91]], dtype=torch.float64)
+
+
+def _valid_calls():
+    """{op: (positional arguments of a valid call, whether to run it on the CPU)}."""
+    pred, ref = _double(2, 4, 3, seed=1), _double(2, 4, 3, seed=2)
+    mask = torch.ones(2, 4, dtype=torch.bool)
+    spins = torch.sign(_double(2, 3, 3, seed=3))
+    logits = _double(2, 3, 3, seed=4)
+    Jh, Jv = _double(2, 3, 2, seed=5), _double(2, 2, 3, seed=6)
+    points = _double(6, 3, seed=7)
+    edges6 = torch.tensor([[i, j] for i in range(6) for j in range(i + 1, 6)])
+    calls = {
+        "mse_loss": ((pred, ref, mask, "mean"), True),
+        "mae_loss": ((pred, ref, mask, "mean"), True),
+        "kabsch_mse": ((pred, ref, mask, "mean"), True),
+        "kabsch_align": ((pred, ref, mask), True),
+        "ising_energy": ((spins, Jh, Jv), True),
+        "local_fields": ((spins, Jh, Jv), True),
+        "local_field_energy_loss": ((logits, spins, Jh, Jv, 0.1, 4.5, "sum"), True),
+        "spin_bce_loss": ((logits, spins, "sum"), True),
+        "spin_margin_loss": ((logits, spins, 1.0, "sum"), True),
+        "spin_true_energy_loss": ((logits, Jh, Jv, 0.1, "sum"), True),
+        "ising_ground_state": ((Jh, Jv), True),
+        "sparse_rigid_edges": ((points, 0, 0, False, True, 100, 500, 1e-5, 10000), True),
+        "rigidity": ((edges6, 6, 3, points, 0), True),
+        "automorphisms": ((points, 1e-5, 10000, torch.zeros(6, dtype=torch.long)), True),
+        "symmetrize_edges": ((edges6, torch.arange(6).unsqueeze(0)), True),
+    }
+    if hasattr(ops, "oracle_evaluate"):  # built with the oracles
+        oracle, reference = _oracle(), _lj_reference()
+        batch = reference.unsqueeze(0) + 0.01 * _double(2, 4, 3, seed=8)
+        edges = torch.tensor([[0, 1], [0, 2], [0, 3], [1, 2], [1, 3], [2, 3]])
+        bonds = edges[:3]
+        hessian = ops.force_field_hessian(oracle, reference, 1e-4, 256)
+        k = torch.ones(6, dtype=torch.float64)
+        calls.update({
+            "oracle_evaluate": ((oracle, batch), True),
+            "oracle_energy": ((oracle, batch), True),
+            "oracle_evaluate_masked": ((oracle, batch), True),
+            "oracle_energy_masked": ((oracle, batch), True),
+            "true_energy_loss": ((oracle, batch, batch.flip(0), 1.0, "mean"), True),
+            "force_field_coefficients": ((oracle, reference, edges, 1e-4, None, "auto"), True),
+            "force_field_hessian": ((oracle, reference, 1e-4, 256), True),
+            "harmonic_bond_oracle": ((bonds, k[:3], torch.ones(3, dtype=torch.float64), 4,
+                                      "lj", "lj"), True),
+            "nnls": ((_double(5, 3, seed=9), _double(5, seed=10), 0, 0.0), True),
+            "hessian_fitted_springs": ((hessian, reference, edges, 0, 0.0, 0.0, 1e-3), True),
+            "spring_network_hessian": ((reference, edges, k), True),
+            "project_out_rigid_modes": ((hessian, reference), True),
+            "shell_balanced_coefficients": ((reference, bonds, edges, k, None, 4, -1), True),
+            "modified_seminario": ((hessian, reference, bonds, None), True),
+        })
+        if hasattr(ops, "openmm_energy_terms"):
+            # Valid calls need an OpenMM System; the device check comes first.
+            calls["openmm_energy_terms"] = ((oracle, batch), False)
+            calls["openmm_pair_coefficients"] = (("<System/>", reference, edges, None), False)
+    return calls
+
+
+CALLS = _valid_calls()
+
+
+def _schema(op):
+    return getattr(ops, op).default._schema
+
+
+def _tensor_arguments(op):
+    """(position, name) of each Tensor / Tensor? argument of the op's schema."""
+    return [(k, a.name) for k, a in enumerate(_schema(op).arguments)
+            if str(a.type) in ("Tensor", "Optional[Tensor]")]
+
+
+def _energyloss_ops():
+    return sorted(s.name.split("::", 1)[1] for s in torch._C._jit_get_all_schemas()
+                  if s.name.startswith("energyloss::"))
+
+
+def test_every_tensor_op_is_covered():
+    """Each registered op with a tensor argument is in CALLS, or device-generic
+    or a pair op; a new op must be added to one of them."""
+    missing = [op for op in _energyloss_ops() if _tensor_arguments(op)
+               and op not in CALLS and op not in DEVICE_GENERIC and not _is_pair_op(op)]
+    assert not missing, f"ops with tensor arguments not covered here: {missing}"
+    assert len(CALLS) >= 15
+
+
+@pytest.mark.parametrize("op", sorted(op for op, (_, run) in CALLS.items() if run))
+def test_valid_call_runs_on_cpu(op):
+    """The table's calls are valid, so a refusal below is the meta argument's."""
+    getattr(ops, op)(*CALLS[op][0])
+
+
+CASES = [(op, position, name) for op in sorted(CALLS)
+         for position, name in _tensor_arguments(op)
+         if CALLS[op][0][position] is not None]
+
+
+def test_cases_cover_every_tensor_argument_given():
+    assert len(CASES) >= 40
+
+
+@pytest.mark.parametrize("op,position,argument", CASES,
+                         ids=[f"{op}-{name}" for op, _, name in CASES])
+def test_meta_tensor_is_refused_naming_op_and_argument(op, position, argument):
+    args = list(CALLS[op][0])
+    args[position] = args[position].to("meta")
+    pattern = (rf"^energyloss: {op}: {argument}: expected a CPU tensor, got one on meta: "
+               rf"{op} has CPU code only, by design .*\.cpu\(\)")
+    with pytest.raises(ValueError, match=pattern):
+        getattr(ops, op)(*args)
+
+
+def _floating_positions(op):
+    return [k for k, _ in _tensor_arguments(op)
+            if CALLS[op][0][k] is not None and CALLS[op][0][k].is_floating_point()]
+
+
+# Ops that read float tensors only through a conversion to float64 (as the
+# schema promises any dtype): half precision is computed, not refused.
+CONVERTING = {"harmonic_bond_oracle"}
+HALF_CASES = [(op, dtype) for op in sorted(CALLS) if _floating_positions(op)
+              and op not in CONVERTING for dtype in (torch.float16, torch.bfloat16)]
+
+
+@pytest.mark.parametrize("op,dtype", HALF_CASES,
+                         ids=[f"{op}-{str(d)[6:]}" for op, d in HALF_CASES])
+def test_half_precision_is_refused_by_name(op, dtype):
+    """float16 / bfloat16 (every floating argument at once, as under autocast)
+    get the op's own message, not AT_DISPATCH's "not implemented for 'Half'"."""
+    args = list(CALLS[op][0])
+    for k in _floating_positions(op):
+        args[k] = args[k].to(dtype)
+    names = "|".join(name for k, name in _tensor_arguments(op) if k in _floating_positions(op))
+    label = "Half" if dtype == torch.float16 else "BFloat16"
+    pattern = (rf"^energyloss: {op}: ({names}): expected float32 or float64, got {label} "
+               rf"\({str(dtype)[6:]}\): {op} computes in float32 or float64 only")
+    with pytest.raises(ValueError, match=pattern):
+        getattr(ops, op)(*args)
+
+
+def test_half_precision_bond_parameters_are_converted():
+    if "harmonic_bond_oracle" not in CALLS:
+        pytest.skip("built without the oracles")
+    bonds, k, r0 = CALLS["harmonic_bond_oracle"][0][:3]
+    reference = _lj_reference()
+    exact = ops.oracle_evaluate(ops.harmonic_bond_oracle(bonds, k, r0, 4, "lj", "lj"), reference)
+    half = ops.oracle_evaluate(ops.harmonic_bond_oracle(bonds, k.half(), r0.half(), 4, "lj", "lj"),
+                               reference)
+    torch.testing.assert_close(half[0], exact[0])  # 1 and 1.0 are exact in float16
+
+
+def test_oracle_class_method_refuses_meta_positions():
+    if "oracle_evaluate" not in CALLS:
+        pytest.skip("built without the oracles")
+    with pytest.raises(ValueError, match="^energyloss: oracle_evaluate: positions: expected a "
+                                         "CPU tensor, got one on meta"):
+        energyloss.LennardJonesOracle(4).evaluate(_lj_reference().to("meta"))
+
+
+def test_python_wrappers_pass_the_refusal_through():
+    """The Python functions reach the same check (no Python-side error first)."""
+    pred = torch.zeros(2, 4, 3, device="meta")
+    for function in (energyloss.mse_loss, energyloss.kabsch_mse):
+        with pytest.raises(ValueError, match=r"kabsch_mse: pred: .*meta|mse_loss: pred: .*meta"):
+            function(pred, pred)
+    with pytest.raises(ValueError, match="ising_ground_state: Jh: expected a CPU tensor"):
+        energyloss.ising_ground_state(torch.zeros(1, 3, 2, device="meta"),
+                                      torch.zeros(1, 2, 3, device="meta"))
+
+
+def test_diffusion_helpers_propagate_meta_tensors():
+    """Elementwise torch code: the value checks are skipped for meta tensors
+    (they have no values) and the result is meta with the right shape."""
+    x = torch.empty(2, 5, 3, device="meta")
+    level = torch.empty(2, device="meta")
+    assert ops.x0_from_eps(x, x, level, level).shape == (2, 5, 3)
+    assert ops.x0_from_eps(x, x, level, level).device.type == "meta"
+    assert ops.x0_from_velocity(x, x, level).device.type == "meta"
+    assert ops.eps_weight(level, level).device.type == "meta"
+    assert ops.flow_weight(level).device.type == "meta"
+    alpha, sigma = ops.noise_schedule(level, "cosine", None, 2.0, 1000, 1e-3)
+    assert alpha.device.type == "meta" and sigma.shape == (2,)
+    # A bad kind is still refused; shapes that do not broadcast too.
+    with pytest.raises(ValueError, match="kind must be"):
+        ops.noise_schedule(level, "linear", None, 2.0, 1000, 1e-3)
+    with pytest.raises(ValueError, match="alpha"):
+        ops.x0_from_eps(x, x, torch.empty(3, device="meta"), level)
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_diffusion_helpers_in_half_precision(dtype):
+    """Elementwise, so half precision is computed (no accumulation) and equals
+    the float64 result rounded; noise_schedule's kernel is float/double only
+    and refuses by name."""
+    x, eps = _double(2, 5, 3, seed=11), _double(2, 5, 3, seed=12)
+    alpha, sigma = torch.tensor([0.9, 0.6], dtype=torch.float64), torch.tensor([0.3, 0.7],
+                                                                                dtype=torch.float64)
+    exact = ops.x0_from_eps(x, eps, alpha, sigma)
+    low = ops.x0_from_eps(x.to(dtype), eps.to(dtype), alpha.to(dtype), sigma.to(dtype))
+    assert low.dtype == dtype
+    torch.testing.assert_close(low.double(), exact, rtol=0.05, atol=0.05)
+    with pytest.raises(ValueError, match=rf"^energyloss: noise_schedule: t: expected float32 or "
+                                         rf"float64, got {'Half' if dtype == torch.float16 else 'BFloat16'}"):
+        ops.noise_schedule(torch.tensor([0.5]).to(dtype), "cosine", None, 2.0, 1000, 1e-3)
+
+
+def test_message_wording():
+    """One full message, as a user reads it."""
+    with pytest.raises(ValueError) as error:
+        ops.kabsch_mse(torch.zeros(1, 3, 3, device="meta"), torch.zeros(1, 3, 3, device="meta"),
+                       None, "mean")
+    assert str(error.value) == (
+        "energyloss: kabsch_mse: pred: expected a CPU tensor, got one on meta: kabsch_mse has CPU "
+        "code only, by design (of the energyloss ops only the pair energy loss has a CUDA "
+        "kernel); pass CPU tensors (.cpu()) and move the result back with .to(device)")
+    assert re.search("kabsch_mse", str(error.value))
