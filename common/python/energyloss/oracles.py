@@ -77,10 +77,26 @@ class Oracle:
     oracle's length unit; results have the same dtype and batch shape.
     ``handle`` is the underlying ``torch.classes.energyloss.Oracle`` (what
     TorchScript code and the ``torch.ops.energyloss`` ops take).
+
+    The oracle classes below pickle as their constructor arguments, so an
+    oracle can be handed to worker processes (``torch.multiprocessing.spawn``,
+    a DataLoader's workers, DistributedDataParallel ranks): each process
+    builds its own engine from them (files are read again there). An Oracle
+    made from a bare handle does not pickle.
     """
+
+    # (constructor arguments) of the subclasses, for pickling; None: not picklable.
+    _arguments = None
 
     def __init__(self, handle):
         self.handle = handle
+
+    def __reduce__(self):
+        if self._arguments is None:
+            raise TypeError("energyloss: an Oracle made from a bare handle cannot be pickled; "
+                            "construct it in each process (or use one of the oracle classes, "
+                            "which pickle as their constructor arguments)")
+        return (type(self), self._arguments)
 
     def evaluate(self, positions, errors="raise"):
         """(energies [B], forces [B, N, 3]) in the oracle's units; no autograd.
@@ -160,6 +176,7 @@ class OpenMMOracle(Oracle):
                             str(engine)))
         # For force_field_coefficients(..., method="analytic").
         self.system_xml_path = os.path.abspath(str(system_xml_path))
+        self._arguments = (self.system_xml_path, platform, int(workers), properties, str(engine))
 
     def energy_terms(self, positions):
         """Energy per force term, ``{name: energies}`` with energies ``[B]`` (or
@@ -184,6 +201,7 @@ class LammpsOracle(Oracle):
         op = _engine_op("lammps_oracle", "LAMMPS", "ENERGYLOSS_WITH_LAMMPS")
         variables = {str(k): str(v) for k, v in (variables or {}).items()}
         super().__init__(op(str(deck_path), variables, int(workers)))
+        self._arguments = (os.path.abspath(str(deck_path)), variables, int(workers))
 
 
 class MMFFOracle(Oracle):
@@ -207,6 +225,7 @@ class MMFFOracle(Oracle):
     def __init__(self, molecule, variant="MMFF94", workers=1):
         op = _engine_op("rdkit_mmff_oracle", "RDKit MMFF", "ENERGYLOSS_WITH_RDKIT")
         super().__init__(op(str(molecule), str(variant), int(workers)))
+        self._arguments = (str(molecule), str(variant), int(workers))
 
 
 class LennardJonesOracle(Oracle):
@@ -217,6 +236,8 @@ class LennardJonesOracle(Oracle):
         super().__init__(ops.lennard_jones_oracle(
             int(n_atoms), float(epsilon), float(sigma),
             None if cutoff is None else float(cutoff), units[0], units[1]))
+        self._arguments = (int(n_atoms), float(epsilon), float(sigma),
+                           None if cutoff is None else float(cutoff), tuple(units))
 
 
 class MorseOracle(Oracle):
@@ -226,6 +247,8 @@ class MorseOracle(Oracle):
         super().__init__(ops.morse_oracle(
             int(n_atoms), float(D), float(a), float(r0),
             None if cutoff is None else float(cutoff), units[0], units[1]))
+        self._arguments = (int(n_atoms), float(D), float(a), float(r0),
+                           None if cutoff is None else float(cutoff), tuple(units))
 
 
 class HarmonicBondOracle(Oracle):
@@ -240,6 +263,7 @@ class HarmonicBondOracle(Oracle):
         k = torch.as_tensor(k, dtype=torch.float64)
         r0 = torch.as_tensor(r0, dtype=torch.float64)
         super().__init__(ops.harmonic_bond_oracle(bonds, k, r0, int(n_atoms), units[0], units[1]))
+        self._arguments = (bonds, k, r0, int(n_atoms), tuple(units))
 
 
 def _check_errors(errors):
