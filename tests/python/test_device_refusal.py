@@ -7,7 +7,8 @@ device-generic torch code, propagate meta tensors instead.
 No GPU is needed: a meta tensor (device='meta', shapes only) reaches the same
 kernels a CUDA tensor does (the ops are registered with m.def(schema, fn),
 for every dispatch key), so each tensor argument of each op is replaced in
-turn by its meta twin in an otherwise valid call. The op list comes from the
+turn by its meta twin in an otherwise valid call (and, where a GPU is
+present, by a CUDA tensor). The op list comes from the
 registered schemas, so a new op fails test_every_tensor_op_is_covered until
 it is listed here. The pair ops (pair_energy_loss, pair_energy_terms) get a
 CUDA path and are tested with it.
@@ -146,12 +147,17 @@ def test_cases_cover_every_tensor_argument_given():
     assert len(CASES) >= 40
 
 
+# meta everywhere; on a machine with a GPU (scripts/gpu-check.sh), CUDA too.
+DEVICES = ["meta"] + (["cuda:0"] if torch.cuda.is_available() else [])
+
+
+@pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("op,position,argument", CASES,
                          ids=[f"{op}-{name}" for op, _, name in CASES])
-def test_meta_tensor_is_refused_naming_op_and_argument(op, position, argument):
+def test_other_device_is_refused_naming_op_and_argument(op, position, argument, device):
     args = list(CALLS[op][0])
-    args[position] = args[position].to("meta")
-    pattern = (rf"^energyloss: {op}: {argument}: expected a CPU tensor, got one on meta: "
+    args[position] = args[position].to(device)
+    pattern = (rf"^energyloss: {op}: {argument}: expected a CPU tensor, got one on {device}: "
                rf"{op} has CPU code only, by design .*\.cpu\(\)")
     with pytest.raises(ValueError, match=pattern):
         getattr(ops, op)(*args)
