@@ -1,12 +1,14 @@
-# cmake.torch_abi_configure: the top-level CMakeLists.txt configured against a
-# LibTorch whose TORCH_CXX_FLAGS say -D_GLIBCXX_USE_CXX11_ABI=<OTHER_ABI>, the
-# ABI this compiler does not default to (a stand-in: the real Torch config at
-# TORCH_DIR, its flags overridden), configure only:
+# cmake.torch_configure: the top-level CMakeLists.txt configured (only) against
+# stand-ins of the real Torch config at TORCH_DIR. With its TORCH_CXX_FLAGS
+# saying -D_GLIBCXX_USE_CXX11_ABI=<OTHER_ABI>, the ABI this compiler does not
+# default to:
 #   1. with OpenMM enabled (Debian's uses the other ABI): the configure fails
 #      naming the mismatch and OpenMM, before anything is built;
 #   2. with the engines, tests, benchmarks, examples and CUDA off: it succeeds, every
 #      target of ours compiles with _GLIBCXX_USE_CXX11_ABI=<OTHER_ABI> (energyloss_core
 #      has no torch of its own) and the package records that ABI.
+# With its version 9.9.9 (flags kept):
+#   3. the configure warns that ENERGYLOSS_PYTHON imports another torch.
 # Variables: SOURCE_DIR (the project), WORK_DIR (scratch), TORCH_DIR, OTHER_ABI.
 file(REMOVE_RECURSE ${WORK_DIR})
 set(fake ${WORK_DIR}/torch)
@@ -51,3 +53,13 @@ if(NOT config MATCHES "set\\(EnergyLoss_CXX11_ABI \"${OTHER_ABI}\"\\)")
   message(FATAL_ERROR "the package does not record ABI ${OTHER_ABI}")
 endif()
 message(STATUS "2. configured: energyloss_core compiles with _GLIBCXX_USE_CXX11_ABI=${OTHER_ABI}, recorded")
+
+file(WRITE ${fake}/TorchConfigVersion.cmake "set(PACKAGE_VERSION 9.9.9)\nset(PACKAGE_VERSION_COMPATIBLE TRUE)\n")
+file(WRITE ${fake}/TorchConfig.cmake "include(${TORCH_DIR}/TorchConfig.cmake)\n")
+configure(other_version -DENERGYLOSS_WITH_OPENMM=OFF -DENERGYLOSS_WITH_LAMMPS=OFF
+          -DENERGYLOSS_WITH_RDKIT=OFF -DENERGYLOSS_BUILD_TESTS=OFF -DENERGYLOSS_BUILD_BENCH=OFF
+          -DENERGYLOSS_BUILD_EXAMPLES=OFF -DENERGYLOSS_WITH_PYTHON=ON)
+if(NOT status EQUAL 0 OR NOT out MATCHES "CMake Warning.*ENERGYLOSS_PYTHON \\(.*\\) imports torch '[^']*', but the LibTorch found is 9.9.9")
+  message(FATAL_ERROR "configure against torch 9.9.9 did not warn that ENERGYLOSS_PYTHON's torch differs:\n${out}")
+endif()
+message(STATUS "3. warned: ENERGYLOSS_PYTHON imports another torch than 9.9.9")
