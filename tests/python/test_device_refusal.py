@@ -267,3 +267,21 @@ def test_message_wording():
         "code only, by design (of the energyloss ops only the pair energy loss has a CUDA "
         "kernel); pass CPU tensors (.cpu()) and move the result back with .to(device)")
     assert re.search("kabsch_mse", str(error.value))
+
+
+def test_autocast_output_is_refused_by_name():
+    """Under CPU autocast a Linear layer's output is bfloat16 while the
+    reference stays float32: the op, not a dtype mismatch, names the problem."""
+    layer = torch.nn.Linear(3, 3)
+    x, ref = torch.randn(2, 4, 3), torch.randn(2, 4, 3)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        pred = layer(x)
+        assert pred.dtype == torch.bfloat16
+        for function, name in ((energyloss.kabsch_mse, "kabsch_mse"),
+                               (energyloss.mse_loss, "mse_loss")):
+            with pytest.raises(ValueError, match=rf"^energyloss: {name}: pred: expected float32 "
+                                                 r"or float64, got BFloat16 \(bfloat16\)"):
+                function(pred, ref)
+    # The advice works: through .float() the loss trains the autocast layer.
+    energyloss.kabsch_mse(pred.float(), ref).backward()
+    assert layer.weight.grad is not None and layer.weight.grad.abs().sum() > 0

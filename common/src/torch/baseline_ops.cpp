@@ -24,6 +24,8 @@ struct BaselineArguments {
 
   BaselineArguments(const char* op, Tensor pred_in, Tensor ref_in, std::optional<Tensor> mask_in)
       : pred(std::move(pred_in)), ref(std::move(ref_in)), mask(std::move(mask_in)) {
+    // pred's dtype first: under torch.autocast pred may be bfloat16 and ref not.
+    torch_ops::require_float_or_double(op, "pred", pred);
     torch_ops::require_same_shape(ref, "ref", pred, "pred");
     layout = torch_ops::batch_layout(op, pred, mask, "pred");
     std::optional<Tensor> no_mask;
