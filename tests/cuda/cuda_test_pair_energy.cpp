@@ -95,17 +95,20 @@ TEST_P(CudaPair, MatchesTheCpuKernel) {
     in.edge_weights = weights.data();
   }
   const CoefficientSpec spec = CoefficientSpec::preset(parse_coefficient_mode(c.mode));
-  std::vector<double> energy(B), grad_pred(B * N * dim), grad_ref(B * N * dim);
+  std::vector<double> energy(B), grad_pred(B * N * dim), grad_ref(B * N * dim), atoms(B * N);
+  std::vector<int64_t> pairs(B);
   PairLossOutput<double> out;
   out.energy = energy.data();
   out.grad_pred = grad_pred.data();
   out.grad_ref = grad_ref.data();
+  out.atom_energy = atoms.data();
+  out.pair_count = pairs.data();
   pair_energy_loss(in, spec, out);
 
   DeviceArray<double> d_pred(pred), d_ref(ref), d_energy(energy), d_gp(grad_pred), d_gr(grad_ref),
-      d_weights(weights);
+      d_weights(weights), d_atoms(atoms);
   DeviceArray<char> d_mask(mask);
-  DeviceArray<int64_t> d_edges(edges);
+  DeviceArray<int64_t> d_edges(edges), d_pairs(pairs);
   PairLossInput<double> din = in;
   din.pred = d_pred.data;
   din.ref = d_ref.data;
@@ -118,14 +121,39 @@ TEST_P(CudaPair, MatchesTheCpuKernel) {
   dout.energy = d_energy.data;
   dout.grad_pred = d_gp.data;
   dout.grad_ref = d_gr.data;
+  const auto expect_cpu_values = [&](bool extras) {
+    const auto e = d_energy.host(), gp = d_gp.host(), gr = d_gr.host();
+    for (int64_t b = 0; b < B; ++b) EXPECT_NEAR(e[b], energy[b], 1e-10 * std::abs(energy[b]));
+    for (size_t i = 0; i < gp.size(); ++i) {
+      EXPECT_NEAR(gp[i], grad_pred[i], 1e-9 * (1 + std::abs(grad_pred[i])));
+      EXPECT_NEAR(gr[i], grad_ref[i], 1e-9 * (1 + std::abs(grad_ref[i])));
+    }
+    if (!extras) return;
+    const auto a = d_atoms.host();
+    for (size_t i = 0; i < a.size(); ++i)
+      EXPECT_NEAR(a[i], atoms[i], 1e-10 * (1 + std::abs(atoms[i]))) << "atom " << i;
+    EXPECT_EQ(d_pairs.host(), pairs);
+  };
+  // The raw-pointer default: legacy stream, own scratch, waits at the end.
   cuda::pair_energy_loss(din, spec, dout);
+  expect_cpu_values(false);
 
-  const auto e = d_energy.host(), gp = d_gp.host(), gr = d_gr.host();
-  for (int64_t b = 0; b < B; ++b) EXPECT_NEAR(e[b], energy[b], 1e-10 * std::abs(energy[b]));
-  for (size_t i = 0; i < gp.size(); ++i) {
-    EXPECT_NEAR(gp[i], grad_pred[i], 1e-9 * (1 + std::abs(grad_pred[i])));
-    EXPECT_NEAR(gr[i], grad_ref[i], 1e-9 * (1 + std::abs(grad_ref[i])));
-  }
+  // As the torch op calls it: its own stream, the caller's scratch, no wait
+  // but the flag's, per-atom energies and pair counts; stale outputs are
+  // overwritten.
+  dout.atom_energy = d_atoms.data;
+  dout.pair_count = d_pairs.data;
+  cudaStream_t stream = nullptr;
+  ASSERT_EQ(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking), cudaSuccess);
+  DeviceArray<char> workspace(std::vector<char>(cuda::workspace_bytes(B, sizeof(double)), 7));
+  cuda::LaunchOptions launch;
+  launch.stream = stream;
+  launch.workspace = workspace.data;
+  launch.synchronize = false;
+  cuda::pair_energy_loss(din, spec, dout, launch);
+  ASSERT_EQ(cudaStreamSynchronize(stream), cudaSuccess);
+  cudaStreamDestroy(stream);
+  expect_cpu_values(true);
 }
 
 INSTANTIATE_TEST_SUITE_P(

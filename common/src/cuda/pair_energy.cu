@@ -3,7 +3,10 @@
 // and half of each pair's energy, so rows need no atomics on other atoms
 // (each pair is computed twice; arithmetic is cheaper than contended
 // atomics). Edge lists: one thread per edge, scattering into both atoms with
-// atomicAdd (sm_60+ for double).
+// atomicAdd (sm_60+ for double); a warp whose edges all belong to one system
+// adds its energy and pair count to that system with one atomic each.
+// Everything is queued on the caller's stream; the host waits only for the
+// input-check flag (and at the end when LaunchOptions::synchronize).
 #include <cuda_runtime.h>
 
 #include <algorithm>
@@ -42,9 +45,15 @@ struct DevicePair {
   T* energy;
   T* grad_pred;
   T* grad_ref;
-  const T* k0;     // effective prefactor per system
-  double cutoff2;  // squared reference cutoff
+  T* atom_energy;       // [B, N] or nullptr
+  int64_t* pair_count;  // [B] or nullptr
+  const T* k0;          // effective prefactor per system
+  double cutoff2;       // squared reference cutoff
 };
+
+__device__ void add_count(int64_t* target, long long count) {
+  atomicAdd(reinterpret_cast<unsigned long long*>(target), static_cast<unsigned long long>(count));
+}
 
 // Coordinates of one atom. Dim is a template parameter so that loops over
 // coordinates unroll and small arrays stay in registers.
@@ -111,6 +120,7 @@ __device__ T block_sum(T value, T* scratch) {
 template <CoefficientMode Mode, int Dim, typename T>
 __global__ void __launch_bounds__(kThreads) complete_graph_rows(DevicePair<T> p) {
   __shared__ T scratch[kThreads / kWarp];
+  __shared__ long long count_scratch[kThreads / kWarp];
   const int64_t N = p.in.layout.atoms;
   const int64_t b = blockIdx.x / N, i = blockIdx.x % N;
   const bool* mask = p.in.layout.mask == nullptr ? nullptr : p.in.layout.mask + b * N;
@@ -120,11 +130,13 @@ __global__ void __launch_bounds__(kThreads) complete_graph_rows(DevicePair<T> p)
   const Point<Dim, T> pred_i = load<Dim>(pred, i), ref_i = load<Dim>(ref, i);
   const T k0 = p.k0[b];
   PairShare<Dim, T> row;
+  long long pairs = 0;  // pairs (i, j > i): each pair counted once
   for (int64_t j = threadIdx.x; j < N; j += blockDim.x) {
     PairShare<Dim, T> share;
     if (j == i || (mask != nullptr && !mask[j]) ||
         !pair_share<Mode>(p, k0, pred_i, ref_i, load<Dim>(pred, j), load<Dim>(ref, j), T(1), share))
       continue;
+    pairs += j > i;
     row.energy += T(0.5) * share.energy;  // the other half comes from row j
 #pragma unroll
     for (int c = 0; c < Dim; ++c) {
@@ -132,8 +144,16 @@ __global__ void __launch_bounds__(kThreads) complete_graph_rows(DevicePair<T> p)
       row.ref[c] += share.ref[c];
     }
   }
+  // Atom i's half of its pairs is its per-atom energy.
   const T energy = block_sum(row.energy, scratch);
-  if (threadIdx.x == 0) atomicAdd(&p.energy[b], energy);
+  if (threadIdx.x == 0) {
+    atomicAdd(&p.energy[b], energy);
+    if (p.atom_energy != nullptr) p.atom_energy[b * N + i] = energy;
+  }
+  if (p.pair_count != nullptr) {  // uniform over the block
+    const long long count = block_sum(pairs, count_scratch);
+    if (threadIdx.x == 0) add_count(&p.pair_count[b], count);
+  }
 #pragma unroll
   for (int c = 0; c < Dim; ++c) {
     const T pred_sum = block_sum(row.pred[c], scratch);
@@ -145,32 +165,59 @@ __global__ void __launch_bounds__(kThreads) complete_graph_rows(DevicePair<T> p)
 }
 
 template <CoefficientMode Mode, int Dim, typename T>
-__global__ void edge_list(DevicePair<T> p) {
-  const int64_t E = p.in.n_edges, N = p.in.layout.atoms;
+__global__ void __launch_bounds__(kThreads) edge_list(DevicePair<T> p) {
+  const int64_t E = p.in.n_edges, N = p.in.layout.atoms, total = p.in.layout.batch * E;
   const int64_t flat = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
-  if (flat >= p.in.layout.batch * E) return;
-  const int64_t b = flat / E, slot = p.in.edges_per_system ? flat : flat % E;
-  const int64_t i = p.in.edges[2 * slot], j = p.in.edges[2 * slot + 1];
-  const bool* mask = p.in.layout.mask;
-  if (i < 0 || (mask != nullptr && (!mask[b * N + i] || !mask[b * N + j]))) return;
-  const T weight = p.in.edge_weights != nullptr ? p.in.edge_weights[slot] : T(1);
-  const T* pred = p.in.pred + b * N * Dim;
-  const T* ref = p.in.ref + b * N * Dim;
+  // Every lane stays to the end: the per-system sums are reduced over the warp.
+  const int64_t b = flat < total ? flat / E : -1;
   PairShare<Dim, T> share;
-  if (!pair_share<Mode>(p, p.k0[b], load<Dim>(pred, i), load<Dim>(ref, i), load<Dim>(pred, j),
-                        load<Dim>(ref, j), weight, share))
-    return;
-  atomicAdd(&p.energy[b], share.energy);
+  bool hit = false;
+  if (flat < total) {
+    const int64_t slot = p.in.edges_per_system ? flat : flat % E;
+    const int64_t i = p.in.edges[2 * slot], j = p.in.edges[2 * slot + 1];
+    const bool* mask = p.in.layout.mask;
+    if (i >= 0 && (mask == nullptr || (mask[b * N + i] && mask[b * N + j]))) {
+      const T weight = p.in.edge_weights != nullptr ? p.in.edge_weights[slot] : T(1);
+      const T* pred = p.in.pred + b * N * Dim;
+      const T* ref = p.in.ref + b * N * Dim;
+      hit = pair_share<Mode>(p, p.k0[b], load<Dim>(pred, i), load<Dim>(ref, i), load<Dim>(pred, j),
+                             load<Dim>(ref, j), weight, share);
+    }
+    if (hit) {
 #pragma unroll
-  for (int c = 0; c < Dim; ++c) {
-    if (p.grad_pred != nullptr) {
-      atomicAdd(&p.grad_pred[(b * N + i) * Dim + c], share.pred[c]);
-      atomicAdd(&p.grad_pred[(b * N + j) * Dim + c], -share.pred[c]);
+      for (int c = 0; c < Dim; ++c) {
+        if (p.grad_pred != nullptr) {
+          atomicAdd(&p.grad_pred[(b * N + i) * Dim + c], share.pred[c]);
+          atomicAdd(&p.grad_pred[(b * N + j) * Dim + c], -share.pred[c]);
+        }
+        if (p.grad_ref != nullptr) {
+          atomicAdd(&p.grad_ref[(b * N + i) * Dim + c], share.ref[c]);
+          atomicAdd(&p.grad_ref[(b * N + j) * Dim + c], -share.ref[c]);
+        }
+      }
+      if (p.atom_energy != nullptr) {
+        atomicAdd(&p.atom_energy[b * N + i], T(0.5) * share.energy);
+        atomicAdd(&p.atom_energy[b * N + j], T(0.5) * share.energy);
+      }
     }
-    if (p.grad_ref != nullptr) {
-      atomicAdd(&p.grad_ref[(b * N + i) * Dim + c], share.ref[c]);
-      atomicAdd(&p.grad_ref[(b * N + j) * Dim + c], -share.ref[c]);
+  }
+  // The system's energy and pair count: one atomic per warp when the whole
+  // warp is in one system (the common case), else one per edge.
+  T energy = hit ? share.energy : T(0);
+  long long count = hit ? 1 : 0;
+  const int64_t b0 = __shfl_sync(0xffffffffu, b, 0);
+  if (__all_sync(0xffffffffu, b == b0)) {
+    for (int offset = kWarp / 2; offset > 0; offset /= 2) {
+      energy += __shfl_down_sync(0xffffffffu, energy, offset);
+      count += __shfl_down_sync(0xffffffffu, count, offset);
     }
+    if (threadIdx.x % kWarp == 0 && b0 >= 0) {
+      atomicAdd(&p.energy[b0], energy);
+      if (p.pair_count != nullptr) add_count(&p.pair_count[b0], count);
+    }
+  } else if (hit) {
+    atomicAdd(&p.energy[b], energy);
+    if (p.pair_count != nullptr) add_count(&p.pair_count[b], count);
   }
 }
 
@@ -253,9 +300,20 @@ bool device_available() {
   return cudaGetDeviceCount(&count) == cudaSuccess && count > 0;
 }
 
+namespace {
+// The per-system k0 (aligned to 16 bytes) and then the scan flag.
+size_t k0_bytes(int64_t batch, size_t value_bytes) {
+  return (size_t(batch) * value_bytes + 15) / 16 * 16;
+}
+}  // namespace
+
+size_t workspace_bytes(int64_t batch, size_t value_bytes) {
+  return k0_bytes(batch, value_bytes) + sizeof(int);
+}
+
 template <typename T>
 void pair_energy_loss(const PairLossInput<T>& in, const CoefficientSpec& spec,
-                      const PairLossOutput<T>& out) {
+                      const PairLossOutput<T>& out, const LaunchOptions& launch) {
   // An empty batch (B = 0): nothing to read or write, as on the CPU.
   if (in.layout.batch == 0) {
     check_layout_shape(in.layout, "pair_energy_loss (CUDA)");
@@ -263,8 +321,6 @@ void pair_energy_loss(const PairLossInput<T>& in, const CoefficientSpec& spec,
     return;
   }
   require(out.energy != nullptr, "pair_energy_loss (CUDA): the energy output is required");
-  require(out.atom_energy == nullptr && out.pair_count == nullptr,
-          "pair_energy_loss (CUDA): per-atom energies and pair counts are CPU-only");
   validate_pair_arguments(in, spec);
   const BatchLayout& layout = in.layout;
   const int64_t B = layout.batch, N = layout.atoms, values = B * N * layout.dim;
@@ -273,56 +329,77 @@ void pair_energy_loss(const PairLossInput<T>& in, const CoefficientSpec& spec,
           " exceeds the 2^31 - 1 blocks of one launch; split the batch");
   require(in.row_begin == 0 && in.row_end < 0,
           "pair_energy_loss (CUDA): row ranges are CPU-only; pass the whole batch");
+  cudaStream_t stream = launch.stream;
 
-  // The per-system k0 and the scan flag share one allocation. The arrays are
-  // scanned where they live, so only the flag crosses the bus.
-  const size_t k0_bytes = (B * sizeof(T) + sizeof(int) - 1) / sizeof(int) * sizeof(int);
-  void* allocation = nullptr;
-  check(cudaMalloc(&allocation, k0_bytes + sizeof(int)), "allocation");
-  const std::unique_ptr<void, cudaError_t (*)(void*)> scratch(allocation, cudaFree);
+  // The per-system k0 and the scan flag share one allocation (the caller's,
+  // or ours). The arrays are scanned where they live, so only the flag
+  // crosses the bus.
+  void* allocation = launch.workspace;
+  std::unique_ptr<void, cudaError_t (*)(void*)> owned(nullptr, cudaFree);
+  if (allocation == nullptr) {
+    check(cudaMalloc(&allocation, workspace_bytes(B, sizeof(T))), "allocation");
+    owned.reset(allocation);
+  }
   T* device_k0 = static_cast<T*>(allocation);
-  int* device_suspicious = reinterpret_cast<int*>(static_cast<char*>(allocation) + k0_bytes);
+  int* device_suspicious =
+      reinterpret_cast<int*>(static_cast<char*>(allocation) + k0_bytes(B, sizeof(T)));
   const int64_t edge_slots = in.edges == nullptr ? 0 : in.n_edges * (in.edges_per_system ? B : 1);
   const int64_t scan_blocks =
       std::min<int64_t>((std::max(values, edge_slots) + kThreads - 1) / kThreads, 4096);
-  check(cudaMemset(device_suspicious, 0, sizeof(int)), "memset");
-  count_real_atoms<T><<<unsigned(B), kThreads>>>(layout, spec, device_k0, device_suspicious);
-  scan_arrays<T><<<unsigned(scan_blocks), kThreads>>>(in, values, edge_slots, device_suspicious);
+  check(cudaMemsetAsync(device_suspicious, 0, sizeof(int), stream), "memset");
+  count_real_atoms<T>
+      <<<unsigned(B), kThreads, 0, stream>>>(layout, spec, device_k0, device_suspicious);
+  scan_arrays<T>
+      <<<unsigned(scan_blocks), kThreads, 0, stream>>>(in, values, edge_slots, device_suspicious);
+  check(cudaGetLastError(), "input scan launch");
+  // The one wait of the call: the flag decides whether the loss runs.
   int suspicious = 0;
-  check(cudaMemcpy(&suspicious, device_suspicious, sizeof(int), cudaMemcpyDeviceToHost),
-        "input scan");
+  check(
+      cudaMemcpyAsync(&suspicious, device_suspicious, sizeof(int), cudaMemcpyDeviceToHost, stream),
+      "input scan");
+  check(cudaStreamSynchronize(stream), "input scan");
   if (suspicious) explain_bad_input(in, spec);
-  check(cudaMemset(out.energy, 0, B * sizeof(T)), "memset");
-  if (out.grad_pred != nullptr) check(cudaMemset(out.grad_pred, 0, values * sizeof(T)), "memset");
-  if (out.grad_ref != nullptr) check(cudaMemset(out.grad_ref, 0, values * sizeof(T)), "memset");
+  const auto zero = [&](void* target, size_t bytes) {
+    if (target != nullptr) check(cudaMemsetAsync(target, 0, bytes, stream), "memset");
+  };
+  zero(out.energy, B * sizeof(T));
+  zero(out.grad_pred, values * sizeof(T));
+  zero(out.grad_ref, values * sizeof(T));
+  zero(out.atom_energy, B * N * sizeof(T));
+  zero(out.pair_count, B * sizeof(int64_t));
 
-  const DevicePair<T> problem{in,           spec,      out.energy,           out.grad_pred,
-                              out.grad_ref, device_k0, in.cutoff * in.cutoff};
-  const auto launch = [&](auto mode, auto dim) {
+  const DevicePair<T> problem{in,
+                              spec,
+                              out.energy,
+                              out.grad_pred,
+                              out.grad_ref,
+                              out.atom_energy,
+                              out.pair_count,
+                              device_k0,
+                              in.cutoff * in.cutoff};
+  const auto run = [&](auto mode, auto dim) {
     constexpr CoefficientMode M = decltype(mode)::value;
     constexpr int D = decltype(dim)::value;
     if (in.edges == nullptr) {
-      complete_graph_rows<M, D, T><<<unsigned(B * N), kThreads>>>(problem);
+      complete_graph_rows<M, D, T><<<unsigned(B * N), kThreads, 0, stream>>>(problem);
     } else if (B * in.n_edges > 0) {
       const int64_t blocks = (B * in.n_edges + kThreads - 1) / kThreads;
-      edge_list<M, D, T><<<unsigned(blocks), kThreads>>>(problem);
+      edge_list<M, D, T><<<unsigned(blocks), kThreads, 0, stream>>>(problem);
     }
   };
   dispatch_coefficient_mode(spec.mode, [&](auto mode) {
     if (layout.dim == 3)
-      launch(mode, std::integral_constant<int, 3>());
+      run(mode, std::integral_constant<int, 3>());
     else
-      launch(mode, std::integral_constant<int, 2>());
+      run(mode, std::integral_constant<int, 2>());
   });
-  const cudaError_t launched = cudaGetLastError();
-  const cudaError_t finished = cudaDeviceSynchronize();
-  check(launched, "kernel launch");
-  check(finished, "kernel");
+  check(cudaGetLastError(), "kernel launch");
+  if (launch.synchronize) check(cudaStreamSynchronize(stream), "kernel");
 }
 
 template void pair_energy_loss<float>(const PairLossInput<float>&, const CoefficientSpec&,
-                                      const PairLossOutput<float>&);
+                                      const PairLossOutput<float>&, const LaunchOptions&);
 template void pair_energy_loss<double>(const PairLossInput<double>&, const CoefficientSpec&,
-                                       const PairLossOutput<double>&);
+                                       const PairLossOutput<double>&, const LaunchOptions&);
 
 }  // namespace energyloss::cuda
