@@ -44,7 +44,10 @@ def _edge_arguments(edges, ref, mask, degree, seed, symmetrize):
                 f"energyloss: edges must be 'complete', 'sparse' or an index tensor, got '{edges}'")
         from .graphs import sparse_rigid_edges
 
-        # One rigid graph per system, drawn on its real atoms only.
+        # One rigid graph per system, drawn on its real atoms only. The graph
+        # code runs on the CPU; the op copies the edges to ref's device.
+        ref = ref.detach().cpu()
+        mask = None if mask is None else mask.cpu()
         per_system, weights = [], []
         for b in range(ref.shape[0]):
             index = (torch.arange(ref.shape[1]) if mask is None
@@ -124,7 +127,8 @@ def pair_energy_loss(pred, ref, mask=None, coeff="exp", k0=None, edges="complete
     pred, ref, mask, single = _as_batch(pred, ref, mask)
     edge_tensor, sparse_weights = _edge_arguments(edges, ref, mask, degree, seed, symmetrize)
     if sparse_weights is not None:
-        edge_weights = sparse_weights if edge_weights is None else edge_weights * sparse_weights
+        edge_weights = (sparse_weights if edge_weights is None
+                        else edge_weights * sparse_weights.to(edge_weights.device))
     if cutoff is not None and not math.isfinite(cutoff):
         cutoff = None
     result = ops.pair_energy_loss(pred, ref, mask, coeff, k0, per_atom, float(length_scale),

@@ -28,6 +28,10 @@ struct PairLossOptions {
 // edges: int64 [E, 2] shared by the batch or [B, E, 2] per system; negative
 //   indices mark padding. Unset: the complete graph.
 // edge_weights: [E] or [B, E] multiplying k (the k themselves for "explicit").
+// Devices: pred on the CPU, a CUDA device (builds with the CUDA kernels,
+//   see README "GPU through PyTorch") or meta (shapes only); ref and mask on
+//   pred's device; CPU edges / edge_weights are copied to it. Otherwise, and
+//   for float16 / bfloat16, an Error names the op, the argument and why.
 // Differentiable wrt pred and ref.
 torch::Tensor pair_energy_loss(const torch::Tensor& pred, const torch::Tensor& ref,
                                const PairLossOptions& options = {},

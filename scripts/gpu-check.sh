@@ -1,0 +1,212 @@
+#!/usr/bin/env bash
+# The GPU check of issue 16, in one run on a machine with an NVIDIA GPU.
+set -uo pipefail
+cd "$(dirname "$0")/.." || exit 2
+
+usage() {
+  cat <<'USAGE'
+Usage: scripts/gpu-check.sh [-B DIR] [--python PY] [-j N] [--no-bench] [--no-sanitizer]
+
+On a machine with an NVIDIA GPU, nvcc, CMake and a CUDA build of PyTorch 2.x
+(importable by PY, default python3), in a fresh copy of the tree:
+
+ 1. preflight: nvidia-smi, nvcc, cmake, PY's torch (must see a CUDA device),
+    pytest (if PY lacks it, Debian's pytest is borrowed through a folder of
+    links, never Debian's torch);
+ 2. configures DIR (default build-gpu) against PY's torch
+    (-DTorch_DIR=<torch.utils.cmake_prefix_path>/Torch, -DENERGYLOSS_WITH_CUDA=ON,
+    oracles, OpenMM, LAMMPS, RDKit, examples and benchmarks off) and fails
+    unless CMake enabled the pair ops' CUDA kernels (ENERGYLOSS_TORCH_CUDA);
+ 3. builds only energyloss_torch, the Python package and the CUDA gtest;
+ 4. runs the CUDA gtest (cuda_test_pair_energy; a skipped test counts as a
+    failure here), then pytest on tests/gpu/test_pair_cuda.py (CUDA against
+    CPU values and gradients for every coefficient and edge mode, masks,
+    gradcheck, streams, torch.compile, opcheck), tests/python/test_pair.py
+    and tests/python/test_pair_devices.py against this torch;
+ 5. compute-sanitizer memcheck (and racecheck) on the CUDA gtest, and
+    memcheck on one Python forward + backward through the op, when
+    compute-sanitizer is found;
+ 6. bench/gpu_pair_bench.py: the paper's table 11 sizes, ours against the
+    dense torch formulation and the paper's L40S figures.
+
+Everything (logs, junit XML, the benchmark table, summary.txt) goes to $OUT
+when it is set, else to DIR/gpu-check/. Exits non-zero when any step fails;
+summary.txt lists each step's result. Takes about 5-8 minutes on an H200
+(the build is most of it).
+
+  -B DIR          build directory (default build-gpu; never build/)
+  --python PY     the Python whose torch to build against (default python3)
+  -j N            build jobs (default: nproc)
+  --no-bench      skip step 6
+  --no-sanitizer  skip step 5
+  -h, --help      this text
+USAGE
+}
+
+BUILD=build-gpu
+PY=python3
+JOBS=$(nproc 2>/dev/null || echo 4)
+BENCH=1
+SANITIZER=1
+while [ $# -gt 0 ]; do
+  case "$1" in
+    -B) BUILD=$2; shift 2 ;;
+    --python) PY=$2; shift 2 ;;
+    -j) JOBS=$2; shift 2 ;;
+    --no-bench) BENCH=0; shift ;;
+    --no-sanitizer) SANITIZER=0; shift ;;
+    -h|--help) usage; exit 0 ;;
+    *) echo "gpu-check.sh: unknown argument '$1'" >&2; usage >&2; exit 2 ;;
+  esac
+done
+if [ "$BUILD" = build ]; then
+  echo "gpu-check.sh: -B build would reconfigure the main build; use another folder" >&2
+  exit 2
+fi
+
+RESULTS=${OUT:-$BUILD/gpu-check}
+mkdir -p "$RESULTS" "$BUILD"
+SUMMARY=$RESULTS/summary.txt
+: > "$SUMMARY"
+FAILED=0
+START=$(date +%s)
+
+# step NAME LOG COMMAND...: runs COMMAND, output to RESULTS/LOG and the terminal.
+step() {
+  local name=$1 logname=$2 log=$RESULTS/$2
+  shift 2
+  local t0 status
+  t0=$(date +%s)
+  echo "=== $name: $*" | tee "$log"
+  "$@" 2>&1 | tee -a "$log"
+  status=${PIPESTATUS[0]}
+  local line
+  line=$(printf '%-34s %s (%ss, log %s)' "$name" \
+    "$([ "$status" = 0 ] && echo PASS || echo "FAIL (exit $status)")" \
+    "$(( $(date +%s) - t0 ))" "$logname")
+  echo "$line" >> "$SUMMARY"
+  echo "--- $line"
+  [ "$status" = 0 ] || FAILED=1
+  return "$status"
+}
+
+finish() {
+  echo "total: $(( $(date +%s) - START ))s; $([ "$FAILED" = 0 ] && echo 'all steps passed' || echo 'SOME STEPS FAILED')" >> "$SUMMARY"
+  echo; echo "=== summary ($SUMMARY)"; cat "$SUMMARY"
+  exit "$FAILED"
+}
+
+# 1. Preflight.
+preflight() {
+  command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv
+  command -v nvcc >/dev/null || { echo "nvcc not on PATH (add /usr/local/cuda/bin)"; return 1; }
+  nvcc --version | tail -2
+  cmake --version | head -1
+  "$PY" - <<'PYCODE' || return 1
+import sys
+import torch
+print(f"python {sys.version.split()[0]}, torch {torch.__version__}, CUDA {torch.version.cuda}, "
+      f"cxx11 ABI {torch._C._GLIBCXX_USE_CXX11_ABI}, cmake prefix {torch.utils.cmake_prefix_path}")
+if not torch.cuda.is_available():
+    sys.exit("this torch sees no CUDA device")
+print("device:", torch.cuda.get_device_name())
+PYCODE
+}
+if [ -z "$(command -v nvcc)" ] && [ -x /usr/local/cuda/bin/nvcc ]; then
+  export PATH=/usr/local/cuda/bin:$PATH
+fi
+step "1 preflight" preflight.log preflight || finish
+
+# pytest for PY: its own, or Debian's through links (never Debian's torch).
+PYTEST_PATH=""
+if ! "$PY" -c 'import pytest' 2>/dev/null; then
+  links=$RESULTS/pytest-links
+  mkdir -p "$links"
+  for module in pytest _pytest pluggy iniconfig packaging py.py exceptiongroup tomli; do
+    [ -e "/usr/lib/python3/dist-packages/$module" ] && ln -sfn "/usr/lib/python3/dist-packages/$module" "$links/$module"
+  done
+  PYTEST_PATH=$links
+  "$PY" -c "import sys; sys.path.insert(0, '$links'); import pytest" 2>/dev/null \
+    || echo "warning: $PY has no pytest and Debian's does not import; the pytest step will fail" >> "$SUMMARY"
+fi
+
+# 2. Configure against PY's torch.
+TORCH_PREFIX=$("$PY" -c 'import torch; print(torch.utils.cmake_prefix_path)')
+configure() {
+  cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Release \
+    -DTorch_DIR="$TORCH_PREFIX/Torch" -DCMAKE_PREFIX_PATH="$TORCH_PREFIX" \
+    -DENERGYLOSS_WITH_CUDA=ON -DCMAKE_CUDA_COMPILER="$(command -v nvcc)" \
+    -DENERGYLOSS_PYTHON="$(command -v "$PY")" \
+    -DENERGYLOSS_BUILD_ORACLES=OFF -DENERGYLOSS_WITH_OPENMM=OFF -DENERGYLOSS_WITH_LAMMPS=OFF \
+    -DENERGYLOSS_WITH_RDKIT=OFF -DENERGYLOSS_BUILD_EXAMPLES=OFF -DENERGYLOSS_BUILD_BENCH=OFF \
+    || return 1
+  grep -q '^ENERGYLOSS_TORCH_CUDA:INTERNAL=ON' "$BUILD/CMakeCache.txt" || {
+    echo "CMake did not enable the pair ops' CUDA kernels (ENERGYLOSS_TORCH_CUDA is not ON):"
+    grep -E '^(ENERGYLOSS_WITH_(CUDA|TORCH)|ENERGYLOSS_TORCH_CUDA|Torch_DIR)' "$BUILD/CMakeCache.txt"
+    return 1
+  }
+}
+step "2 configure" configure.log configure || finish
+
+# 3. Build only what the checks use.
+step "3 build" build.log cmake --build "$BUILD" -j "$JOBS" \
+  --target energyloss_torch energyloss_python cuda_test_pair_energy || finish
+
+# 4. Tests. A gtest skipped for want of a device is a failure here.
+GTEST=$BUILD/tests/cuda_test_pair_energy
+cuda_gtest() {
+  "$GTEST" --gtest_output="xml:$RESULTS/cuda_gtest.xml" || return 1
+  if grep -q 'result="skipped"' "$RESULTS/cuda_gtest.xml"; then
+    echo "some CUDA gtests were skipped (no device seen by the test process)"
+    return 1
+  fi
+}
+step "4a CUDA gtest" cuda_gtest.log cuda_gtest
+
+python_tests() {
+  PYTHONPATH="$BUILD/python${PYTEST_PATH:+:$PYTEST_PATH}" \
+    ENERGYLOSS_BUILD_DIR="$BUILD" ENERGYLOSS_SOURCE_DIR="$PWD" \
+    "$PY" -m pytest -q -p no:cacheprovider -rfEs --junitxml="$RESULTS/pytest.xml" \
+    tests/gpu/test_pair_cuda.py tests/python/test_pair.py tests/python/test_pair_devices.py
+}
+step "4b pytest (CUDA vs CPU)" pytest.log python_tests
+
+# 5. compute-sanitizer.
+SANITIZER_BIN=$(command -v compute-sanitizer || true)
+[ -z "$SANITIZER_BIN" ] && [ -x /usr/local/cuda/bin/compute-sanitizer ] && SANITIZER_BIN=/usr/local/cuda/bin/compute-sanitizer
+if [ "$SANITIZER" = 1 ] && [ -n "$SANITIZER_BIN" ]; then
+  step "5a memcheck (gtest)" memcheck_gtest.log \
+    "$SANITIZER_BIN" --tool memcheck --error-exitcode 3 "$GTEST"
+  step "5b racecheck (gtest)" racecheck_gtest.log \
+    "$SANITIZER_BIN" --tool racecheck --error-exitcode 3 "$GTEST" --gtest_filter='Modes/*'
+  memcheck_python() {
+    PYTHONPATH="$BUILD/python" timeout 300 "$SANITIZER_BIN" --tool memcheck --error-exitcode 3 \
+      --target-processes all "$PY" - <<'PYCODE'
+import torch
+import energyloss
+torch.manual_seed(0)
+for dtype in (torch.float32, torch.float64):
+    ref = torch.randn(3, 300, 3, device="cuda", dtype=dtype)
+    pred = (ref + 0.1 * torch.randn_like(ref)).requires_grad_()
+    mask = torch.ones(3, 300, dtype=torch.bool, device="cuda")
+    mask[1, 250:] = False
+    edges = torch.randint(0, 300, (900, 2), device="cuda")
+    edges = edges[edges[:, 0] != edges[:, 1]]
+    for kwargs in ({}, {"mask": mask}, {"edges": edges}, {"edges": edges, "mask": mask}):
+        energyloss.pair_energy_loss(pred, ref, reduction="mean_pair", **kwargs).backward()
+        energyloss.pair_energy_terms(pred.detach(), ref, **kwargs)
+torch.cuda.synchronize()
+print("python memcheck run done")
+PYCODE
+  }
+  step "5c memcheck (Python op)" memcheck_python.log memcheck_python
+elif [ "$SANITIZER" = 1 ]; then
+  echo "5 compute-sanitizer                 not found: memcheck not run" >> "$SUMMARY"
+fi
+
+# 6. Benchmark (table 11).
+if [ "$BENCH" = 1 ]; then
+  step "6 benchmark (table 11)" bench.log env PYTHONPATH="$BUILD/python" timeout 300 \
+    "$PY" bench/gpu_pair_bench.py --json "$RESULTS/bench.json"
+fi
+finish
