@@ -167,3 +167,49 @@ def test_a_tensor_on_another_device_than_pred_is_named(argument):
     for op in ("pair_energy_loss", "pair_energy_terms"):
         with pytest.raises(ERRORS, match=rf"{op}: {argument} is on cuda but pred is on cpu"):
             getattr(ops, op)(pred, kwargs["ref"], kwargs["mask"])
+
+
+def test_fake_tensors_get_the_meta_kernels_shapes():
+    # FakeTensorMode is how torch.compile and torch.export trace ops.
+    fake_tensor = pytest.importorskip("torch._subclasses.fake_tensor")
+    pred, ref = batch(dtype=torch.float32)
+    kwargs = CASES["per_system_edges"]
+    cpu_terms = energyloss.pair_energy_terms(pred, ref, **kwargs)
+    cpu_loss = energyloss.pair_energy_loss(pred, ref, reduction="none", **kwargs)
+    mode = fake_tensor.FakeTensorMode()
+    fake = {k: mode.from_tensor(v) for k, v in kwargs.items()}
+    fake_pred, fake_ref = mode.from_tensor(pred), mode.from_tensor(ref)
+    with mode:
+        terms = energyloss.pair_energy_terms(fake_pred, fake_ref, **fake)
+        loss = energyloss.pair_energy_loss(fake_pred, fake_ref, reduction="none", **fake)
+    for ours, expected in zip((*terms, loss), (*cpu_terms, cpu_loss)):
+        assert isinstance(ours, fake_tensor.FakeTensor)
+        assert (ours.shape, ours.dtype) == (expected.shape, expected.dtype)
+
+
+def test_aot_autograd_traces_the_op_into_the_fused_kernel():
+    # AOTAutograd is torch.compile's tracer: the public op decomposes into
+    # _pair_energy_fused, and the traced forward + backward equal eager.
+    compile_module = pytest.importorskip("functorch.compile")
+    pred, ref = batch(dtype=torch.float64)
+    kwargs = CASES["per_system_edges"]
+
+    def loss(p, r, mask, edges, weights):
+        return ops.pair_energy_loss(p, r, mask, "exp", None, None, 1.0, 1e-5, edges, weights,
+                                    None, "mean_pair")
+
+    graphs = []
+
+    def keep(graph, _inputs):
+        graphs.append(graph.code)
+        return compile_module.make_boxed_func(graph)
+
+    traced = compile_module.aot_function(loss, fw_compiler=keep, bw_compiler=keep)
+    results = []
+    for fn in (loss, traced):
+        p = pred.clone().requires_grad_()
+        value = fn(p, ref, MASK, kwargs["edges"], kwargs["edge_weights"])
+        results.append((value, *torch.autograd.grad(value, p)))
+    assert "energyloss._pair_energy_fused" in graphs[0]
+    for ours, expected in zip(results[1], results[0]):
+        torch.testing.assert_close(ours, expected, rtol=1e-12, atol=0)
