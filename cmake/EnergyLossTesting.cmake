@@ -17,7 +17,36 @@
 #
 # GLOB patterns are relative to the calling folder and re-read when files
 # are added (CONFIGURE_DEPENDS); EXCLUDE drops the files it matches.
-find_package(GTest REQUIRED)
+#
+# GoogleTest is Debian's prebuilt one, or, when this build compiles with the
+# C++ ABI that is not the compiler's default (ENERGYLOSS_FORCED_CXX11_ABI: a
+# LibTorch with the other _GLIBCXX_USE_CXX11_ABI, top-level CMakeLists.txt),
+# built from its sources (Debian's googletest package, /usr/src/googletest)
+# with that ABI, as targets GTest::gtest and GTest::gtest_main all the same.
+set(ENERGYLOSS_GTEST_FROM_SOURCE OFF)
+if(ENERGYLOSS_FORCED_CXX11_ABI)
+  find_path(ENERGYLOSS_GTEST_SOURCE_DIR googletest/CMakeLists.txt PATHS /usr/src/googletest
+            DOC "GoogleTest's sources, built with this build's C++ ABI")
+  if(ENERGYLOSS_GTEST_SOURCE_DIR)
+    set(ENERGYLOSS_GTEST_FROM_SOURCE ON)
+    set(BUILD_GMOCK OFF CACHE BOOL "GoogleTest built from source: without GoogleMock")
+    set(INSTALL_GTEST OFF CACHE BOOL "GoogleTest built from source: not installed")
+    # Its own warning flags, not ours.
+    get_property(_options DIRECTORY PROPERTY COMPILE_OPTIONS)
+    set_property(DIRECTORY PROPERTY COMPILE_OPTIONS "")
+    add_subdirectory(${ENERGYLOSS_GTEST_SOURCE_DIR} ${CMAKE_BINARY_DIR}/googletest EXCLUDE_FROM_ALL)
+    set_property(DIRECTORY PROPERTY COMPILE_OPTIONS "${_options}")
+    if(NOT TARGET GTest::gtest_main)  # (googletest >= 1.11 defines them itself)
+      add_library(GTest::gtest ALIAS gtest)
+      add_library(GTest::gtest_main ALIAS gtest_main)
+    endif()
+    message(STATUS "energyloss: GoogleTest built from ${ENERGYLOSS_GTEST_SOURCE_DIR} with "
+                   "_GLIBCXX_USE_CXX11_ABI=${ENERGYLOSS_CXX11_ABI}")
+  endif()
+endif()
+if(NOT ENERGYLOSS_GTEST_FROM_SOURCE)
+  find_package(GTest REQUIRED)
+endif()
 include(GoogleTest)
 
 # The test files a call names: SOURCES plus GLOB matches, less EXCLUDE.

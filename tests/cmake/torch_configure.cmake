@@ -4,9 +4,11 @@
 # default to:
 #   1. with OpenMM enabled (Debian's uses the other ABI): the configure fails
 #      naming the mismatch and OpenMM, before anything is built;
-#   2. with the engines, tests, benchmarks, examples and CUDA off: it succeeds, every
+#   2. with the engines, benchmarks, examples and CUDA off: it succeeds, every
 #      target of ours compiles with _GLIBCXX_USE_CXX11_ABI=<OTHER_ABI> (energyloss_core
-#      has no torch of its own) and the package records that ABI.
+#      has no torch of its own), GoogleTest is built from its sources with it
+#      (Debian's googletest package; without them the prebuilt one is refused)
+#      and the package records that ABI.
 # With its version 9.9.9 (flags kept):
 #   3. the configure warns that ENERGYLOSS_PYTHON imports another torch.
 # Variables: SOURCE_DIR (the project), WORK_DIR (scratch), TORCH_DIR, OTHER_ABI.
@@ -38,10 +40,29 @@ endif()
 message(STATUS "1. refused: ABI mismatch with OpenMM named")
 
 configure(torch_only -DENERGYLOSS_WITH_OPENMM=OFF -DENERGYLOSS_WITH_LAMMPS=OFF
-          -DENERGYLOSS_WITH_RDKIT=OFF -DENERGYLOSS_BUILD_TESTS=OFF -DENERGYLOSS_BUILD_BENCH=OFF
+          -DENERGYLOSS_WITH_RDKIT=OFF -DENERGYLOSS_BUILD_TESTS=ON -DENERGYLOSS_BUILD_BENCH=OFF
           -DENERGYLOSS_BUILD_EXAMPLES=OFF)
-if(NOT status EQUAL 0)
-  message(FATAL_ERROR "configure without the engines failed:\n${out}")
+if(EXISTS /usr/src/googletest/googletest/CMakeLists.txt)
+  if(NOT status EQUAL 0)
+    message(FATAL_ERROR "configure without the engines failed:\n${out}")
+  endif()
+  # Debian's prebuilt GoogleTest has the compiler's ABI: the tests get one built from source.
+  file(READ ${WORK_DIR}/torch_only/googletest/googletest/CMakeFiles/gtest.dir/flags.make gtest_flags)
+  if(NOT gtest_flags MATCHES "_GLIBCXX_USE_CXX11_ABI=${OTHER_ABI}")
+    message(FATAL_ERROR "GoogleTest is not built with _GLIBCXX_USE_CXX11_ABI=${OTHER_ABI}:\n${gtest_flags}")
+  endif()
+  message(STATUS "2a. GoogleTest built from /usr/src/googletest with _GLIBCXX_USE_CXX11_ABI=${OTHER_ABI}")
+else()
+  if(status EQUAL 0 OR NOT out MATCHES "C\\+\\+ ABI mismatch.*GoogleTest")
+    message(FATAL_ERROR "without GoogleTest's sources the configure must refuse its prebuilt one:\n${out}")
+  endif()
+  message(STATUS "2a. refused: GoogleTest's prebuilt library has the other ABI (no sources here)")
+  configure(torch_only -DENERGYLOSS_WITH_OPENMM=OFF -DENERGYLOSS_WITH_LAMMPS=OFF
+            -DENERGYLOSS_WITH_RDKIT=OFF -DENERGYLOSS_BUILD_TESTS=OFF -DENERGYLOSS_BUILD_BENCH=OFF
+            -DENERGYLOSS_BUILD_EXAMPLES=OFF)
+  if(NOT status EQUAL 0)
+    message(FATAL_ERROR "configure without the engines and tests failed:\n${out}")
+  endif()
 endif()
 file(GLOB_RECURSE flags ${WORK_DIR}/torch_only/common/CMakeFiles/energyloss_core.dir/flags.make)
 file(READ "${flags}" core_flags)
