@@ -124,6 +124,17 @@ def test_half_precision_is_refused_by_name(dtype, name, op, device):
         getattr(ops, op)(pred, ref)
 
 
+@pytest.mark.parametrize("dtype,name", [(torch.float16, "float16"), (torch.bfloat16, "bfloat16")])
+def test_an_autocast_prediction_against_a_float_reference_is_refused_by_name(dtype, name):
+    # Under torch.autocast a model's output is float16/bfloat16 while the
+    # reference stays float32: the refusal names the op and the dtype.
+    pred, ref = batch(dtype=torch.float32)
+    for op in ("pair_energy_loss", "pair_energy_terms"):
+        with pytest.raises(ERRORS, match=rf"{op}: pred: expected float32 or float64, got \w+ "
+                           rf"\({name}\)"):
+            getattr(ops, op)(pred.to(dtype), ref)
+
+
 class DeviceStandIn(torch.Tensor):
     """Reports `device` without memory; any kernel reaching it fails."""
 

@@ -57,9 +57,11 @@ PairArguments::PairArguments(const char* op, const Tensor& pred_in, const Tensor
                              const c10::optional<Tensor>& mask_in,
                              const c10::optional<Tensor>& edges_in,
                              const c10::optional<Tensor>& weights_in) {
+  // pred's dtype first: an autocast float16 prediction against a float32
+  // reference is refused naming the op and float16, not as a dtype mismatch.
+  torch_ops::require_float_or_double(op, "pred", pred_in);
   torch_ops::require_same_shape(ref_in, "ref", pred_in, "pred");
   require(pred_in.dim() == 3, op, ": pred: expected shape [B, N, d], got ", pred_in.sizes());
-  torch_ops::require_float_or_double(op, "pred", pred_in);
   const auto same_device = [&](const char* name, const Tensor& tensor) {
     require_on_device(op, name, tensor, pred_in.device());
   };
