@@ -73,11 +73,6 @@ BatchLayout batch_layout(const char* op, torch::Tensor& positions,
   return layout;
 }
 
-BatchLayout batch_layout(torch::Tensor& positions, std::optional<torch::Tensor>& mask,
-                         const char* name) {
-  return batch_layout(nullptr, positions, mask, name);
-}
-
 void require_same_shape(const torch::Tensor& tensor, const char* name,
                         const torch::Tensor& reference, const char* reference_name) {
   require(tensor.sizes() == reference.sizes(), name, " has shape ", tensor.sizes(), " but ",

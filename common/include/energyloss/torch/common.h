@@ -35,9 +35,6 @@ void require_floating_cpu(const char* op, const char* argument, const torch::Ten
 // argument) appear in errors.
 BatchLayout batch_layout(const char* op, torch::Tensor& positions,
                          std::optional<torch::Tensor>& mask, const char* name);
-// The same without the op's name, for callers not yet passing it.
-BatchLayout batch_layout(torch::Tensor& positions, std::optional<torch::Tensor>& mask,
-                         const char* name);
 
 // Same shape and dtype as `reference`, or an error naming both arguments.
 void require_same_shape(const torch::Tensor& tensor, const char* name,
