@@ -28,6 +28,10 @@ def good():
 LOSSES = {"pair": pair.pair_energy_loss, "mse": baselines.mse_loss,
           "mae": baselines.mae_loss, "kabsch": baselines.kabsch_mse}
 
+# The pair loss also has reduction="mean_pair"; its message names it.
+REDUCTIONS = {name: r"reduction must be 'none', 'sum' or 'mean', got 'median'" for name in LOSSES}
+REDUCTIONS["pair"] = r"pair_energy_loss: reduction must be 'none', 'sum', 'mean' or 'mean_pair', got 'median'"
+
 CASES = []
 for name, op in LOSSES.items():
     CASES += [
@@ -35,12 +39,12 @@ for name, op in LOSSES.items():
         (f"{name}-last-dim-2", lambda op=op: op(PRED[..., :2], REF), r"ref has shape \[2, 5, 3\] but pred has shape \[2, 5, 2\]"),
         (f"{name}-rank-1", lambda op=op: op(PRED.flatten(), REF.flatten()), r"pred: expected shape \[B, N, d\], got \[30\]"),
         (f"{name}-int-dtype", lambda op=op: op(PRED.long(), REF.long()), r"pred: expected float32 or float64, got Long"),
-        (f"{name}-mixed-dtype", lambda op=op: op(PRED.float(), REF), r"ref has dtype Double but pred has dtype Float"),
+        (f"{name}-mixed-dtype", lambda op=op: op(PRED.float(), REF), r"ref has dtype Double but pred has dtype Float; convert one of them \(\.float\(\) or \.double\(\)\)"),
         (f"{name}-nan-pred", lambda op=op: op(NAN, REF), r"pred has a non-finite value \(nan\) at system 0, atom 1, coordinate 2"),
         (f"{name}-inf-ref", lambda op=op: op(PRED, INF), r"ref has a non-finite value \(inf\) at system 1, atom 3, coordinate 0"),
         (f"{name}-list-not-tensor", lambda op=op: op(PRED.tolist(), REF), r"pred must be a torch.Tensor, got list"),
         (f"{name}-bad-mask-shape", lambda op=op: op(PRED, REF, mask=torch.ones(2, 4, dtype=torch.bool)), r"mask: expected shape \[2, 5\] to match pred, got \[2, 4\]"),
-        (f"{name}-bad-reduction", lambda op=op: op(PRED, REF, reduction="median"), r"reduction must be 'none', 'sum' or 'mean', got 'median'"),
+        (f"{name}-bad-reduction", lambda op=op: op(PRED, REF, reduction="median"), REDUCTIONS[name]),
     ]
 # Non-contiguous input is fine and must give the contiguous answer: checked below.
 CASES += [

@@ -78,7 +78,8 @@ void require_same_shape(const torch::Tensor& tensor, const char* name,
   require(tensor.sizes() == reference.sizes(), name, " has shape ", tensor.sizes(), " but ",
           reference_name, " has shape ", reference.sizes());
   require(tensor.scalar_type() == reference.scalar_type(), name, " has dtype ",
-          tensor.scalar_type(), " but ", reference_name, " has dtype ", reference.scalar_type());
+          tensor.scalar_type(), " but ", reference_name, " has dtype ", reference.scalar_type(),
+          "; convert one of them (.float() or .double())");
 }
 
 torch::Tensor reduce(const torch::Tensor& per_system, const std::string& reduction) {

@@ -288,6 +288,11 @@ using torch::Tensor;
 Tensor pair_energy_loss(const Tensor& pred, const Tensor& ref, const PairLossOptions& options,
                         const std::optional<Tensor>& mask, const std::optional<Tensor>& edges,
                         const std::optional<Tensor>& edge_weights) {
+  const std::string& reduction = options.reduction;
+  require(
+      reduction == "none" || reduction == "sum" || reduction == "mean" || reduction == "mean_pair",
+      "pair_energy_loss: reduction must be 'none', 'sum', 'mean' or 'mean_pair', got '", reduction,
+      "'");
   const pair_ops::OnDevice moved =
       pair_ops::on_pred_device("pair_energy_loss", pred, ref, torch_ops::to_c10(mask),
                                torch_ops::to_c10(edges), torch_ops::to_c10(edge_weights));

@@ -21,7 +21,8 @@ using torch::autograd::variable_list;
 void require_same_dtype(const Tensor& tensor, const char* name, const Tensor& reference,
                         const char* reference_name) {
   require(tensor.scalar_type() == reference.scalar_type(), name, " has dtype ",
-          tensor.scalar_type(), " but ", reference_name, " has dtype ", reference.scalar_type());
+          tensor.scalar_type(), " but ", reference_name, " has dtype ", reference.scalar_type(),
+          "; convert one of them (.float() or .double())");
 }
 
 // Contiguous couplings of a batch of L x L lattices, checked against B and L;
