@@ -54,11 +54,15 @@ def parse_arguments(argv=None):
     if args.batch % args.world_size:
         parser.error(f"--batch ({args.batch}) must be a multiple of --world-size "
                      f"({args.world_size}), so every rank gets the same share")
+    chosen = args.backend
     if args.backend == "auto":
         args.backend = "nccl" if torch.cuda.is_available() else "gloo"
     if args.backend == "nccl" and torch.cuda.device_count() < args.world_size:
-        parser.error(f"--backend nccl needs one GPU per rank: {torch.cuda.device_count()} "
-                     f"visible for --world-size {args.world_size}")
+        picked = " (nccl: CUDA is available)" if chosen == "auto" else ""
+        parser.error(f"--backend {chosen}{picked} needs one GPU per rank: "
+                     f"{torch.cuda.device_count()} visible for "
+                     f"--world-size {args.world_size}; pass --world-size "
+                     f"{max(torch.cuda.device_count(), 1)}, or --backend gloo to train on the CPU")
     return args
 
 
