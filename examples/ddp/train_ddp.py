@@ -51,6 +51,8 @@ def parse_arguments(argv=None):
     for name in ("world_size", "steps", "batch", "atoms"):
         if getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}")
+    if not args.lr > 0 or args.lr == float("inf"):  # SGD would refuse it in every rank
+        parser.error(f"--lr must be a finite number > 0, got {args.lr}")
     if args.batch % args.world_size:
         parser.error(f"--batch ({args.batch}) must be a multiple of --world-size "
                      f"({args.world_size}), so every rank gets the same share")
