@@ -15,6 +15,11 @@
 #     with PYTHONPATH (default ${CMAKE_BINARY_DIR}/python),
 #     ENERGYLOSS_BUILD_DIR and ENERGYLOSS_SOURCE_DIR set.
 #
+#   energyloss_set_test_timeout(<test> <seconds>)
+#     the test's TIMEOUT, times ENERGYLOSS_TEST_TIMEOUT_FACTOR (default 1;
+#     scripts/sanitize.sh raises it: instrumented runs are several times
+#     slower). Tests without one get ctest's --timeout.
+#
 # GLOB patterns are relative to the calling folder and re-read when files
 # are added (CONFIGURE_DEPENDS); EXCLUDE drops the files it matches.
 #
@@ -87,6 +92,18 @@ function(energyloss_add_gtests)
   endforeach()
 endfunction()
 
+set(ENERGYLOSS_TEST_TIMEOUT_FACTOR 1 CACHE STRING
+    "Multiplies the tests' own TIMEOUTs (slow instrumented builds)")
+if(NOT ENERGYLOSS_TEST_TIMEOUT_FACTOR MATCHES "^[1-9][0-9]*$")
+  message(FATAL_ERROR "ENERGYLOSS_TEST_TIMEOUT_FACTOR must be a positive integer, "
+                      "got '${ENERGYLOSS_TEST_TIMEOUT_FACTOR}'")
+endif()
+
+function(energyloss_set_test_timeout test seconds)
+  math(EXPR seconds "${seconds} * ${ENERGYLOSS_TEST_TIMEOUT_FACTOR}")
+  set_tests_properties(${test} PROPERTIES TIMEOUT ${seconds})
+endfunction()
+
 function(energyloss_add_pytests)
   cmake_parse_arguments(ARG "" "GLOB;EXCLUDE;PREFIX;PYTHONPATH;WORKING_DIRECTORY;TIMEOUT"
                         "SOURCES" ${ARGN})
@@ -107,7 +124,7 @@ function(energyloss_add_pytests)
              ${working_directory})
     set_tests_properties(${ARG_PREFIX}${name} PROPERTIES ENVIRONMENT "${environment}")
     if(ARG_TIMEOUT)
-      set_tests_properties(${ARG_PREFIX}${name} PROPERTIES TIMEOUT ${ARG_TIMEOUT})
+      energyloss_set_test_timeout(${ARG_PREFIX}${name} ${ARG_TIMEOUT})
     endif()
   endforeach()
 endfunction()

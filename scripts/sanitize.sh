@@ -38,6 +38,7 @@ before any of our code runs; lmp_energyloss runs the same decks instrumented)
 and the benchmarks/examples (not built).
 
   -B DIR       build directory (default build-sanitize; must not be build/)
+               (tests' own TIMEOUTs are raised 4x: ENERGYLOSS_TEST_TIMEOUT_FACTOR)
   --no-run     configure and build only
   -h, --help   this text (nothing is built)
 USAGE
@@ -122,7 +123,7 @@ cmake_args=(-S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo
   "-DCMAKE_MODULE_LINKER_FLAGS=-fsanitize=address,undefined"
   -DENERGYLOSS_WITH_CUDA=OFF -DENERGYLOSS_WITH_RDKIT=OFF
   -DENERGYLOSS_BUILD_EXAMPLES=OFF -DENERGYLOSS_BUILD_BENCH=OFF
-  "-DENERGYLOSS_PYTHON=$wrappers/python3")
+  "-DENERGYLOSS_PYTHON=$wrappers/python3" -DENERGYLOSS_TEST_TIMEOUT_FACTOR=4)
 [[ -n $stock_lmp ]] && cmake_args+=("-DENERGYLOSS_STOCK_LMP=$wrappers/lmp")
 [[ -n $mpiexec_real ]] && cmake_args+=("-DMPIEXEC_EXECUTABLE=$wrappers/mpiexec")
 
