@@ -110,7 +110,9 @@ import torch
 print(f"python {sys.version.split()[0]}, torch {torch.__version__}, CUDA {torch.version.cuda}, "
       f"cxx11 ABI {torch._C._GLIBCXX_USE_CXX11_ABI}, cmake prefix {torch.utils.cmake_prefix_path}")
 if not torch.cuda.is_available():
-    sys.exit("this torch sees no CUDA device")
+    sys.exit("this torch is a CPU-only build (torch.version.cuda is None): pass --python PY "
+             "whose torch is a CUDA build" if torch.version.cuda is None else
+             "this torch sees no CUDA device (check nvidia-smi and CUDA_VISIBLE_DEVICES)")
 print("device:", torch.cuda.get_device_name())
 PYCODE
 }
