@@ -76,6 +76,7 @@ CASES += [
     ("spins-bce-nan", lambda: spins.spin_bce_loss(SPINS * math.nan, SPINS), r"logits has a non-finite value \(nan\) at \[0, 0\]"),
     ("spins-margin-shape", lambda: spins.spin_margin_loss(SPINS, SPINS[:, :2]), r"target has shape \[1, 2, 4\] but logits has shape \[1, 4, 4\]"),
     ("spins-ground-state-shape", lambda: spins.ising_ground_state(JH, JV[:, :2]), r"Jv: expected shape \[B, L-1, L\] = \[1, 3, 4\] to match Jh, got \[1, 2, 4\]"),
+    ("spins-ground-state-jh-shape", lambda: spins.ising_ground_state(JH[:, :3], JV), r"Jh: expected shape \[B, L, L-1\] \(L x L lattices\), got \[1, 3, 3\]"),
     ("diffusion-schedule-kind", lambda: diffusion.noise_schedule(torch.rand(4), kind="zigzag"), r"kind must be 'polynomial' or 'cosine', got 'zigzag'"),
     ("diffusion-x0-shape", lambda: diffusion.x0_from_eps(REF, REF[:, :4], 0.5, 0.5), r"eps_hat has shape \[2, 4, 3\] but x_t has shape \[2, 5, 3\]"),
     ("noise-seeded-normal-negative", lambda: energyloss.noise.seeded_normal([-1, 3], 0), r"shape\[0\] is -1; sizes must be >= 0"),

@@ -221,7 +221,10 @@ Tensor spin_true_energy_loss(const Tensor& logits, const Tensor& Jh, const Tenso
 }
 
 std::tuple<Tensor, Tensor> ising_ground_state(const Tensor& Jh, const Tensor& Jv) {
-  require(Jh.dim() == 3, "Jh: expected shape [B, L, L-1], got ", Jh.sizes());
+  // B and L come from Jh itself, so its own last dimension is checked here
+  // (Couplings would report a mismatch "to match Jh").
+  require(Jh.dim() == 3 && (Jh.size(1) < 1 || Jh.size(2) == Jh.size(1) - 1),
+          "Jh: expected shape [B, L, L-1] (L x L lattices), got ", Jh.sizes());
   const Couplings couplings("ising_ground_state", Jh, Jv, Jh.size(0), Jh.size(1), "Jh");
   Tensor spins = torch::empty({couplings.batch, couplings.side, couplings.side},
                               couplings.horizontal.options());
