@@ -17,7 +17,7 @@ At the end every rank's parameters are compared; the script exits with
 status 1 if they differ (they must be identical after each DDP step).
 
 Example:
-    PYTHONPATH=build/python python3 examples/ddp/train_ddp.py --world-size 2 --steps 20
+    PYTHONPATH=build/python /usr/bin/python3 examples/ddp/train_ddp.py --world-size 2 --steps 20
 """
 import argparse
 import os
