@@ -210,3 +210,15 @@ def test_bad_input_raises(loss):
         loss(pred, pred, reduction="max")
     with pytest.raises(ERRORS, match="float32 or float64"):
         loss(pred.long(), pred.long())
+
+
+@pytest.mark.parametrize("loss", [energyloss.mse_loss, energyloss.mae_loss, energyloss.kabsch_mse])
+def test_second_derivatives_are_refused_not_silently_zero(loss):
+    # The fused backward returns saved constants; a gradient penalty built on
+    # it would silently count as a constant, so create_graph must be refused.
+    pred = torch.randn(2, 5, 3, dtype=torch.float64, requires_grad=True)
+    ref = torch.randn(2, 5, 3, dtype=torch.float64)
+    with pytest.raises((RuntimeError, ValueError), match="second derivatives"):
+        torch.autograd.grad(loss(pred, ref), pred, create_graph=True)
+    (grad,) = torch.autograd.grad(loss(pred, ref), pred)  # first derivatives still work
+    assert torch.isfinite(grad).all()

@@ -63,6 +63,11 @@ struct BaselineFunction : public torch::autograd::Function<BaselineFunction> {
   }
 
   static variable_list backward(AutogradContext* ctx, variable_list grad_outputs) {
+    // The saved gradients are constants: with create_graph the result would
+    // silently carry no second derivative.
+    require(!torch::GradMode::is_enabled(),
+            "mse_loss, mae_loss and kabsch_mse do not support second derivatives "
+            "(create_graph=True)");
     const auto saved = ctx->get_saved_variables();
     const Tensor scale = grad_outputs[0].reshape({-1, 1, 1});
     const Tensor grad_pred = saved[0].defined() ? saved[0] * scale : Tensor();
