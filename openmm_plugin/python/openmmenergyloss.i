@@ -97,7 +97,10 @@ class EnergyLossForce : public OpenMM::Force {
   void setPairsWithinCutoff(const energyloss::CoefficientSpec& coefficients, double cutoff);
   void clearPairsWithinCutoff();
   bool hasPairsWithinCutoff() const;
-  const energyloss::CoefficientSpec& getPairCoefficients() const;
+  // A copy for Python: a proxy of the C++ reference would dangle once the
+  // force is garbage-collected (ASan: heap-use-after-free reading .mode of
+  // EnergyLossForce(...).getPairCoefficients()).
+  energyloss::CoefficientSpec getPairCoefficients() const;
   double getPairCutoff() const;
   void addSparseRigidEdges(const energyloss::CoefficientSpec& coefficients,
                            const energyloss::SparseRigidOptions& options);

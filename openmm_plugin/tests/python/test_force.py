@@ -284,6 +284,25 @@ def test_package_wraps_the_swig_module_and_takes_mode_names_from_cpp():
         EnergyLossForce(reference, coeff="quartic")
 
 
+def test_pair_coefficients_outlive_their_force():
+    """getPairCoefficients() gives Python its own copy: the spec stays valid
+    after the force is collected (it used to point into the freed force)."""
+    import gc
+    force = EnergyLossForce(random_structure(4, 20), coeff="inv2")
+    spec = force.getPairCoefficients()
+    k0 = spec.k0
+    del force
+    gc.collect()
+    for _ in range(100):  # reuse the freed memory
+        EnergyLossForce(random_structure(4, 20), coeff="exp").setName("x" * 200)
+    assert spec.mode == openmmenergyloss.parse_coefficient_mode("inv2")
+    assert spec.k0 == k0
+    force = EnergyLossForce(random_structure(4, 20), coeff="inv2")
+    own = force.getPairCoefficients()
+    own.k0 = 123.0  # a copy: changing it leaves the force's spec as it was
+    assert force.getPairCoefficients().k0 == k0
+
+
 def test_force_field_coefficients_on_bonds_equal_the_bond_constants():
     """coeff='forcefield': along a bonded pair amber's 1-2 nonbonded terms are
     excluded, so k is exactly the HarmonicBondForce's constant."""
