@@ -10,11 +10,13 @@ import torch
 import energyloss
 
 # The losses the molecule experiments know, in table order. energy-ff,
-# energy-hfit and energy-shell are pair energy losses with force-field springs
-# (per-pair curvature, Hessian fit, shell-balanced); a "+ff" suffix adds the
-# force field's true-energy term at low noise (energyloss.ForceFieldEnergyLoss).
+# energy-hfit, energy-shell and energy-msem are pair energy losses with
+# force-field springs (per-pair curvature, Hessian fit, shell-balanced,
+# modified Seminario bond and angle constants as 1-2 and 1-3 springs); a "+ff"
+# suffix adds the force field's true-energy term at low noise
+# (energyloss.ForceFieldEnergyLoss).
 PAIR_LOSSES = ("mse", "kabsch", "energy", "energy-sparse", "energy-ff", "energy-hfit",
-               "energy-shell")
+               "energy-shell", "energy-msem")
 FF_TERM = "+ff"
 LOSSES = PAIR_LOSSES + tuple(name + FF_TERM for name in PAIR_LOSSES if name.startswith("energy"))
 # What a run without --losses trains (the published tables' losses).

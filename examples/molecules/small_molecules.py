@@ -26,17 +26,24 @@ Pipeline:
 Losses: mse, kabsch, energy (exp coefficients, complete graph, masked),
 energy-sparse (a globally rigid sparse graph per molecule), and pair energy
 losses with springs from MMFF94 through energyloss.MMFFOracle, per
-conformer on the complete graph:
+conformer, on the complete graph unless said otherwise:
   energy-ff     the per-pair curvature (force_field_coefficients, finite
                 differences, floored);
   energy-hfit   the Hessian-fitted springs (method="hessian_fit");
   energy-shell  the exp preset's total per graph-distance shell, shared out
                 in proportion to the per-pair curvature
                 (shell_balanced_coefficients; always in the exp preset's
-                units, its totals being exp's).
-energy-ff and energy-hfit springs are in kT / angstrom^2 at --temperature
-(--ff-units kT, the default) or rescaled to the exp preset's total
-(--ff-units exp-total, as in the first published table). A "+ff" suffix
+                units, its totals being exp's);
+  energy-msem   modified Seminario springs on a sparse graph: the bond and
+                angle constants of the MMFF94 Hessian (modified_seminario)
+                as springs on the bonds and, per angle A-B-C, on the 1-3
+                pair A-C with k_theta r_AC^2 / (r_AB r_CB sin theta)^2
+                (seminario_pair_springs; shared 1-3 pairs summed, nearly
+                linear angles, theta > 170 degrees, get none).
+energy-ff, energy-hfit and energy-msem springs are in kT / angstrom^2 at
+--temperature (--ff-units kT, the default) or rescaled to the exp preset's
+total on the same edges (--ff-units exp-total, as in the first published
+table; complete graph, or energy-msem's 1-2 and 1-3 pairs). A "+ff" suffix
 (e.g. energy-hfit+ff) adds the force field's true-energy term
 --ff-weight x (E_MMFF(x0_hat) - E_MMFF(x0)) / kT on the batch entries whose
 noise level sigma is at most --ff-max-sigma (energyloss.ForceFieldEnergyLoss).
@@ -88,7 +95,7 @@ MINIMISER_ITERATIONS = 50
 BOLTZMANN = 0.0019872043  # kcal/mol/K, MMFF94's energy unit
 # How each force-field loss gets its springs from the MMFF94 oracle.
 FF_METHODS = {"energy-ff": "finite_difference", "energy-hfit": "hessian_fit",
-              "energy-shell": "shell"}
+              "energy-shell": "shell", "energy-msem": "seminario"}
 # The validation set's noise levels (midpoints of 8 equal bins of the
 # training's t ~ U(0.001, 1), so their mean estimates the training objective)
 # and the seed of its rotations and noise: fixed, the same for every run.
@@ -108,8 +115,8 @@ def parse_arguments(argv):
     parser.add_argument("--losses", nargs="+", default=list(DEFAULT_LOSSES), choices=LOSSES,
                         help=f"(default: {' '.join(DEFAULT_LOSSES)})")
     parser.add_argument("--ff-units", default="kT", choices=FF_UNITS,
-                        help="energy-ff / energy-hfit springs in kT/A^2 (kT, default) or "
-                             "rescaled to the exp preset's total (exp-total)")
+                        help="energy-ff / energy-hfit / energy-msem springs in kT/A^2 (kT, "
+                             "default) or rescaled to the exp preset's total (exp-total)")
     parser.add_argument("--temperature", type=float, default=298.15,
                         help="kelvin, for kT (298.15)")
     parser.add_argument("--ff-weight", type=float, default=1.0,
@@ -350,16 +357,23 @@ def force_field_edges(data, oracles, method, units, kT, cache):
     """Complete-graph edges with MMFF94-derived springs per conformer
     (``oracles`` [molecule] and force_field_coefficients with ``method``, in
     kT/A^2, then ``force_field_springs(..., units)``; "shell": the exp
-    preset's shell totals shared out by the finite-difference curvature);
-    cached in ``cache``."""
+    preset's shell totals shared out by the finite-difference curvature;
+    "seminario": sparse 1-2 and 1-3 edges, ``seminario_springs``); cached in
+    ``cache``."""
     if os.path.exists(cache):
         return torch.load(cache)
     edges, weights = [], []
+    dropped = angles = 0
     for r, oracle in zip(data.records, oracles):
         pairs = complete_pairs(len(r["elements"]))
         for conformer in r["conformers"]:
             reference = torch.as_tensor(conformer, dtype=torch.float64)
-            if method == "shell":
+            if method == "seminario":
+                pairs, k, details = seminario_springs(oracle, reference, r["bonds"])
+                k = force_field_springs(k / kT, reference, pairs, units)
+                dropped += int(details["dropped"].sum())
+                angles += len(details["dropped"])
+            elif method == "shell":
                 k = energyloss.shell_balanced_coefficients(
                     reference, r["bonds"], pairs,
                     energyloss.force_field_coefficients(oracle, reference, pairs))
@@ -368,9 +382,26 @@ def force_field_edges(data, oracles, method, units, kT, cache):
                     oracle, reference, pairs, method=method, kT=kT), reference, pairs, units)
             edges.append(pairs)
             weights.append(k.float())
+    if method == "seminario":
+        print(f"energy-msem springs: {angles} angles, {dropped} nearly linear (no 1-3 spring), "
+              f"{sum(int((w < 0).sum()) for w in weights)} negative springs", flush=True)
     result = pad_edges(edges, weights)
     torch.save(result, cache)
     return result
+
+
+def seminario_springs(oracle, reference, bonds):
+    """Modified Seminario springs of one conformer ``reference`` [N, 3]
+    (angstrom) on its bonds and 1-3 pairs, in kcal/mol/A^2: the MMFF94
+    Hessian (force_field_hessian, as energy-hfit's), its bond and angle
+    constants (modified_seminario, every angle of the bond graph) and their
+    pair springs (seminario_pair_springs). Returns (pairs [P, 2], k [P],
+    details)."""
+    constants = energyloss.modified_seminario(
+        energyloss.force_field_hessian(oracle, reference), reference, bonds)
+    return energyloss.seminario_pair_springs(reference, bonds, constants["bond_k"],
+                                             constants["angles"], constants["angle_k"],
+                                             return_details=True)
 
 
 def data_energies(data, oracles):

@@ -22,7 +22,7 @@ __all__ = [
     "HarmonicBondOracle", "oracle_energy", "true_energy_loss", "force_field_coefficients",
     "openmm_pair_coefficients", "force_field_hessian", "hessian_fitted_springs",
     "spring_network_hessian", "project_out_rigid_modes", "nnls", "shell_balanced_coefficients",
-    "modified_seminario",
+    "modified_seminario", "seminario_pair_springs",
     "Generator", "load_generator",
 ]
 
@@ -225,7 +225,11 @@ class MMFFOracle(Oracle):
     def __init__(self, molecule, variant="MMFF94", workers=1):
         op = _engine_op("rdkit_mmff_oracle", "RDKit MMFF", "ENERGYLOSS_WITH_RDKIT")
         super().__init__(op(str(molecule), str(variant), int(workers)))
-        self._arguments = (str(molecule), str(variant), int(workers))
+        # A path pickles as an absolute path (unpickling may run elsewhere);
+        # a mol block (it has a newline) as itself.
+        molecule = str(molecule)
+        self._arguments = (molecule if "\n" in molecule else os.path.abspath(molecule),
+                           str(variant), int(workers))
 
 
 class LennardJonesOracle(Oracle):
@@ -534,6 +538,135 @@ def modified_seminario(hessian, ref, bonds, angles=None):
         None if angles is None else _index_tensor(angles, "angles", 3))
     return {"bond_k": bond_k, "bond_length": bond_length, "angles": triples,
             "angle_k": angle_k, "angle_theta": angle_theta}
+
+
+def seminario_pair_springs(ref, bonds, bond_k, angles, angle_k, max_theta=math.radians(170.0),
+                           return_details=False):
+    """Pair springs on the 1-2 and 1-3 pairs of a molecule from bond and
+    angle force constants, e.g. ``modified_seminario``'s: the sparse edge set
+    and k for ``pair_energy_loss(..., coeff="explicit", edges=pairs,
+    edge_weights=k)``.
+
+    Each bond (1-2 pair) gets its ``bond_k``. Each angle A-B-C becomes a
+    distance spring on its 1-3 pair A-C,
+
+        k_13 = k_theta r_AC^2 / (r_AB r_CB sin theta)^2,
+
+    with r and theta from ``ref``: at fixed bond lengths the law of cosines
+    gives dr_AC/dtheta = r_AB r_CB sin theta / r_AC, so for small bends
+    1/2 k_13 dr_AC^2 = 1/2 k_theta dtheta^2 to first order (the harmonic
+    limit; a Urey-Bradley 1-3 term, Urey & Bradley, Phys. Rev. 38, 1969
+    (1931), with its constant chosen to carry the whole bend). Springs on one
+    pair add up: a 1-3 pair shared by several angles (four-membered rings)
+    gets the sum of their springs, and a 1-3 pair that is also a bond
+    (three-membered rings) gets the bond's k plus the angles'. A 1-3 spring
+    also stiffens the two bonds' stretches a little (dr_AC/dr_AB =
+    (r_AB - r_CB cos theta) / r_AC); the bond springs are not reduced for it.
+    A distance cannot see the bend of a linear angle (dr_AC/dtheta -> 0, and
+    k_13 -> infinity): angles with theta > ``max_theta`` (rad, default 170
+    degrees) or theta < pi - ``max_theta`` get no spring and are listed in
+    the details; their pair stays out of the result unless it is a bond or
+    another angle's 1-3 pair.
+
+    ``ref`` ``[N, 3]`` (length unit L); ``bonds`` ``[M, 2]`` integer atom
+    pairs, each once; ``bond_k`` ``[M]`` in energy / L^2; ``angles``
+    ``[A, 3]`` (A, centre B, C; both arms A-B and C-B must be bonds) and
+    ``angle_k`` ``[A]`` in energy / rad^2, both k in the convention
+    E = 1/2 k (q - q0)^2 (``modified_seminario``'s ``bond_k``, ``angles``
+    and ``angle_k``). The result is in energy / L^2; nothing is rescaled
+    (divide by kT for kT / L^2). Signs are the input's: non-negative
+    constants give non-negative springs.
+
+    Returns (pairs ``[P, 2]`` int64 with i < j, in lexicographic order;
+    k ``[P]`` in ref's floating dtype, computed in float64), or with
+    ``return_details`` also a dict: ``bond_pair`` ``[P]`` and ``angle_pair``
+    ``[P]`` (bool: the pair is a bond / the 1-3 pair of a kept angle),
+    ``angle_spring`` ``[A]`` (each angle's k_13, 0 where dropped), ``theta``
+    ``[A]`` (rad), ``dropped`` ``[A]`` (bool: nearly collinear, no spring).
+    Bad input (shapes, non-integer or out-of-range indices, repeated bonds,
+    an angle whose arms are not bonds, non-finite values, atoms on top of
+    each other, ``max_theta`` outside (pi/2, pi)) raises ValueError naming
+    the argument.
+    """
+    ref = _floating(ref)
+    if ref.dim() != 2 or ref.shape[1] != 3:
+        raise ValueError(f"energyloss: ref: expected positions [N, 3], got {list(ref.shape)}")
+    if not torch.isfinite(ref).all():
+        raise ValueError("energyloss: ref: positions are not finite")
+    n = ref.shape[0]
+    try:
+        max_theta = float(max_theta)
+    except (TypeError, ValueError):
+        max_theta = math.nan
+    if not (math.pi / 2 < max_theta < math.pi):
+        raise ValueError(f"energyloss: max_theta: expected an angle in (pi/2, pi) rad, got "
+                         f"{max_theta!r}")
+    bonds = _pair_springs_indices(bonds, "bonds", 2, n)
+    angles = _pair_springs_indices(angles, "angles", 3, n)
+    bond_k = _pair_springs_constants(bond_k, "bond_k", len(bonds), "bonds")
+    angle_k = _pair_springs_constants(angle_k, "angle_k", len(angles), "angles")
+    if (bonds[:, 0] == bonds[:, 1]).any():
+        raise ValueError("energyloss: bonds: a bond joins an atom to itself")
+    bond_keys = torch.minimum(bonds[:, 0], bonds[:, 1]) * n + torch.maximum(bonds[:, 0],
+                                                                          bonds[:, 1])
+    if len(torch.unique(bond_keys)) != len(bond_keys):
+        raise ValueError("energyloss: bonds: a bond is listed more than once")
+    a, b, c = angles.unbind(dim=1)
+    if ((a == b) | (b == c) | (a == c)).any():
+        raise ValueError("energyloss: angles: an angle repeats an atom")
+    for arm, name in ((a, "A-B"), (c, "C-B")):
+        arm_keys = torch.minimum(arm, b) * n + torch.maximum(arm, b)
+        if not torch.isin(arm_keys, bond_keys).all():
+            raise ValueError(f"energyloss: angles: the arm {name} of an angle is not a bond")
+    x = ref.to(torch.float64)
+    if len(bonds) and ((x[bonds[:, 0]] - x[bonds[:, 1]]).norm(dim=1) == 0).any():
+        raise ValueError("energyloss: ref: two bonded atoms are at the same position")
+    u, v = x[a] - x[b], x[c] - x[b]
+    r_ab, r_cb = u.norm(dim=1), v.norm(dim=1)
+    sine = torch.linalg.cross(u, v).norm(dim=1) / (r_ab * r_cb)
+    theta = torch.atan2(sine, (u * v).sum(dim=1) / (r_ab * r_cb))
+    dropped = (theta > max_theta) | (theta < math.pi - max_theta)
+    r_ac2 = ((x[a] - x[c]) ** 2).sum(dim=1)
+    safe = torch.where(dropped, torch.ones_like(sine), sine)
+    spring = torch.where(dropped, torch.zeros_like(sine),
+                         angle_k * r_ac2 / (r_ab * r_cb * safe) ** 2)
+    kept = ~dropped
+    angle_keys = (torch.minimum(a, c) * n + torch.maximum(a, c))[kept]
+    keys, inverse = torch.unique(torch.cat([bond_keys, angle_keys]), return_inverse=True)
+    k = torch.zeros(len(keys), dtype=torch.float64).index_add_(
+        0, inverse, torch.cat([bond_k, spring[kept]]))
+    pairs = torch.stack([keys // n, keys % n], dim=1)
+    k = k.to(ref.dtype)
+    if not return_details:
+        return pairs, k
+    return pairs, k, {"bond_pair": torch.isin(keys, bond_keys),
+                      "angle_pair": torch.isin(keys, angle_keys),
+                      "angle_spring": spring.to(ref.dtype), "theta": theta.to(ref.dtype),
+                      "dropped": dropped}
+
+
+def _pair_springs_indices(indices, name, width, n):
+    """seminario_pair_springs' integer [E, width] atom indices in range."""
+    indices = _index_tensor(indices, name, width)
+    if indices.numel() == 0:
+        indices = indices.reshape(0, width)
+    if indices.dim() != 2 or indices.shape[1] != width:
+        raise ValueError(f"energyloss: {name}: expected [E, {width}] atom indices, got "
+                         f"{list(indices.shape)}")
+    if ((indices < 0) | (indices >= n)).any():
+        raise ValueError(f"energyloss: {name}: atom index outside [0, {n}) (the atoms of ref)")
+    return indices
+
+
+def _pair_springs_constants(k, name, count, of):
+    """seminario_pair_springs' finite float64 constants, one per row of ``of``."""
+    k = _floating(k).to(torch.float64)
+    if k.dim() != 1 or k.shape[0] != count:
+        raise ValueError(f"energyloss: {name}: expected [{count}] (one per row of {of}), got "
+                         f"{list(k.shape)}")
+    if not torch.isfinite(k).all():
+        raise ValueError(f"energyloss: {name}: force constants are not finite")
+    return k
 
 
 def openmm_pair_coefficients(system_xml_path, ref, edges, floor=None, return_details=False):
