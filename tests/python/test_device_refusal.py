@@ -4,14 +4,20 @@ and the argument (torch_ops::require_cpu / require_float_or_double in
 common/src/torch/common.cpp); the elementwise diffusion helpers, which are
 device-generic torch code, propagate meta tensors instead.
 
-No GPU is needed: a meta tensor (device='meta', shapes only) reaches the same
-kernels a CUDA tensor does (the ops are registered with m.def(schema, fn),
-for every dispatch key), so each tensor argument of each op is replaced in
-turn by its meta twin in an otherwise valid call (and, where a GPU is
-present, by a CUDA tensor). The op list comes from the
-registered schemas, so a new op fails test_every_tensor_op_is_covered until
-it is listed here. The pair ops (pair_energy_loss, pair_energy_terms) get a
-CUDA path and are tested with it.
+The baseline and spin losses (META_OPS) also have Meta kernels (shapes and
+dtypes only, what fake tensors and torch.compile trace with): on meta tensors
+they return the CPU results' shapes and dtypes (checked against the real CPU
+call), under FakeTensorMode too. The other ops (oracles, graph builders,
+coefficient fits, ising_ground_state) refuse meta tensors.
+
+No GPU is needed: each tensor argument of each op is replaced in turn, in an
+otherwise valid call, by a tensor on another device: its meta twin for the
+ops without Meta kernels (the ops are registered with m.def(schema, fn), so
+a meta tensor reaches the same check a CUDA tensor does), a stand-in that
+reports device 'cuda' for every op, and, where a GPU is present, a CUDA
+tensor. The op list comes from the registered schemas, so a new op fails
+test_every_tensor_op_is_covered until it is listed here. The pair ops
+(pair_energy_loss, pair_energy_terms) get a CUDA path and are tested with it.
 """
 import re
 
@@ -29,6 +35,14 @@ PAIR_OPS = {"pair_energy_loss", "pair_energy_terms"}
 
 def _is_pair_op(op):
     return op in PAIR_OPS or op.startswith("_pair_energy")
+
+
+# Ops with Meta kernels (their inner ops _baseline_loss, _kabsch_align and
+# _spin_value serve CPU and Meta); the inner ops are tested through them.
+META_OPS = {"mse_loss", "mae_loss", "kabsch_mse", "kabsch_align", "ising_energy", "local_fields",
+            "local_field_energy_loss", "spin_bce_loss", "spin_margin_loss",
+            "spin_true_energy_loss"}
+INNER_OPS = {"_baseline_loss", "_kabsch_align", "_spin_value"}
 # Device-generic torch code (elementwise): meta in, meta out (test below).
 DEVICE_GENERIC = {"x0_from_eps", "eps_weight", "x0_from_velocity", "flow_weight", "noise_schedule"}
 
@@ -127,7 +141,8 @@ def test_every_tensor_op_is_covered():
     """Each registered op with a tensor argument is in CALLS, or device-generic
     or a pair op; a new op must be added to one of them."""
     missing = [op for op in _energyloss_ops() if _tensor_arguments(op)
-               and op not in CALLS and op not in DEVICE_GENERIC and not _is_pair_op(op)]
+               and op not in CALLS and op not in DEVICE_GENERIC and not _is_pair_op(op)
+               and op not in INNER_OPS]
     assert not missing, f"ops with tensor arguments not covered here: {missing}"
     assert len(CALLS) >= 15
 
@@ -147,20 +162,150 @@ def test_cases_cover_every_tensor_argument_given():
     assert len(CASES) >= 40
 
 
-# meta everywhere; on a machine with a GPU (scripts/gpu-check.sh), CUDA too.
-DEVICES = ["meta"] + (["cuda:0"] if torch.cuda.is_available() else [])
+class CudaStandIn(torch.Tensor):
+    """Reports device 'cuda' (no CUDA tensor can be made here) and fails if
+    any kernel touches its data: the device check must come first."""
+
+    @staticmethod
+    def __new__(cls, like):
+        return torch.Tensor._make_wrapper_subclass(cls, like.shape, dtype=like.dtype,
+                                                   device="cuda")
+
+    @classmethod
+    def __torch_dispatch__(cls, func, types, args=(), kwargs=None):
+        raise AssertionError(f"{func} reached a stand-in tensor: the device check came too late")
 
 
-@pytest.mark.parametrize("device", DEVICES)
-@pytest.mark.parametrize("op,position,argument", CASES,
-                         ids=[f"{op}-{name}" for op, _, name in CASES])
+# The stand-in everywhere; meta for the ops without Meta kernels; on a machine
+# with a GPU (scripts/gpu-check.sh), CUDA too.
+DEVICES = ["cuda-stand-in", "meta"] + (["cuda:0"] if torch.cuda.is_available() else [])
+REFUSAL_CASES = [(op, position, name, device) for op, position, name in CASES
+                 for device in DEVICES if not (device == "meta" and op in META_OPS)]
+
+
+@pytest.mark.parametrize("op,position,argument,device", REFUSAL_CASES,
+                         ids=[f"{op}-{name}-{device}" for op, _, name, device in REFUSAL_CASES])
 def test_other_device_is_refused_naming_op_and_argument(op, position, argument, device):
     args = list(CALLS[op][0])
-    args[position] = args[position].to(device)
+    if device == "cuda-stand-in":
+        args[position], device = CudaStandIn(args[position]), "cuda"
+    else:
+        args[position] = args[position].to(device)
     pattern = (rf"^energyloss: {op}: {argument}: expected a CPU tensor, got one on {device}: "
                rf"{op} has CPU code only, by design .*\.cpu\(\)")
     with pytest.raises(ValueError, match=pattern):
         getattr(ops, op)(*args)
+
+
+META_CASES = [(op, position, name) for op, position, name in CASES if op in META_OPS]
+
+
+@pytest.mark.parametrize("op,position,argument", META_CASES,
+                         ids=[f"{op}-{name}" for op, _, name in META_CASES])
+def test_meta_next_to_cpu_is_refused_naming_the_argument(op, position, argument):
+    """One argument on meta, the others on the CPU: refused before any kernel."""
+    args = list(CALLS[op][0])
+    args[position] = args[position].to("meta")
+    pattern = (rf"^energyloss: {op}: \w+ is on (meta|cpu) but \w+ is on (cpu|meta); pass every "
+               rf"tensor on one device")
+    with pytest.raises(ValueError, match=pattern) as error:
+        getattr(ops, op)(*args)
+    assert argument in str(error.value)
+
+
+def _meta_case(op, dtype):
+    """The op's valid call in `dtype`, and the positions of its floating inputs."""
+    args = [a.to(dtype) if isinstance(a, torch.Tensor) and a.is_floating_point() else a
+            for a in CALLS[op][0]]
+    return args, [k for k in _floating_positions(op)]
+
+
+def _outputs(result):
+    return list(result) if isinstance(result, tuple) else [result]
+
+
+def _with_reduction(op, args, reduction):
+    """The call with its reduction argument replaced (ops that have one)."""
+    names = [a.name for a in _schema(op).arguments]
+    if "reduction" in names and reduction is not None:
+        args = list(args)
+        args[names.index("reduction")] = reduction
+    return args
+
+
+@pytest.mark.parametrize("reduction", [None, "none"])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("op", sorted(META_OPS))
+def test_meta_output_has_the_cpu_shape_and_dtype(op, dtype, reduction):
+    """The independent check is the real CPU computation on the same inputs;
+    the first floating input's gradient has the CPU gradient's shape too."""
+    args, floating = _meta_case(op, dtype)
+    args = _with_reduction(op, args, reduction)
+    differentiable = op != "kabsch_align"
+    cpu_args = list(args)
+    if differentiable:
+        cpu_args[floating[0]] = cpu_args[floating[0]].clone().requires_grad_()
+    cpu = _outputs(getattr(ops, op)(*cpu_args))
+    meta_args = [a.to("meta") if isinstance(a, torch.Tensor) else a for a in args]
+    if differentiable:
+        meta_args[floating[0]].requires_grad_()
+    meta = _outputs(getattr(ops, op)(*meta_args))
+    assert [(t.shape, t.dtype, t.device.type) for t in meta] == [
+        (t.shape, t.dtype, "meta") for t in cpu]
+    if differentiable:
+        cpu[0].sum().backward()
+        meta[0].sum().backward()
+        grad, expected = meta_args[floating[0]].grad, cpu_args[floating[0]].grad
+        assert (grad.shape, grad.dtype, grad.device.type) == (expected.shape, dtype, "meta")
+
+
+@pytest.mark.parametrize("op", sorted(META_OPS))
+def test_meta_argument_errors_are_the_cpus(op):
+    """A shape error reads the same on meta tensors as on the CPU (the Meta
+    kernel runs every check that reads no data)."""
+    args = list(CALLS[op][0])
+    bad = list(args)
+    bad[0] = bad[0][:, :-1]  # one atom / lattice row fewer than the other inputs
+    with pytest.raises(ValueError) as cpu_error:
+        getattr(ops, op)(*bad)
+    meta_bad = [a.to("meta") if isinstance(a, torch.Tensor) else a for a in bad]
+    with pytest.raises(ValueError) as meta_error:
+        getattr(ops, op)(*meta_bad)
+    assert str(meta_error.value) == str(cpu_error.value)
+
+
+@pytest.mark.parametrize("op", sorted(META_OPS))
+def test_fake_tensors_run_through_the_meta_kernels(op):
+    """FakeTensorMode is how torch.compile and torch.export trace ops: fake
+    outputs (and the first input's gradient) with the CPU shapes and dtypes."""
+    fake_tensor = pytest.importorskip("torch._subclasses.fake_tensor")
+    args, floating = _meta_case(op, torch.float32)
+    cpu = _outputs(getattr(ops, op)(*args))
+    mode = fake_tensor.FakeTensorMode()
+    fake_args = [mode.from_tensor(a) if isinstance(a, torch.Tensor) else a for a in args]
+    differentiable = op != "kabsch_align"
+    with mode:
+        if differentiable:
+            fake_args[floating[0]].requires_grad_()
+        fake = _outputs(getattr(ops, op)(*fake_args))
+        if differentiable:
+            (grad,) = torch.autograd.grad(fake[0].sum(), fake_args[floating[0]])
+    for ours, expected in zip(fake, cpu):
+        assert isinstance(ours, fake_tensor.FakeTensor)
+        assert (ours.shape, ours.dtype) == (expected.shape, expected.dtype)
+    assert len(fake) == len(cpu)
+    if differentiable:
+        assert isinstance(grad, fake_tensor.FakeTensor)
+        assert grad.shape == args[floating[0]].shape
+
+
+def test_ops_without_meta_kernels_still_refuse_meta():
+    """The op list above is exactly the ops with a Meta kernel."""
+    with_meta = {op for op in CALLS
+                 if torch._C._dispatch_has_kernel_for_dispatch_key(f"energyloss::{op}", "Meta")}
+    assert not with_meta  # the public ops are composite; their inner ops hold the kernels
+    for inner in INNER_OPS:
+        assert torch._C._dispatch_has_kernel_for_dispatch_key(f"energyloss::{inner}", "Meta")
 
 
 def _floating_positions(op):
@@ -212,9 +357,9 @@ def test_oracle_class_method_refuses_meta_positions():
 
 def test_python_wrappers_pass_the_refusal_through():
     """The Python functions reach the same check (no Python-side error first)."""
-    pred = torch.zeros(2, 4, 3, device="meta")
-    for function in (energyloss.mse_loss, energyloss.kabsch_mse):
-        with pytest.raises(ValueError, match=r"kabsch_mse: pred: .*meta|mse_loss: pred: .*meta"):
+    pred = CudaStandIn(torch.zeros(2, 4, 3))
+    for function, name in ((energyloss.mse_loss, "mse_loss"), (energyloss.kabsch_mse, "kabsch_mse")):
+        with pytest.raises(ValueError, match=rf"^energyloss: {name}: pred: .*cuda"):
             function(pred, pred)
     with pytest.raises(ValueError, match="ising_ground_state: Jh: expected a CPU tensor"):
         energyloss.ising_ground_state(torch.zeros(1, 3, 2, device="meta"),
@@ -260,10 +405,10 @@ def test_diffusion_helpers_in_half_precision(dtype):
 def test_message_wording():
     """One full message, as a user reads it."""
     with pytest.raises(ValueError) as error:
-        ops.kabsch_mse(torch.zeros(1, 3, 3, device="meta"), torch.zeros(1, 3, 3, device="meta"),
+        ops.kabsch_mse(CudaStandIn(torch.zeros(1, 3, 3)), CudaStandIn(torch.zeros(1, 3, 3)),
                        None, "mean")
     assert str(error.value) == (
-        "energyloss: kabsch_mse: pred: expected a CPU tensor, got one on meta: kabsch_mse has CPU "
+        "energyloss: kabsch_mse: pred: expected a CPU tensor, got one on cuda: kabsch_mse has CPU "
         "code only, by design (of the energyloss ops only the pair energy loss has a CUDA "
         "kernel); pass CPU tensors (.cpu()) and move the result back with .to(device)")
     assert re.search("kabsch_mse", str(error.value))

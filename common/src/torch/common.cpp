@@ -50,11 +50,29 @@ void require_floating_cpu(const char* op, const char* argument, const torch::Ten
   require_float_or_double(op, argument, tensor);
 }
 
+void require_cpu_or_meta(
+    const char* op, std::initializer_list<std::pair<const char*, const torch::Tensor*>> tensors) {
+  const std::pair<const char*, const torch::Tensor*>* first = nullptr;
+  for (const auto& entry : tensors) {
+    if (entry.second == nullptr) continue;
+    const torch::Tensor& tensor = *entry.second;
+    if (!tensor.device().is_meta()) require_cpu(op, entry.first, tensor);
+    if (first == nullptr) {
+      first = &entry;
+      continue;
+    }
+    require(tensor.device() == first->second->device(), op_prefix(op), entry.first, " is on ",
+            tensor.device(), " but ", first->first, " is on ", first->second->device(),
+            "; pass every tensor on one device");
+  }
+}
+
 BatchLayout batch_layout(const char* op, torch::Tensor& positions,
                          std::optional<torch::Tensor>& mask, const char* name) {
   require(positions.dim() == 3, op_prefix(op), name, ": expected shape [B, N, d], got ",
           positions.sizes());
-  require_floating_cpu(op, name, positions);
+  require_cpu_or_meta(op, {{name, &positions}});
+  require_float_or_double(op, name, positions);
   positions = positions.contiguous();
   BatchLayout layout;
   layout.batch = positions.size(0);
@@ -66,9 +84,9 @@ BatchLayout batch_layout(const char* op, torch::Tensor& positions,
     require(mask->dim() == 2 && mask->size(0) == layout.batch && mask->size(1) == layout.atoms,
             "mask: expected shape [", layout.batch, ", ", layout.atoms, "] to match ", name,
             ", got ", mask->sizes());
-    require_cpu(op, "mask", *mask);
+    require_cpu_or_meta(op, {{name, &positions}, {"mask", &*mask}});
     *mask = mask->contiguous();
-    layout.mask = mask->data_ptr<bool>();
+    if (!mask->is_meta()) layout.mask = mask->data_ptr<bool>();  // meta: shapes only
   }
   return layout;
 }

@@ -1,5 +1,11 @@
 // LibTorch adapter of the spin kernels. Losses and energies come with their
-// gradient from one fused kernel sweep; backward only rescales it.
+// gradient from one fused kernel sweep; backward only rescales it. As for the
+// pair ops (pair_ops.cpp), the public ops check devices and call the inner op
+// _spin_value, whose one kernel serves the CPU and the Meta dispatch keys: on
+// meta tensors (fake tensors, torch.compile) it runs every check that reads
+// no data and returns outputs of the right shapes and dtypes. Other devices
+// are refused; so is meta by ising_ground_state (CPU only).
+#include <ATen/core/dispatch/Dispatcher.h>
 #include <torch/autograd.h>
 #include <torch/library.h>
 
@@ -35,9 +41,8 @@ struct Couplings {
             int64_t lattice_side, const char* shape_source)
       : batch(batch_size), side(lattice_side) {
     require(side >= 1, shape_source, ": lattice side L must be >= 1, got ", side);
-    torch_ops::require_floating_cpu(op, "Jh", Jh);
+    torch_ops::require_float_or_double(op, "Jh", Jh);
     require_same_dtype(Jv, "Jv", Jh, "Jh");
-    torch_ops::require_cpu(op, "Jv", Jv);
     require(Jh.sizes() == torch::IntArrayRef({batch, side, side - 1}),
             "Jh: expected shape [B, L, L-1] = [", batch, ", ", side, ", ", side - 1, "] to match ",
             shape_source, ", got ", Jh.sizes());
@@ -51,7 +56,7 @@ struct Couplings {
   // Couplings for the sites tensor `sites` [B, L, L] named `name`.
   static Couplings for_sites(const char* op, const Tensor& sites, const char* name,
                              const Tensor& Jh, const Tensor& Jv) {
-    torch_ops::require_floating_cpu(op, name, sites);
+    torch_ops::require_float_or_double(op, name, sites);
     require(sites.dim() == 3 && sites.size(1) == sites.size(2), name,
             ": expected shape [B, L, L], got ", sites.sizes());
     require_same_dtype(Jh, "Jh", sites, name);
@@ -64,14 +69,156 @@ struct Couplings {
   }
 };
 
-// Computes a per-system value [B] of `input` and, when asked, its gradient
-// d value_b / d input (same shape as input) in the same kernel call.
-using FusedKernel = std::function<Tensor(const Tensor& input, Tensor* grad)>;
+Tensor fields_of(const Tensor& spins, const Tensor& Jh, const Tensor& Jv) {
+  const Couplings couplings = Couplings::for_sites("local_fields", spins, "spins", Jh, Jv);
+  const Tensor input = spins.detach().contiguous();
+  Tensor fields = torch::empty_like(input);
+  if (input.is_meta()) return fields;  // shapes only
+  AT_DISPATCH_FLOATING_TYPES(input.scalar_type(), "local_fields", [&] {
+    local_fields<scalar_t>(couplings.lattice<scalar_t>(), input.data_ptr<scalar_t>(),
+                           fields.data_ptr<scalar_t>());
+  });
+  return fields;
+}
 
-struct FusedGradientFunction : public torch::autograd::Function<FusedGradientFunction> {
-  static Tensor forward(AutogradContext* ctx, const Tensor& input, const FusedKernel& kernel) {
-    Tensor grad;
-    Tensor value = kernel(input, input.requires_grad() ? &grad : nullptr);
+// [B] and, on request, the gradient, for a kernel over the sites of a lattice.
+template <typename Call>
+Tensor lattice_loss(const Tensor& logits, const Couplings& couplings, Tensor* grad, Call call) {
+  const Tensor input = logits.detach().contiguous();
+  Tensor loss = torch::empty({couplings.batch}, input.options());
+  if (grad != nullptr) *grad = torch::empty_like(input);
+  if (input.is_meta()) return loss;  // shapes only
+  AT_DISPATCH_FLOATING_TYPES(input.scalar_type(), "spin_loss", [&] {
+    call(couplings.lattice<scalar_t>(), input.data_ptr<scalar_t>(), loss.data_ptr<scalar_t>(),
+         grad != nullptr ? grad->data_ptr<scalar_t>() : nullptr);
+  });
+  return loss;
+}
+
+// Baselines on [B, ...] logits with a +-1 target of the same shape and dtype.
+template <typename Call>
+Tensor classification_loss(const char* op, const Tensor& logits, const Tensor& target, Tensor* grad,
+                           Call call) {
+  torch_ops::require_float_or_double(op, "logits", logits);
+  require(logits.dim() >= 1, "logits: expected shape [B, ...], got a scalar");
+  torch_ops::require_same_shape(target, "target", logits, "logits");
+  const Tensor input = logits.detach().contiguous();
+  const Tensor labels = target.detach().contiguous();
+  const int64_t batch = logits.size(0);
+  int64_t sites = 1;  // per system, also for an empty batch
+  for (int64_t d = 1; d < logits.dim(); ++d) sites *= logits.size(d);
+  Tensor loss = torch::empty({batch}, input.options());
+  if (grad != nullptr) *grad = torch::empty_like(input);
+  if (input.is_meta()) return loss;  // shapes only
+  AT_DISPATCH_FLOATING_TYPES(input.scalar_type(), "spin_classification_loss", [&] {
+    call(batch, sites, input.data_ptr<scalar_t>(), labels.data_ptr<scalar_t>(),
+         loss.data_ptr<scalar_t>(), grad != nullptr ? grad->data_ptr<scalar_t>() : nullptr);
+  });
+  return loss;
+}
+
+const Tensor& given(const c10::optional<Tensor>& tensor, const char* op, const char* name) {
+  require(tensor.has_value(), "_spin_value: ", op, " needs ", name);
+  return *tensor;
+}
+
+// The device rule, checked by the public ops before the inner op is
+// dispatched and again by its kernel: `input` (named spins or logits) on the
+// CPU or the meta device, the other tensors on its.
+void require_devices(const std::string& op, const Tensor& input,
+                     const c10::optional<Tensor>& target, const c10::optional<Tensor>& Jh,
+                     const c10::optional<Tensor>& Jv) {
+  const auto pointer = [](const c10::optional<Tensor>& t) { return t ? &*t : nullptr; };
+  const bool spins = op == "ising_energy" || op == "local_fields";
+  torch_ops::require_cpu_or_meta(op.c_str(), {{spins ? "spins" : "logits", &input},
+                                              {"target", pointer(target)},
+                                              {"Jh", pointer(Jh)},
+                                              {"Jv", pointer(Jv)}});
+}
+
+// The inner op _spin_value, CPU and Meta: the value of spin op `op` on
+// `input` (per-system [B]; the fields [B, L, L] for local_fields) and, when
+// asked, its gradient d value_b / d input (else an empty tensor). `a` and `b`
+// are the op's float parameters (temperature and h0, margin, temperature).
+std::tuple<Tensor, Tensor> spin_kernel(const std::string& op_name, const Tensor& input,
+                                       const c10::optional<Tensor>& target,
+                                       const c10::optional<Tensor>& Jh,
+                                       const c10::optional<Tensor>& Jv, double a, double b,
+                                       bool want_grad) {
+  require_devices(op_name, input, target, Jh, Jv);
+  const char* op = op_name.c_str();
+  Tensor value, grad;
+  Tensor* wanted = want_grad ? &grad : nullptr;
+  if (op_name == "ising_energy") {
+    const Couplings couplings =
+        Couplings::for_sites(op, input, "spins", given(Jh, op, "Jh"), given(Jv, op, "Jv"));
+    value = lattice_loss(input, couplings, wanted, [](auto lattice, auto* y, auto* e, auto* g) {
+      energyloss::ising_energy(lattice, y, e, g);
+    });
+  } else if (op_name == "local_fields") {
+    value = fields_of(input, given(Jh, op, "Jh"), given(Jv, op, "Jv"));
+  } else if (op_name == "local_field_energy_loss") {
+    const Couplings couplings =
+        Couplings::for_sites(op, input, "logits", given(Jh, op, "Jh"), given(Jv, op, "Jv"));
+    torch_ops::require_same_shape(given(target, op, "target"), "target", input, "logits");
+    const Tensor labels = target->detach().contiguous();
+    value = lattice_loss(input, couplings, wanted, [&](auto lattice, auto* z, auto* loss, auto* g) {
+      using T = std::remove_const_t<std::remove_pointer_t<decltype(z)>>;
+      energyloss::local_field_energy_loss(lattice, z, labels.data_ptr<T>(), a, b, loss, g);
+    });
+  } else if (op_name == "spin_bce_loss") {
+    value = classification_loss(
+        op, input, given(target, op, "target"), wanted,
+        [](int64_t batch, int64_t sites, auto* z, auto* y, auto* loss, auto* g) {
+          energyloss::spin_bce_loss(batch, sites, z, y, loss, g);
+        });
+  } else if (op_name == "spin_margin_loss") {
+    value = classification_loss(
+        op, input, given(target, op, "target"), wanted,
+        [a](int64_t batch, int64_t sites, auto* z, auto* y, auto* loss, auto* g) {
+          energyloss::spin_margin_loss(batch, sites, z, y, a, loss, g);
+        });
+  } else if (op_name == "spin_true_energy_loss") {
+    const Couplings couplings =
+        Couplings::for_sites(op, input, "logits", given(Jh, op, "Jh"), given(Jv, op, "Jv"));
+    value = lattice_loss(input, couplings, wanted, [&](auto lattice, auto* z, auto* loss, auto* g) {
+      energyloss::spin_true_energy_loss(lattice, z, a, loss, g);
+    });
+  } else {
+    fail("_spin_value: unknown spin op '", op_name, "'");
+  }
+  if (!grad.defined()) grad = torch::empty({0}, value.options());
+  return {value, grad};
+}
+
+using SpinSignature = std::tuple<Tensor, Tensor>(const std::string&, const Tensor&,
+                                                 const c10::optional<Tensor>&,
+                                                 const c10::optional<Tensor>&,
+                                                 const c10::optional<Tensor>&, double, double,
+                                                 bool);
+
+std::tuple<Tensor, Tensor> call_spin_kernel(const std::string& op, const Tensor& input,
+                                            const c10::optional<Tensor>& target,
+                                            const c10::optional<Tensor>& Jh,
+                                            const c10::optional<Tensor>& Jv, double a, double b,
+                                            bool want_grad) {
+  static const auto inner = c10::Dispatcher::singleton()
+                                .findSchemaOrThrow("energyloss::_spin_value", "")
+                                .typed<SpinSignature>();
+  // The calling autograd function is the call's autograd: run below it.
+  const at::AutoDispatchBelowADInplaceOrView below_autograd;
+  return inner.call(op, input, target, Jh, Jv, a, b, want_grad);
+}
+
+// A per-system value [B] of `input` with its gradient from the same kernel
+// call; backward rescales the saved gradient. No gradient reaches target or
+// the couplings.
+struct SpinValueFunction : public torch::autograd::Function<SpinValueFunction> {
+  static Tensor forward(AutogradContext* ctx, const Tensor& input,
+                        const c10::optional<Tensor>& target, const c10::optional<Tensor>& Jh,
+                        const c10::optional<Tensor>& Jv, const std::string& op, double a,
+                        double b) {
+    auto [value, grad] = call_spin_kernel(op, input, target, Jh, Jv, a, b, input.requires_grad());
     ctx->save_for_backward({grad});
     return value;
   }
@@ -84,20 +231,15 @@ struct FusedGradientFunction : public torch::autograd::Function<FusedGradientFun
     const Tensor grad = ctx->get_saved_variables()[0];
     std::vector<int64_t> per_system(size_t(grad.dim()), 1);
     per_system[0] = -1;
-    return {grad * grad_outputs[0].reshape(per_system), Tensor()};
+    return {grad * grad_outputs[0].reshape(per_system),
+            Tensor(),
+            Tensor(),
+            Tensor(),
+            Tensor(),
+            Tensor(),
+            Tensor()};
   }
 };
-
-Tensor fields_of(const Tensor& spins, const Tensor& Jh, const Tensor& Jv) {
-  const Couplings couplings = Couplings::for_sites("local_fields", spins, "spins", Jh, Jv);
-  const Tensor input = spins.detach().contiguous();
-  Tensor fields = torch::empty_like(input);
-  AT_DISPATCH_FLOATING_TYPES(input.scalar_type(), "local_fields", [&] {
-    local_fields<scalar_t>(couplings.lattice<scalar_t>(), input.data_ptr<scalar_t>(),
-                           fields.data_ptr<scalar_t>());
-  });
-  return fields;
-}
 
 // h = J y is linear and J symmetric, so its vector-Jacobian product is J g:
 // backward applies the same function, which keeps higher derivatives right.
@@ -105,7 +247,7 @@ struct LocalFieldsFunction : public torch::autograd::Function<LocalFieldsFunctio
   static Tensor forward(AutogradContext* ctx, const Tensor& spins, const Tensor& Jh,
                         const Tensor& Jv) {
     ctx->save_for_backward({Jh, Jv});
-    return fields_of(spins, Jh, Jv);
+    return std::get<0>(call_spin_kernel("local_fields", spins, c10::nullopt, Jh, Jv, 0, 0, false));
   }
 
   static variable_list backward(AutogradContext* ctx, variable_list grad_outputs) {
@@ -114,42 +256,12 @@ struct LocalFieldsFunction : public torch::autograd::Function<LocalFieldsFunctio
   }
 };
 
-// [B] and, on request, the gradient, for a kernel over the sites of a lattice.
-template <typename Call>
-Tensor lattice_loss(const Tensor& logits, const Couplings& couplings, Tensor* grad, Call call) {
-  const Tensor input = logits.detach().contiguous();
-  Tensor loss = torch::empty({couplings.batch}, input.options());
-  if (grad != nullptr) *grad = torch::empty_like(input);
-  AT_DISPATCH_FLOATING_TYPES(input.scalar_type(), "spin_loss", [&] {
-    call(couplings.lattice<scalar_t>(), input.data_ptr<scalar_t>(), loss.data_ptr<scalar_t>(),
-         grad != nullptr ? grad->data_ptr<scalar_t>() : nullptr);
-  });
-  return loss;
-}
-
-// Baselines on [B, ...] logits with a +-1 target of the same shape and dtype.
-template <typename Call>
-Tensor classification_loss(const char* op, const Tensor& logits, const Tensor& target,
-                           const std::string& reduction, Call call) {
-  torch_ops::require_floating_cpu(op, "logits", logits);
-  require(logits.dim() >= 1, "logits: expected shape [B, ...], got a scalar");
-  torch_ops::require_same_shape(target, "target", logits, "logits");
-  torch_ops::require_cpu(op, "target", target);
-  const Tensor labels = target.detach().contiguous();
-  const int64_t batch = logits.size(0);
-  int64_t sites = 1;  // per system, also for an empty batch
-  for (int64_t d = 1; d < logits.dim(); ++d) sites *= logits.size(d);
-  const FusedKernel kernel = [&](const Tensor& logits_in, Tensor* grad) {
-    const Tensor input = logits_in.detach().contiguous();
-    Tensor loss = torch::empty({batch}, input.options());
-    if (grad != nullptr) *grad = torch::empty_like(input);
-    AT_DISPATCH_FLOATING_TYPES(input.scalar_type(), "spin_classification_loss", [&] {
-      call(batch, sites, input.data_ptr<scalar_t>(), labels.data_ptr<scalar_t>(),
-           loss.data_ptr<scalar_t>(), grad != nullptr ? grad->data_ptr<scalar_t>() : nullptr);
-    });
-    return loss;
-  };
-  return torch_ops::reduce(FusedGradientFunction::apply(logits, kernel), reduction);
+// A public spin op: the device rule, then the inner op under autograd.
+Tensor spin_value(const char* op, const Tensor& input, const c10::optional<Tensor>& target,
+                  const c10::optional<Tensor>& Jh, const c10::optional<Tensor>& Jv, double a = 0,
+                  double b = 0) {
+  require_devices(op, input, target, Jh, Jv);
+  return SpinValueFunction::apply(input, target, Jh, Jv, std::string(op), a, b);
 }
 
 template <typename Signature>
@@ -160,69 +272,45 @@ Signature* overload(Signature* function) {
 }  // namespace
 
 Tensor ising_energy(const Tensor& spins, const Tensor& Jh, const Tensor& Jv) {
-  const Couplings couplings = Couplings::for_sites("ising_energy", spins, "spins", Jh, Jv);
-  const FusedKernel kernel = [&](const Tensor& input, Tensor* grad) {
-    return lattice_loss(input, couplings, grad, [](auto lattice, auto* y, auto* energy, auto* g) {
-      energyloss::ising_energy(lattice, y, energy, g);
-    });
-  };
-  return FusedGradientFunction::apply(spins, kernel);
+  return spin_value("ising_energy", spins, c10::nullopt, Jh, Jv);
 }
 
 Tensor local_fields(const Tensor& spins, const Tensor& Jh, const Tensor& Jv) {
+  require_devices("local_fields", spins, c10::nullopt, Jh, Jv);
   return LocalFieldsFunction::apply(spins, Jh, Jv);
 }
 
 Tensor local_field_energy_loss(const Tensor& logits, const Tensor& target, const Tensor& Jh,
                                const Tensor& Jv, double temperature, double h0,
                                const std::string& reduction) {
-  const char* op = "local_field_energy_loss";
-  const Couplings couplings = Couplings::for_sites(op, logits, "logits", Jh, Jv);
-  torch_ops::require_same_shape(target, "target", logits, "logits");
-  torch_ops::require_cpu(op, "target", target);
-  const Tensor labels = target.detach().contiguous();
-  const FusedKernel kernel = [&](const Tensor& input, Tensor* grad) {
-    return lattice_loss(input, couplings, grad, [&](auto lattice, auto* z, auto* loss, auto* g) {
-      using T = std::remove_const_t<std::remove_pointer_t<decltype(z)>>;
-      energyloss::local_field_energy_loss(lattice, z, labels.data_ptr<T>(), temperature, h0, loss,
-                                          g);
-    });
-  };
-  return torch_ops::reduce(FusedGradientFunction::apply(logits, kernel), reduction);
+  return torch_ops::reduce(
+      spin_value("local_field_energy_loss", logits, target, Jh, Jv, temperature, h0), reduction);
 }
 
 Tensor spin_bce_loss(const Tensor& logits, const Tensor& target, const std::string& reduction) {
-  return classification_loss(
-      "spin_bce_loss", logits, target, reduction,
-      [](int64_t batch, int64_t sites, auto* z, auto* y, auto* loss, auto* g) {
-        energyloss::spin_bce_loss(batch, sites, z, y, loss, g);
-      });
+  return torch_ops::reduce(spin_value("spin_bce_loss", logits, target, c10::nullopt, c10::nullopt),
+                           reduction);
 }
 
 Tensor spin_margin_loss(const Tensor& logits, const Tensor& target, double margin,
                         const std::string& reduction) {
-  return classification_loss(
-      "spin_margin_loss", logits, target, reduction,
-      [margin](int64_t batch, int64_t sites, auto* z, auto* y, auto* loss, auto* g) {
-        energyloss::spin_margin_loss(batch, sites, z, y, margin, loss, g);
-      });
+  return torch_ops::reduce(
+      spin_value("spin_margin_loss", logits, target, c10::nullopt, c10::nullopt, margin),
+      reduction);
 }
 
 Tensor spin_true_energy_loss(const Tensor& logits, const Tensor& Jh, const Tensor& Jv,
                              double temperature, const std::string& reduction) {
-  const Couplings couplings =
-      Couplings::for_sites("spin_true_energy_loss", logits, "logits", Jh, Jv);
-  const FusedKernel kernel = [&](const Tensor& input, Tensor* grad) {
-    return lattice_loss(input, couplings, grad, [&](auto lattice, auto* z, auto* loss, auto* g) {
-      energyloss::spin_true_energy_loss(lattice, z, temperature, loss, g);
-    });
-  };
-  return torch_ops::reduce(FusedGradientFunction::apply(logits, kernel), reduction);
+  return torch_ops::reduce(
+      spin_value("spin_true_energy_loss", logits, c10::nullopt, Jh, Jv, temperature), reduction);
 }
 
 std::tuple<Tensor, Tensor> ising_ground_state(const Tensor& Jh, const Tensor& Jv) {
   // B and L come from Jh itself, so its own last dimension is checked here
   // (Couplings would report a mismatch "to match Jh").
+  // CPU only: exact ground states are computed here, not traced.
+  torch_ops::require_cpu("ising_ground_state", "Jh", Jh);
+  torch_ops::require_cpu("ising_ground_state", "Jv", Jv);
   require(Jh.dim() == 3 && (Jh.size(1) < 1 || Jh.size(2) == Jh.size(1) - 1),
           "Jh: expected shape [B, L, L-1] (L x L lattices), got ", Jh.sizes());
   const Couplings couplings("ising_ground_state", Jh, Jv, Jh.size(0), Jh.size(1), "Jh");
@@ -261,6 +349,23 @@ TORCH_LIBRARY_FRAGMENT(energyloss, m) {
           &spin_true_energy_loss));
   m.def("ising_ground_state(Tensor Jh, Tensor Jv) -> (Tensor, Tensor)",
         overload<std::tuple<Tensor, Tensor>(const Tensor&, const Tensor&)>(&ising_ground_state));
+  // The inner op: one kernel for CPU and Meta, no autograd of its own.
+  m.def(
+      "_spin_value(str op, Tensor input, Tensor? target, Tensor? Jh, Tensor? Jv, float a, "
+      "float b, bool grad) -> (Tensor, Tensor)");
+}
+
+TORCH_LIBRARY_IMPL(energyloss, CPU, m) {
+  m.impl("_spin_value", &spin_kernel);
+}
+
+TORCH_LIBRARY_IMPL(energyloss, Meta, m) {
+  m.impl("_spin_value", &spin_kernel);
+}
+
+// Called directly (tests, opcheck), the inner op passes through autograd.
+TORCH_LIBRARY_IMPL(energyloss, Autograd, m) {
+  m.impl("_spin_value", torch::CppFunction::makeFallthrough());
 }
 
 }  // namespace energyloss

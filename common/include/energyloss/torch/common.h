@@ -4,8 +4,10 @@
 
 #include <torch/types.h>
 
+#include <initializer_list>
 #include <optional>
 #include <string>
+#include <utility>
 
 #include "energyloss/layout.h"
 
@@ -28,9 +30,18 @@ void require_cpu(const char* op, const char* argument, const torch::Tensor& tens
 void require_float_or_double(const char* op, const char* argument, const torch::Tensor& tensor);
 // Both of the above.
 void require_floating_cpu(const char* op, const char* argument, const torch::Tensor& tensor);
+// The device rule of the ops with CPU and Meta kernels (the baseline and
+// spin losses): every tensor in `tensors` ({argument, tensor}; a null tensor
+// is skipped) on the CPU, or every one on the meta device (shapes and dtypes
+// only, what fake tensors and torch.compile trace with). A tensor on any
+// other device is refused as require_cpu refuses it; a CPU tensor next to a
+// meta one is refused naming both arguments.
+void require_cpu_or_meta(
+    const char* op, std::initializer_list<std::pair<const char*, const torch::Tensor*>> tensors);
 
 // Checks `positions` is [B, N, d] float32/float64 on the CPU, and `mask` (if
-// given) is boolean [B, N] on the CPU; returns contiguous copies in
+// given) is boolean [B, N] on the CPU (or both on the meta device, shapes
+// only: the layout's mask pointer is then null); returns contiguous copies in
 // `positions` / `mask` and the matching layout. `op` and `name` (the
 // argument) appear in errors.
 BatchLayout batch_layout(const char* op, torch::Tensor& positions,
