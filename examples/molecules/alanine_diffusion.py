@@ -15,18 +15,43 @@ Pipeline (simulation -> training -> simulation):
      before and after a short minimisation, and coverage/matching RMSD.
 
 Losses: mse, kabsch, energy (exp coefficients, complete graph), energy-sparse
-(a globally rigid sparse graph), energy-ff (complete graph, coefficients
-derived from the amber14 force field with energyloss.openmm_pair_coefficients,
-in kT/A^2 at 300 K with --ff-units kT (the default), or rescaled to the same
-total as the exp coefficients so only their distribution over pairs differs
-with --ff-units exp-total, as in the published table).
+(a globally rigid sparse graph), and pair energy losses on the complete graph
+with springs from the amber14 + OBC2 System at the PDB reference frame
+(examples/openmm/data/alanine-dipeptide.pdb; one set of springs for every
+frame, computed once per run and cached in OUTPUT as openmm_*.pt):
+  energy-ff     the per-pair curvature of the System's bond, angle and
+                nonbonded terms (energyloss.openmm_pair_coefficients);
+  energy-hfit   the Hessian-fitted springs (force_field_coefficients with
+                method="hessian_fit" on energyloss.OpenMMOracle: the
+                non-negative springs whose network Hessian best matches the
+                full force field's, torsions and implicit solvent included);
+  energy-shell  the exp preset's total per graph-distance shell (1, 2, 3,
+                >= 4 bonds), shared out within each shell in proportion to
+                the full force field's per-pair curvature (finite
+                differences through the oracle; shell_balanced_coefficients,
+                always in the exp preset's units, its totals being exp's).
+energy-ff and energy-hfit springs are in kT / A^2 at 300 K (--ff-units kT,
+the default) or rescaled to the exp preset's total so only their distribution
+over pairs differs (--ff-units exp-total, as in the first published table).
+A "+ff" suffix (e.g. energy-hfit+ff) adds the force field's true-energy term
+--ff-weight x (E_amber(x0_hat) - E_amber(x0)) / kT on the batch entries whose
+noise level sigma is at most --ff-max-sigma (energyloss.ForceFieldEnergyLoss
+through the OpenMM oracle; the data frames' energies are computed once).
 
-Writes OUTPUT/runs.csv (one row per loss, seed and data fraction),
-OUTPUT/summary.md and OUTPUT/molecules.png. --quick finishes in a few minutes.
+Validation (--validate-every K, default 500; 0 turns it off): every K steps
+(and at steps 0 and the last) the model is scored on a fixed held-out set,
+the test frames at diffusion_common.VALIDATION_TIMES noise levels with
+rotations and noise drawn once from VALIDATION_SEED, identical for every
+loss, learning rate and seed: by the eps-MSE (the MSE loss's objective) and
+by the run's own weighted loss. Not counted in train_seconds.
+
+Writes OUTPUT/runs.csv (one row per loss, data fraction and seed; rewritten
+after every run), OUTPUT/summary.md, OUTPUT/molecules.png, and with
+validation OUTPUT/curves.csv and OUTPUT/curves.png. --quick finishes in a few
+minutes.
 """
 
 import argparse
-import csv
 import math
 import os
 import sys
@@ -43,33 +68,42 @@ sys.path.insert(0, os.path.join(HERE, "..", "openmm"))
 import make_system  # noqa: E402  (the project's PDB -> System script)
 
 import energyloss  # noqa: E402
-from energyloss.generative import Batch, TimeEmbedding, sample, train  # noqa: E402
-from diffusion_common import (DEFAULT_LOSSES, FF_UNITS, bond_angles,  # noqa: E402
-                              bond_lengths, coverage_matching, force_field_springs, print_row,
+from energyloss.generative import Batch, TimeEmbedding, held_out_set, sample, train  # noqa: E402
+from diffusion_common import (CURVE_COLUMNS, DEFAULT_LOSSES, FF_TERM,  # noqa: E402
+                              FF_UNITS, LOSSES, VALIDATION_SEED, VALIDATION_TIMES, Validator,
+                              add_training_options, bond_angles, bond_lengths,
+                              check_training_options, coverage_matching, curve_rows,
+                              energy_term_loss, force_field_springs, plot, plot_curves, print_row,
                               rdkit_checks, rmsd_matrix, sample_space_loss, stability,
-                              summarise, plot, wasserstein)
+                              summarise, wasserstein, write_rows)
 
 ANGSTROM_PER_NM = 10.0
 KT_300K = 0.0083144626 * 300.0  # kJ/mol, the MD temperature's
+# How each force-field loss gets its springs from the amber14 System.
+FF_METHODS = {"energy-ff": "analytic", "energy-hfit": "hessian_fit", "energy-shell": "shell"}
+# The losses of diffusion_common.LOSSES this experiment can train.
+ALANINE_LOSSES = tuple(name for name in LOSSES if name.removesuffix(FF_TERM) in
+                       ("mse", "kabsch", "energy", "energy-sparse", *FF_METHODS))
 
 
 def parse_arguments(argv):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, a few minutes")
     parser.add_argument("--losses", nargs="+", default=list(DEFAULT_LOSSES),
-                        choices=DEFAULT_LOSSES)
+                        choices=ALANINE_LOSSES, help=f"(default: {' '.join(DEFAULT_LOSSES)})")
     parser.add_argument("--ff-units", default="kT", choices=FF_UNITS,
-                        help="energy-ff springs in kT/A^2 at 300 K (kT, default) or rescaled "
-                             "to the exp preset's total (exp-total)")
+                        help="energy-ff / energy-hfit springs in kT/A^2 at 300 K (kT, default) "
+                             "or rescaled to the exp preset's total (exp-total)")
+    add_training_options(parser, lr=3e-4)
     parser.add_argument("--seeds", type=int, default=None, help="seeds per setting (3; quick 1)")
     parser.add_argument("--fractions", type=float, nargs="+", default=None,
-                        help="training-set fractions (0.25 0.5 1; quick 1)")
+                        help="training-set fractions (0.1 0.25 0.5 1; quick 1)")
     parser.add_argument("--frames", type=int, default=None, help="MD frames (4000; quick 600)")
     parser.add_argument("--steps", type=int, default=None, help="training steps (8000; quick 1500)")
     parser.add_argument("--samples", type=int, default=None, help="generated samples (512; quick 64)")
     parser.add_argument("--output", default="results/molecules")
     args = parser.parse_args(argv)
-    defaults = dict(seeds=(1, 3), fractions=([1.0], [0.25, 0.5, 1.0]), frames=(600, 4000),
+    defaults = dict(seeds=(1, 3), fractions=([1.0], [0.1, 0.25, 0.5, 1.0]), frames=(600, 4000),
                     steps=(1500, 8000), samples=(64, 512))
     for name, (quick, full) in defaults.items():
         if getattr(args, name) is None:
@@ -77,6 +111,7 @@ def parse_arguments(argv):
     for name in ("seeds", "frames", "steps", "samples"):
         if getattr(args, name) < 1:
             parser.error(f"--{name} must be at least 1")
+    check_training_options(parser, args)
     if any(not 0 < f <= 1 for f in args.fractions):
         parser.error("--fractions must lie in (0, 1]")
     return args
@@ -149,40 +184,61 @@ class Denoiser(torch.nn.Module):
         return eps - eps.mean(dim=1, keepdim=True)  # stay in the zero-centre subspace
 
 
-class SampleLoss:
-    """One of LOSSES on (prediction, batch), per sample [B]."""
-
-    def __init__(self, name, molecule, data_scale, ff_units="kT"):
-        self.name = name
-        reference = torch.as_tensor(molecule.reference, dtype=torch.float32)
-        n = len(molecule.elements)
-        pairs = torch.combinations(torch.arange(n), 2)
-        if name == "energy-ff":
-            k = energyloss.openmm_pair_coefficients(
-                molecule.system_xml, reference.double() / ANGSTROM_PER_NM, pairs).float()
-            k = k / KT_300K / ANGSTROM_PER_NM ** 2  # kJ/mol/nm^2 -> kT/A^2
-            self.edges, self.weights = pairs, force_field_springs(k, reference, pairs, ff_units)
-        elif name == "energy-sparse":
-            self.edges, self.weights = energyloss.sparse_rigid_edges(reference, seed=0)
+def force_field_edges(molecule, method, units, cache):
+    """Complete-graph edges [E, 2] and springs [E] (float32) from the amber14
+    System at the PDB reference frame by ``method`` (FF_METHODS): "analytic"
+    (openmm_pair_coefficients) and "hessian_fit" (force_field_coefficients on
+    the OpenMM oracle) in kT/A^2 at 300 K, then ``force_field_springs(...,
+    units)``; "shell": the exp preset's totals per graph-distance shell shared
+    out by the finite-difference per-pair curvature. Cached in ``cache``."""
+    if os.path.exists(cache):
+        return torch.load(cache)
+    reference = torch.as_tensor(molecule.reference, dtype=torch.float64)  # angstrom
+    nm = reference / ANGSTROM_PER_NM
+    pairs = torch.combinations(torch.arange(len(molecule.elements)), 2)
+    if method == "analytic":
+        k = energyloss.openmm_pair_coefficients(molecule.system_xml, nm, pairs) / KT_300K
+    else:
+        oracle = energyloss.OpenMMOracle(molecule.system_xml, platform="CPU", workers=1)
+        if method == "shell":
+            k = energyloss.shell_balanced_coefficients(
+                reference, molecule.bonds, pairs, energyloss.force_field_coefficients(
+                    oracle, nm, pairs, method="finite_difference"))
         else:
-            self.edges = self.weights = None
-        self.data_scale = data_scale
+            k = energyloss.force_field_coefficients(oracle, nm, pairs, method=method, kT=KT_300K)
+    if method != "shell":  # kT/nm^2 -> kT/A^2
+        k = force_field_springs(k / ANGSTROM_PER_NM ** 2, reference, pairs, units)
+    result = (pairs, k.float())
+    torch.save(result, cache)
+    return result
 
-    def __call__(self, pred, batch):
-        return sample_space_loss(self.name, pred, batch.x0, self.data_scale,
-                                 edges=self.edges, weights=self.weights)
 
+class Trainer:
+    """Draws training batches of frames and scores predictions with one of
+    ALANINE_LOSSES (``edges``, ``weights``: its springs, or None). A "+ff" loss
+    adds the amber14 energy term through ``term`` (an
+    energyloss.ForceFieldEnergyLoss called in nm and kJ/mol) with ``oracle``
+    and the frames' energies, passed along in ``batch.context["ref_energy"]``
+    (``energies`` [frames] for the training set)."""
 
-def train_model(loss, train_set, steps, seed, batch=128):
-    """Returns the model and the loss's share of the step time."""
-    torch.manual_seed(seed)
-    model = Denoiser(train_set.shape[1])
+    def __init__(self, name, train_set, data_scale, edges, weights, batch=128, term=None,
+                 oracle=None, energies=None):
+        self.name, self.train_set, self.data_scale, self.batch = name, train_set, data_scale, batch
+        self.edges, self.weights = edges, weights
+        self.term, self.oracle, self.energies = term, oracle, energies
 
-    def draw_batch(generator):
-        return Batch(train_set[torch.randint(len(train_set), (batch,), generator=generator)],
-                     None, None)
+    def draw_batch(self, generator):
+        index = torch.randint(len(self.train_set), (self.batch,), generator=generator)
+        context = None if self.term is None else {"ref_energy": self.energies[index]}
+        return Batch(self.train_set[index], None, context)
 
-    return model, train(model, draw_batch, loss, steps, seed)[0]
+    def loss(self, pred, batch):
+        if self.term is None:
+            return sample_space_loss(self.name, pred, batch.x0, self.data_scale,
+                                     edges=self.edges, weights=self.weights)
+        nm = self.data_scale / ANGSTROM_PER_NM
+        return self.term(pred * nm, batch.x0 * nm, batch.context["sigma"], self.oracle, None,
+                         batch.context["ref_energy"], edges=self.edges, weights=self.weights)
 
 
 # -------------------------------------------------------------- metrics
@@ -251,8 +307,12 @@ def evaluate(x, molecule, test):
 
 METRICS = ("bond_w1", "angle_w1", "atom_stable", "molecule_stable", "valid", "identical",
            "energy_failed", "energy_excess", "energy_excess_minimised", "coverage", "matching",
-           "loss_share",
-           "train_seconds")
+           "loss_share", "train_seconds", "step_ms", "term_ms", "val_eps_mse", "val_loss")
+
+
+def frame_energies(oracle, frames):
+    """amber14 energies (kJ/mol) [F] of frames [F, N, 3] in angstrom."""
+    return oracle.evaluate(torch.as_tensor(frames / ANGSTROM_PER_NM, dtype=torch.float64))[0]
 
 
 def main(argv):
@@ -270,34 +330,79 @@ def main(argv):
     data_scale = float(train_all.std())
     train_all = train_all / data_scale  # unit variance for the diffusion process
 
-    rows = []
+    springs = {}  # pair loss name -> (edges, weights), computed once per run
+    for name in dict.fromkeys(name.removesuffix(FF_TERM) for name in args.losses):
+        if name == "energy-sparse":
+            springs[name] = energyloss.sparse_rigid_edges(
+                torch.as_tensor(molecule.reference, dtype=torch.float32), seed=0)
+        elif name in FF_METHODS:
+            method = FF_METHODS[name]
+            units = "exp-total" if method == "shell" else args.ff_units
+            springs[name] = force_field_edges(
+                molecule, method, units, os.path.join(args.output, f"openmm_{method}_{units}_"
+                                                                   f"300K.pt"))
+    oracle = train_energies = test_energies = None
+    if any(name.endswith(FF_TERM) for name in args.losses):
+        oracle = energyloss.OpenMMOracle(molecule.system_xml, platform="CPU", workers=1,
+                                         engine="auto")
+        train_energies = frame_energies(oracle, molecule.frames[:split])
+        test_energies = frame_energies(oracle, test)
+    held_out_frames = torch.as_tensor(test, dtype=torch.float32) / data_scale
+
+    rows, curves = [], []
     for fraction in args.fractions:
-        train_set = train_all[:max(1, int(round(fraction * len(train_all))))]
+        count = max(1, int(round(fraction * len(train_all))))
+        train_set = train_all[:count]
         for loss_name in args.losses:
-            loss = SampleLoss(loss_name, molecule, data_scale, args.ff_units)
-            for seed in range(args.seeds):
+            pair_name = loss_name.removesuffix(FF_TERM)
+            edges, weights = springs.get(pair_name, (None, None))
+            for seed in range(args.first_seed, args.first_seed + args.seeds):
                 begin = time.perf_counter()
-                model, loss_share = train_model(loss, train_set, args.steps, seed)
-                seconds = time.perf_counter() - begin
+                term = energy_term_loss(loss_name, args.ff_weight, KT_300K, args.ff_max_sigma,
+                                        length_scale=ANGSTROM_PER_NM)
+                trainer = Trainer(pair_name, train_set, data_scale, edges, weights, term=term,
+                                  oracle=oracle,
+                                  energies=None if term is None else train_energies[:count])
+                validator = None
+                if args.validate_every:
+                    held_out = Batch(held_out_frames,
+                                     torch.ones(held_out_frames.shape[:2], dtype=torch.bool),
+                                     None if term is None else {"ref_energy": test_energies})
+                    validator = Validator(held_out_set(held_out, VALIDATION_TIMES,
+                                                       VALIDATION_SEED), trainer)
+                torch.manual_seed(seed)
+                model = Denoiser(train_set.shape[1])
+                loss_share, curve = train(model, trainer.draw_batch, trainer.loss, args.steps,
+                                          seed, args.lr, validate=validator,
+                                          validate_every=args.validate_every or 1)
+                seconds = time.perf_counter() - begin - (validator.seconds if validator else 0)
+                term_seconds = 0.0 if term is None else term.total_seconds
                 shape = Batch(torch.zeros(args.samples, train_set.shape[1], 3), None, None)
                 x = sample(model, shape, seed,
                            clip=float(train_all.abs().max())).double().numpy() * data_scale
-                row = {"loss": loss_name, "fraction": fraction, "seed": seed,
+                last = validator.points[-1] if validator else (None, math.nan, math.nan)
+                row = {"loss": loss_name, "fraction": fraction, "seed": seed, "lr": args.lr,
                        **evaluate(x, molecule, test), "loss_share": loss_share,
-                       "train_seconds": seconds}
+                       "train_seconds": seconds, "step_ms": 1000 * seconds / args.steps,
+                       "term_ms": 1000 * term_seconds / args.steps, "val_eps_mse": last[1],
+                       "val_loss": last[2]}
                 rows.append(row)
                 print_row(row)
-    with open(os.path.join(args.output, "runs.csv"), "w", newline="") as out:
-        writer = csv.DictWriter(out, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
+                write_rows(rows, os.path.join(args.output, "runs.csv"))  # kept if stopped
+                if validator:
+                    curves += curve_rows({"loss": loss_name, "fraction": fraction, "seed": seed,
+                                          "lr": args.lr}, validator.points, curve)
+                    write_rows(curves, os.path.join(args.output, "curves.csv"), CURVE_COLUMNS)
     summarise(rows, os.path.join(args.output, "summary.md"), METRICS)
     plot(rows, os.path.join(args.output, "molecules.png"),
          [("bond_w1", "bond-length W1 (Å)"),
           ("energy_excess_minimised", "median energy above data after\n"
                                       "50 minimiser steps (kJ/mol)"),
           ("matching", "MAT-R (Å)")])
-    print(f"wrote {args.output}/runs.csv, summary.md, molecules.png "
+    if curves:
+        plot_curves(curves, os.path.join(args.output, "curves.png"))
+    print(f"wrote {args.output}/runs.csv, summary.md, molecules.png, "
+          f"{'curves.csv, curves.png ' if curves else ''}"
           f"({time.perf_counter() - start:.0f} s)")
 
 

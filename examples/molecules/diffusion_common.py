@@ -1,13 +1,19 @@
 """What the molecule diffusion experiments share: the sample-space losses,
-the geometry and chemistry metrics, and the summary table and plot (the
-model, training loop and sampler come from energyloss.generative). Positions are [B, N, 3]; ``mask`` [B, N] (False = padding atom) is
+the geometry and chemistry metrics, the validation curves, and the summary
+table and plots (the model, training loop and sampler come from
+energyloss.generative). Positions are [B, N, 3]; ``mask`` [B, N] (False = padding atom) is
 None for single-molecule data sets.
 """
+
+import csv
+import math
+import time
 
 import numpy as np
 import torch
 
 import energyloss
+from energyloss.generative import validation_losses
 
 # The losses the molecule experiments know, in table order. energy-ff,
 # energy-hfit, energy-shell and energy-msem are pair energy losses with
@@ -26,6 +32,43 @@ DEFAULT_LOSSES = ("mse", "kabsch", "energy", "energy-sparse", "energy-ff")
 COVALENT_RADIUS = {"H": 0.31, "C": 0.76, "N": 0.71, "O": 0.66, "F": 0.57, "P": 1.07,
                    "S": 1.05, "Cl": 1.02, "Br": 1.20, "I": 1.39}
 BOND_TOLERANCE = 1.25
+# The validation set's noise levels (midpoints of 8 equal bins of the
+# training's t ~ U(0.001, 1), so their mean estimates the training objective)
+# and the seed of its rotations and noise: fixed, the same for every run.
+VALIDATION_TIMES = [0.001 + 0.999 * (k + 0.5) / 8 for k in range(8)]
+VALIDATION_SEED = 20261129
+CURVE_COLUMNS = ("loss", "fraction", "seed", "lr", "step", "train_loss", "val_eps_mse",
+                 "val_loss")
+
+
+def add_training_options(parser, lr):
+    """The argparse options both experiments share: the "+ff" term's
+    --ff-weight and --ff-max-sigma, --first-seed, --lr (Adam, default ``lr``)
+    and --validate-every. ``check_training_options`` checks them."""
+    parser.add_argument("--ff-weight", type=float, default=1.0,
+                        help="lambda of the '+ff' losses' energy term (1)")
+    parser.add_argument("--ff-max-sigma", type=float, default=0.1,
+                        help="the '+ff' term acts on entries with noise level sigma <= this (0.1)")
+    parser.add_argument("--first-seed", type=int, default=0,
+                        help="seeds run from here (0), to add seeds to an earlier run")
+    parser.add_argument("--lr", type=float, default=lr, help=f"Adam learning rate ({lr:g})")
+    parser.add_argument("--validate-every", type=int, default=500,
+                        help="validation every this many steps (500; 0: none)")
+
+
+def check_training_options(parser, args):
+    """parser.error naming the first bad option of ``add_training_options``."""
+    if not (math.isfinite(args.ff_weight) and args.ff_weight >= 0):
+        parser.error("--ff-weight must be a finite number >= 0")
+    if not args.ff_max_sigma > 0:
+        parser.error("--ff-max-sigma must be > 0")
+    if args.first_seed < 0:
+        parser.error("--first-seed must be at least 0")
+    if not args.lr > 0:
+        parser.error("--lr must be positive")
+    if args.validate_every < 0:
+        parser.error("--validate-every must be at least 0 (0: no validation)")
+
 
 # ----------------------------------------------------------------- losses
 
@@ -63,6 +106,22 @@ def force_field_springs(k, reference, pairs, units):
         raise ValueError(f"--ff-units: expected one of {', '.join(FF_UNITS)}, got {units!r}")
     distances = (reference[pairs[:, 0]] - reference[pairs[:, 1]]).norm(dim=1)
     return k * (24.0 / len(reference) * torch.exp(-distances)).sum() / k.sum()
+
+
+def energy_term_loss(loss_name, weight, kT, max_sigma, length_scale=1.0):
+    """The energyloss.ForceFieldEnergyLoss of a "+ff" loss (None for the
+    others): weight x (E_FF(x0_hat) - E_FF(x0)) / kT on entries with sigma <=
+    max_sigma, added to the named pair loss. It is called with positions in
+    the oracle's length unit; the pair loss sees them times ``length_scale``
+    (angstrom per oracle length unit: 1 for MMFF94, 10 for OpenMM's nm)."""
+    if not loss_name.endswith(FF_TERM):
+        return None
+    pair_name = loss_name[:-len(FF_TERM)]
+
+    def pair_loss(pred, ref, mask, edges=None, weights=None):
+        return sample_space_loss(pair_name, pred, ref, length_scale, mask, edges, weights)
+
+    return energyloss.ForceFieldEnergyLoss(pair_loss, weight=weight, kT=kT, max_sigma=max_sigma)
 
 
 # ------------------------------------------------------------------ metrics
@@ -218,3 +277,104 @@ def plot(rows, path, panels):
 def print_row(row):
     print(", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
                     for k, v in row.items()), flush=True)
+
+
+# --------------------------------------------------------- validation curves
+
+
+def write_rows(rows, path, columns=None):
+    with open(path, "w", newline="") as out:
+        writer = csv.DictWriter(out, fieldnames=list(columns or rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+class Validator:
+    """``train``'s validate callback: scores the model on ``held_out`` (a
+    generative.HeldOut) by the eps-MSE and ``trainer.loss``, keeping the
+    energy term's timer (``trainer.term``) out of it. ``points`` holds
+    (step, eps-MSE, own loss)."""
+
+    def __init__(self, held_out, trainer):
+        self.held_out, self.trainer, self.points = held_out, trainer, []
+        self.seconds = 0.0
+
+    def __call__(self, step, model):
+        begin = time.perf_counter()
+        term = self.trainer.term
+        kept = None if term is None else term.total_seconds
+        scores = validation_losses(model, self.held_out, self.trainer.loss)
+        if term is not None:
+            term.total_seconds = kept
+        self.points.append((step, scores["eps_mse"], scores["loss"]))
+        self.seconds += time.perf_counter() - begin
+        print(f"  step {step}: validation eps-MSE {scores['eps_mse']:.4g}, own loss "
+              f"{scores['loss']:.4g} ({time.perf_counter() - begin:.1f} s)", flush=True)
+
+
+def curve_rows(key, points, curve):
+    """curves.csv rows of one run: per validation point (step, eps-MSE, own
+    loss), the step-weighted mean training loss of ``train``'s curve
+    windows (100 steps) that end after the previous point and at or before
+    this one (empty at step 0)."""
+    rows, previous, windows = [], 0, []
+    last = 0
+    for end, value in curve:
+        windows.append((last, end, value))
+        last = end
+    for step, eps_mse, own in points:
+        inside = [(end - begin, value) for begin, end, value in windows if previous < end <= step]
+        weight = sum(w for w, _ in inside)
+        train_loss = sum(w * v for w, v in inside) / weight if weight else None
+        rows.append({**key, "step": step, "train_loss": train_loss, "val_eps_mse": eps_mse,
+                     "val_loss": own})
+        previous = step
+    return rows
+
+
+def plot_curves(rows, path):
+    """One column per loss: validation eps-MSE (top, the same quantity for
+    every loss, one shared scale) and the run's own loss (bottom: validation
+    solid, training dotted) against step, one line per learning rate and
+    seed; log scales, step 0 (the untrained model) left out."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    def key(r):
+        return r["loss"], float(r["lr"]), int(r["seed"]), float(r["fraction"])
+
+    runs = sorted({key(r) for r in rows}, key=lambda k: (LOSSES.index(k[0]), k[1:]))
+    losses = list(dict.fromkeys(k[0] for k in runs))
+    rates = sorted({k[1] for k in runs})
+    figure, axes = plt.subplots(2, len(losses), figsize=(3.3 * len(losses) + 0.8, 6.0),
+                                squeeze=False, sharex=True)
+    for column, loss in enumerate(losses):
+        top, bottom = axes[0, column], axes[1, column]
+        for run in (k for k in runs if k[0] == loss):
+            _, lr, seed, fraction = run
+            points = sorted(((int(r["step"]), r) for r in rows
+                             if key(r) == run and int(r["step"]) > 0), key=lambda p: p[0])
+            steps = [p[0] for p in points]
+            colour = f"C{rates.index(lr)}"
+            style = ["-", "--", ":", "-."][seed % 4]
+            label = f"lr {lr:g}, seed {seed}" + (f", {fraction:g} data" if fraction < 1 else "")
+            top.plot(steps, [float(p[1]["val_eps_mse"]) for p in points], style, color=colour,
+                     marker=".", label=label)
+            bottom.plot(steps, [float(p[1]["val_loss"]) for p in points], style, color=colour,
+                        marker=".")
+            trained = [(s, float(p["train_loss"])) for s, p in points if p["train_loss"] not in
+                       ("", None)]
+            if trained:
+                bottom.plot(*zip(*trained), ":", color=colour, alpha=0.6)
+        top.set_title(loss)
+        if column:
+            top.sharey(axes[0, 0])
+        top.set_yscale("log")
+        bottom.set_yscale("log")
+        bottom.set_xlabel("training step")
+        top.legend(fontsize=6)
+    axes[0, 0].set_ylabel("validation eps-MSE")
+    axes[1, 0].set_ylabel("own loss (validation; training dotted)")
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)

@@ -63,7 +63,6 @@ against step). --quick takes minutes.
 """
 
 import argparse
-import csv
 import functools
 import glob
 import math
@@ -77,12 +76,13 @@ import numpy as np
 import torch
 
 import energyloss
-from energyloss.generative import (Batch, GraphDenoiser, held_out_set, sample, train,
-                                   validation_losses)
-from diffusion_common import (DEFAULT_LOSSES, FF_TERM, FF_UNITS, LOSSES, angle_triples,
-                              bond_angles, bond_lengths, coverage_matching, force_field_springs,
-                              plot, print_row, rdkit_checks, rmsd_matrix, sample_space_loss,
-                              stability, summarise, wasserstein)
+from energyloss.generative import Batch, GraphDenoiser, held_out_set, sample, train
+from diffusion_common import (CURVE_COLUMNS, DEFAULT_LOSSES, FF_TERM, FF_UNITS, LOSSES,
+                              VALIDATION_SEED, VALIDATION_TIMES, Validator, add_training_options,
+                              angle_triples, bond_angles, bond_lengths, check_training_options,
+                              coverage_matching, curve_rows, energy_term_loss, force_field_springs,
+                              plot, plot_curves, print_row, rdkit_checks, rmsd_matrix,
+                              sample_space_loss, stability, summarise, wasserstein, write_rows)
 
 DATA_DIRECTORY = "/usr/share/chemical-structures"
 ELEMENTS = ("H", "C", "N", "O", "F", "S", "Cl", "Br")
@@ -96,14 +96,6 @@ BOLTZMANN = 0.0019872043  # kcal/mol/K, MMFF94's energy unit
 # How each force-field loss gets its springs from the MMFF94 oracle.
 FF_METHODS = {"energy-ff": "finite_difference", "energy-hfit": "hessian_fit",
               "energy-shell": "shell", "energy-msem": "seminario"}
-# The validation set's noise levels (midpoints of 8 equal bins of the
-# training's t ~ U(0.001, 1), so their mean estimates the training objective)
-# and the seed of its rotations and noise: fixed, the same for every run.
-VALIDATION_TIMES = [0.001 + 0.999 * (k + 0.5) / 8 for k in range(8)]
-VALIDATION_SEED = 20261129
-CURVE_COLUMNS = ("loss", "fraction", "seed", "lr", "step", "train_loss", "val_eps_mse",
-                 "val_loss")
-
 METRICS = ("atom_stable", "molecule_stable", "valid", "identical", "bond_w1", "angle_w1",
            "energy_failed", "energy_excess", "energy_excess_minimised", "coverage", "matching",
            "loss_share", "train_seconds", "step_ms", "term_ms", "val_eps_mse", "val_loss")
@@ -119,15 +111,10 @@ def parse_arguments(argv):
                              "default) or rescaled to the exp preset's total (exp-total)")
     parser.add_argument("--temperature", type=float, default=298.15,
                         help="kelvin, for kT (298.15)")
-    parser.add_argument("--ff-weight", type=float, default=1.0,
-                        help="lambda of the '+ff' losses' energy term (1)")
-    parser.add_argument("--ff-max-sigma", type=float, default=0.1,
-                        help="the '+ff' term acts on entries with noise level sigma <= this (0.1)")
+    add_training_options(parser, lr=1e-3)
     parser.add_argument("--seeds", type=int, default=None, help="seeds per setting (3; quick 1)")
     parser.add_argument("--curve-seeds", type=int, default=None,
                         help="seeds for the fractions below 1 (as --seeds)")
-    parser.add_argument("--first-seed", type=int, default=0,
-                        help="seeds run from here (0), to add seeds to an earlier run")
     parser.add_argument("--fractions", type=float, nargs="+", default=None,
                         help="training-set fractions (0.25 0.5 1; quick 1)")
     parser.add_argument("--max-atoms", type=int, default=20, help="size limit, with H (20)")
@@ -136,14 +123,11 @@ def parse_arguments(argv):
     parser.add_argument("--conformers", type=int, default=None, help="per molecule (5; quick 2)")
     parser.add_argument("--steps", type=int, default=None, help="training steps (1500; quick 30)")
     parser.add_argument("--batch", type=int, default=32, help="conformers per step (32)")
-    parser.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate (1e-3)")
     parser.add_argument("--width", type=int, default=64, help="hidden features (64)")
     parser.add_argument("--layers", type=int, default=4, help="message-passing layers (4)")
     parser.add_argument("--samples", type=int, default=1, help="samples per test conformer (1)")
     parser.add_argument("--sampling-steps", type=int, default=None,
                         help="ancestral sampling steps (50; quick 10)")
-    parser.add_argument("--validate-every", type=int, default=500,
-                        help="validation every this many steps (500; 0: none)")
     parser.add_argument("--output", default="results/small_molecules")
     args = parser.parse_args(argv)
     defaults = dict(seeds=(1, 3), fractions=([1.0], [0.25, 0.5, 1.0]), molecules=(30, 0),
@@ -159,20 +143,11 @@ def parse_arguments(argv):
             parser.error(f"--{name.replace('_', '-')} must be at least 1")
     if args.molecules < 0 or args.molecules == 1:
         parser.error("--molecules must be 0 (all) or at least 2")
-    if args.validate_every < 0:
-        parser.error("--validate-every must be at least 0 (0: no validation)")
-    if args.first_seed < 0:
-        parser.error("--first-seed must be at least 0")
-    if not args.lr > 0:
-        parser.error("--lr must be positive")
     if args.max_atoms < 3:
         parser.error("--max-atoms must be at least 3")
     if not (math.isfinite(args.temperature) and args.temperature > 0):
         parser.error("--temperature must be a positive number of kelvin")
-    if not (math.isfinite(args.ff_weight) and args.ff_weight >= 0):
-        parser.error("--ff-weight must be a finite number >= 0")
-    if not args.ff_max_sigma > 0:
-        parser.error("--ff-max-sigma must be > 0")
+    check_training_options(parser, args)
     if any(not 0 < f <= 1 for f in args.fractions):
         parser.error("--fractions must lie in (0, 1]")
     return args
@@ -445,16 +420,8 @@ class Trainer:
 def energy_term(loss_name, args):
     """The ForceFieldEnergyLoss of a "+ff" loss (None for the others): its
     pair part is the named pair loss on positions already in angstrom."""
-    if not loss_name.endswith(FF_TERM):
-        return None
-    pair_name = loss_name[:-len(FF_TERM)]
-
-    def pair_loss(pred, ref, mask, edges=None, weights=None):
-        return sample_space_loss(pair_name, pred, ref, 1.0, mask, edges, weights)
-
-    return energyloss.ForceFieldEnergyLoss(pair_loss, weight=args.ff_weight,
-                                           kT=BOLTZMANN * args.temperature,
-                                           max_sigma=args.ff_max_sigma)
+    return energy_term_loss(loss_name, args.ff_weight, BOLTZMANN * args.temperature,
+                            args.ff_max_sigma)
 
 
 def conditioning(data, conformers, edges=None):
@@ -558,104 +525,6 @@ def generate(model, data, test_molecules, per_conformer, seed, clip, sampling_st
 
 
 # ------------------------------------------------------------------- main
-
-
-def write_rows(rows, path, columns=None):
-    with open(path, "w", newline="") as out:
-        writer = csv.DictWriter(out, fieldnames=list(columns or rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-
-
-class Validator:
-    """``train``'s validate callback: scores the model on ``held_out`` (a
-    generative.HeldOut) by the eps-MSE and ``trainer.loss``, keeping the
-    energy term's timer (``trainer.term``) out of it. ``points`` holds
-    (step, eps-MSE, own loss)."""
-
-    def __init__(self, held_out, trainer):
-        self.held_out, self.trainer, self.points = held_out, trainer, []
-        self.seconds = 0.0
-
-    def __call__(self, step, model):
-        begin = time.perf_counter()
-        term = self.trainer.term
-        kept = None if term is None else term.total_seconds
-        scores = validation_losses(model, self.held_out, self.trainer.loss)
-        if term is not None:
-            term.total_seconds = kept
-        self.points.append((step, scores["eps_mse"], scores["loss"]))
-        self.seconds += time.perf_counter() - begin
-        print(f"  step {step}: validation eps-MSE {scores['eps_mse']:.4g}, own loss "
-              f"{scores['loss']:.4g} ({time.perf_counter() - begin:.1f} s)", flush=True)
-
-
-def curve_rows(key, points, curve):
-    """curves.csv rows of one run: per validation point (step, eps-MSE, own
-    loss), the step-weighted mean training loss of ``train``'s curve
-    windows (100 steps) that end after the previous point and at or before
-    this one (empty at step 0)."""
-    rows, previous, windows = [], 0, []
-    last = 0
-    for end, value in curve:
-        windows.append((last, end, value))
-        last = end
-    for step, eps_mse, own in points:
-        inside = [(end - begin, value) for begin, end, value in windows if previous < end <= step]
-        weight = sum(w for w, _ in inside)
-        train_loss = sum(w * v for w, v in inside) / weight if weight else None
-        rows.append({**key, "step": step, "train_loss": train_loss, "val_eps_mse": eps_mse,
-                     "val_loss": own})
-        previous = step
-    return rows
-
-
-def plot_curves(rows, path):
-    """One column per loss: validation eps-MSE (top, the same quantity for
-    every loss, one shared scale) and the run's own loss (bottom: validation
-    solid, training dotted) against step, one line per learning rate and
-    seed; log scales, step 0 (the untrained model) left out."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    def key(r):
-        return r["loss"], float(r["lr"]), int(r["seed"]), float(r["fraction"])
-
-    runs = sorted({key(r) for r in rows}, key=lambda k: (LOSSES.index(k[0]), k[1:]))
-    losses = list(dict.fromkeys(k[0] for k in runs))
-    rates = sorted({k[1] for k in runs})
-    figure, axes = plt.subplots(2, len(losses), figsize=(3.3 * len(losses) + 0.8, 6.0),
-                                squeeze=False, sharex=True)
-    for column, loss in enumerate(losses):
-        top, bottom = axes[0, column], axes[1, column]
-        for run in (k for k in runs if k[0] == loss):
-            _, lr, seed, fraction = run
-            points = sorted(((int(r["step"]), r) for r in rows
-                             if key(r) == run and int(r["step"]) > 0), key=lambda p: p[0])
-            steps = [p[0] for p in points]
-            colour = f"C{rates.index(lr)}"
-            style = ["-", "--", ":", "-."][seed % 4]
-            label = f"lr {lr:g}, seed {seed}" + (f", {fraction:g} data" if fraction < 1 else "")
-            top.plot(steps, [float(p[1]["val_eps_mse"]) for p in points], style, color=colour,
-                     marker=".", label=label)
-            bottom.plot(steps, [float(p[1]["val_loss"]) for p in points], style, color=colour,
-                        marker=".")
-            trained = [(s, float(p["train_loss"])) for s, p in points if p["train_loss"] not in
-                       ("", None)]
-            if trained:
-                bottom.plot(*zip(*trained), ":", color=colour, alpha=0.6)
-        top.set_title(loss)
-        if column:
-            top.sharey(axes[0, 0])
-        top.set_yscale("log")
-        bottom.set_yscale("log")
-        bottom.set_xlabel("training step")
-        top.legend(fontsize=6)
-    axes[0, 0].set_ylabel("validation eps-MSE")
-    axes[1, 0].set_ylabel("own loss (validation; training dotted)")
-    figure.tight_layout()
-    figure.savefig(path, dpi=110)
 
 
 def main(argv):
