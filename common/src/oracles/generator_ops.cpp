@@ -4,6 +4,7 @@
 #include <torch/library.h>
 #include <torch/types.h>
 
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -42,5 +43,12 @@ TORCH_LIBRARY_FRAGMENT(energyloss, m) {
              return self->generator.elements();
            })
       .def("path",
-           [](const c10::intrusive_ptr<GeneratorHandle>& self) { return self->generator.path(); });
+           [](const c10::intrusive_ptr<GeneratorHandle>& self) { return self->generator.path(); })
+      // torch.jit.save / torch.jit.load: the state is the module file's
+      // absolute path (loading in another working directory finds it too).
+      .def_pickle(
+          [](const c10::intrusive_ptr<GeneratorHandle>& self) {
+            return std::filesystem::absolute(self->generator.path()).string();
+          },
+          [](std::string path) { return c10::make_intrusive<GeneratorHandle>(path); });
 }

@@ -5,11 +5,13 @@
 // <engine>/<engine>_ops.cpp, compiled in with the engine.
 #include "oracle_ops.h"
 
+#include <ATen/core/dispatch/Dispatcher.h>
 #include <torch/autograd.h>
 #include <torch/custom_class.h>
 #include <torch/library.h>
 
 #include <cmath>
+#include <filesystem>
 #include <map>
 #include <vector>
 
@@ -22,6 +24,21 @@
 
 namespace energyloss {
 namespace oracle_ops {
+
+namespace {
+
+// The oracle of the factory op `factory` called with `arguments` (an
+// unpickled Oracle's state).
+Handle call_factory(const std::string& factory, const c10::List<c10::IValue>& arguments) {
+  const auto op = c10::Dispatcher::singleton().findSchema({"energyloss::" + factory, ""});
+  require(op.has_value(), "Oracle: cannot unpickle an oracle of '", factory,
+          "': this build of energyloss has no such op (built without its engine?)");
+  torch::jit::Stack stack(arguments.begin(), arguments.end());
+  op->callBoxed(&stack);
+  return stack.at(0).toCustomClass<OracleHandle>();
+}
+
+}  // namespace
 
 const std::string& oracle_class(torch::Library& m) {
   static const std::string type = [&m] {
@@ -37,7 +54,20 @@ const std::string& oracle_class(torch::Library& m) {
              })
         .def("atoms", [](const Handle& self) { return oracle_of(self).atoms(); })
         .def("elements", [](const Handle& self) { return oracle_of(self).elements(); })
-        .def("describe", [](const Handle& self) { return oracle_of(self).describe(); });
+        .def("describe", [](const Handle& self) { return oracle_of(self).describe(); })
+        // torch.jit.save / torch.jit.load: the state is the factory call.
+        .def_pickle(
+            [](const Handle& self) {
+              require(self && !self->factory.empty(),
+                      "Oracle: this oracle was not made by a factory op of "
+                      "torch.ops.energyloss, so it cannot be pickled (torch.jit.save)");
+              c10::impl::GenericList arguments(c10::AnyType::get());
+              for (const c10::IValue& argument : self->arguments) arguments.push_back(argument);
+              return std::make_tuple(self->factory, arguments);
+            },
+            [](std::tuple<std::string, c10::List<c10::IValue>> state) {
+              return call_factory(std::get<0>(state), std::get<1>(state));
+            });
     return std::string("__torch__.torch.classes.energyloss.Oracle");
   }();
   return type;
@@ -50,6 +80,19 @@ EnergyOracle& oracle_of(const Handle& handle) {
 
 Handle wrap(std::shared_ptr<EnergyOracle> oracle) {
   return c10::make_intrusive<OracleHandle>(std::move(oracle));
+}
+
+Handle wrap(std::shared_ptr<EnergyOracle> oracle, const char* factory,
+            std::vector<c10::IValue> arguments) {
+  Handle handle = wrap(std::move(oracle));
+  handle->factory = factory;
+  handle->arguments = std::move(arguments);
+  return handle;
+}
+
+std::string absolute_path(const std::string& file) {
+  if (file.empty() || file.find('\n') != std::string::npos) return file;
+  return std::filesystem::absolute(file).string();
 }
 
 torch::Tensor floating_cpu(const char* op, const torch::Tensor& tensor, const char* name) {

@@ -33,6 +33,15 @@ EnergyOracle& oracle_of(const Handle& handle);
 
 // `oracle` wrapped as a torch.classes.energyloss.Oracle.
 Handle wrap(std::shared_ptr<EnergyOracle> oracle);
+// The same for the factory op `factory` (its name in torch.ops.energyloss)
+// called with `arguments` (every argument of its schema, in order): the
+// class's pickler stores the call, and unpickling calls the factory again.
+Handle wrap(std::shared_ptr<EnergyOracle> oracle, const char* factory,
+            std::vector<c10::IValue> arguments);
+// A file argument of a factory as stored for pickling: `file` made absolute,
+// so that loading in another working directory finds it; text with a line
+// break (e.g. an RDKit mol block) is not a path and is returned unchanged.
+std::string absolute_path(const std::string& file);
 
 // In the helpers below, `op` (the op's name in torch.ops.energyloss) and
 // `name` (the argument's) appear in errors; the device and dtype checks are

@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 #include <tuple>
+#include <vector>
 
 #include "energyloss/oracle.h"
 
@@ -15,6 +16,12 @@ namespace energyloss {
 
 struct OracleHandle : torch::CustomClassHolder {
   std::shared_ptr<EnergyOracle> oracle;
+  // The factory op of torch.ops.energyloss that made the oracle and its
+  // arguments, so that pickling (torch.jit.save of a scripted module holding
+  // the oracle) stores the call and loading repeats it; empty for an oracle
+  // made otherwise, which is then refused by the pickler.
+  std::string factory;
+  std::vector<c10::IValue> arguments;
   explicit OracleHandle(std::shared_ptr<EnergyOracle> wrapped) : oracle(std::move(wrapped)) {}
 };
 

@@ -23,14 +23,16 @@ Handle lennard_jones_oracle(int64_t atoms, double epsilon, double sigma,
                             c10::optional<double> cutoff, std::string length_unit,
                             std::string energy_unit) {
   return wrap(make_lennard_jones_oracle(atoms, epsilon, sigma, torch_ops::to_std(cutoff),
-                                        {length_unit, energy_unit}));
+                                        {length_unit, energy_unit}),
+              "lennard_jones_oracle", {atoms, epsilon, sigma, cutoff, length_unit, energy_unit});
 }
 
 Handle morse_oracle(int64_t atoms, double depth, double width, double r0,
                     c10::optional<double> cutoff, std::string length_unit,
                     std::string energy_unit) {
   return wrap(make_morse_oracle(atoms, depth, width, r0, torch_ops::to_std(cutoff),
-                                {length_unit, energy_unit}));
+                                {length_unit, energy_unit}),
+              "morse_oracle", {atoms, depth, width, r0, cutoff, length_unit, energy_unit});
 }
 
 // bonds [E, 2] (any integer dtype), k and r0 [E].
@@ -52,7 +54,11 @@ Handle harmonic_bond_oracle(const Tensor& bonds, const Tensor& k, const Tensor& 
     list[size_t(e)] = {pairs.data_ptr<int64_t>()[2 * e], pairs.data_ptr<int64_t>()[2 * e + 1],
                        k_values.data_ptr<double>()[e], r0_values.data_ptr<double>()[e]};
   }
-  return wrap(make_harmonic_bond_oracle(atoms, std::move(list), {length_unit, energy_unit}));
+  // The pickled state keeps copies of the bond tensors (the caller's may change).
+  return wrap(
+      make_harmonic_bond_oracle(atoms, std::move(list), {length_unit, energy_unit}),
+      "harmonic_bond_oracle",
+      {pairs.clone(), k_values.clone(), r0_values.clone(), atoms, length_unit, energy_unit});
 }
 
 }  // namespace

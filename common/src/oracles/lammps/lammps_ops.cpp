@@ -16,7 +16,8 @@ using namespace oracle_ops;
 Handle lammps_oracle(const std::string& deck,
                      const c10::optional<c10::Dict<std::string, std::string>>& variables,
                      int64_t workers) {
-  return wrap(make_lammps_oracle(deck, string_map(variables), int(workers)));
+  return wrap(make_lammps_oracle(deck, string_map(variables), int(workers)), "lammps_oracle",
+              {absolute_path(deck), variables, workers});
 }
 
 }  // namespace

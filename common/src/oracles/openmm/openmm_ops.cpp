@@ -27,7 +27,8 @@ Handle openmm_oracle(const std::string& system_xml, const std::string& platform,
                      const c10::optional<c10::Dict<std::string, std::string>>& properties,
                      int64_t workers, const std::string& engine) {
   return wrap(
-      make_openmm_oracle(system_xml, platform, string_map(properties), int(workers), engine));
+      make_openmm_oracle(system_xml, platform, string_map(properties), int(workers), engine),
+      "openmm_oracle", {absolute_path(system_xml), platform, properties, workers, engine});
 }
 
 // (terms [B, T] or [T] float64, names [T]): openmm_energy_terms of an oracle

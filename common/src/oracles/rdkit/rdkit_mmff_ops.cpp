@@ -14,7 +14,8 @@ namespace {
 using namespace oracle_ops;
 
 Handle rdkit_mmff_oracle(const std::string& molecule, const std::string& variant, int64_t workers) {
-  return wrap(make_rdkit_mmff_oracle(molecule, variant, int(workers)));
+  return wrap(make_rdkit_mmff_oracle(molecule, variant, int(workers)), "rdkit_mmff_oracle",
+              {absolute_path(molecule), variant, workers});
 }
 
 }  // namespace
