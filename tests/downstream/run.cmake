@@ -21,6 +21,29 @@ if(PYTHON)
 e = energyloss.pair_energy_loss(torch.tensor([[0.,0,0],[2,0,0]]), torch.tensor([[0.,0,0],[1,0,0]]), coeff='constant', k0=3.0)
 assert abs(float(e) - 1.5) < 1e-6, e
 assert energyloss.__file__.startswith('${PREFIX}'), energyloss.__file__")
+  # It finds the library relative to itself: with the prefix moved elsewhere
+  # (the install path then no longer exists) it imports and runs the ops from
+  # the moved library. The prefix is moved back before any error is raised.
+  set(MOVED ${WORK_DIR}/moved_prefix)
+  file(RENAME ${PREFIX} ${MOVED})
+  execute_process(
+    COMMAND ${CMAKE_COMMAND} -E env --unset=ENERGYLOSS_TORCH_LIBRARY
+            PYTHONPATH=${MOVED}/${PYTHON_SUBDIR} ${PYTHON} -c
+            "import os, torch, energyloss
+from energyloss import _paths
+assert not os.path.exists('${PREFIX}')
+assert energyloss.__file__.startswith('${MOVED}/'), energyloss.__file__
+assert _paths.TORCH_LIBRARY.startswith('${MOVED}/'), _paths.TORCH_LIBRARY
+e = energyloss.mse_loss(torch.ones(2, 3, 3), torch.zeros(2, 3, 3))
+assert abs(float(e) - 1.0) < 1e-6, e
+maps = open('/proc/self/maps').read()
+assert _paths.TORCH_LIBRARY in maps
+assert '${PREFIX}/' not in maps"
+    RESULT_VARIABLE status OUTPUT_VARIABLE out ERROR_VARIABLE out)
+  file(RENAME ${MOVED} ${PREFIX})
+  if(NOT status EQUAL 0)
+    message(FATAL_ERROR "the installed package did not work from a moved prefix:\n${out}")
+  endif()
 endif()
 # The installed openmmenergyloss package loads its kernels through its own
 # link: two particles 1 nm apart in the reference, 2 nm in the Context, k = 3

@@ -151,3 +151,48 @@ def test_bad_inputs_raise_value_error(tmp_path):
     batch[2, 7, 1] = float("nan")
     with pytest.raises(ValueError, match="batch entry 2, atom 7"):
         oracle.evaluate(batch)
+
+
+UNPICKLE_ELSEWHERE = """
+import pickle, sys
+import torch
+import energyloss  # noqa: F401 (loads the ops)
+
+with open(sys.argv[1], "rb") as f:
+    oracle, batch = pickle.load(f)
+torch.save(oracle.evaluate(batch), sys.argv[2])
+"""
+
+
+def test_pickled_oracle_from_a_relative_path_loads_in_another_directory(tmp_path, monkeypatch):
+    """An oracle made from a relative .mol path pickles its absolute path, so
+    a process in another working directory (a DDP rank, a DataLoader worker
+    started elsewhere) rebuilds it; equal to the original and to RDKit."""
+    import os
+    import pickle
+    import subprocess
+    import sys
+
+    mol = embedded(SMILES["ethanol"])
+    (tmp_path / "here").mkdir()
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "here" / "ethanol.mol").write_text(Chem.MolToMolBlock(mol))
+    monkeypatch.chdir(tmp_path / "here")
+    oracle = energyloss.MMFFOracle("ethanol.mol")
+    batch = torch.from_numpy(perturbed_batch(mol))
+    with open(tmp_path / "oracle.pkl", "wb") as f:
+        pickle.dump((oracle, batch), f)
+    script = tmp_path / "unpickle.py"
+    script.write_text(UNPICKLE_ELSEWHERE)
+    completed = subprocess.run(
+        [sys.executable, str(script), str(tmp_path / "oracle.pkl"), str(tmp_path / "out.pt")],
+        cwd=str(tmp_path / "elsewhere"), env=dict(os.environ), capture_output=True, text=True,
+        timeout=120)
+    assert completed.returncode == 0, completed.stderr
+    energies, forces = torch.load(str(tmp_path / "out.pt"))
+    original = oracle.evaluate(batch)
+    torch.testing.assert_close(energies, original[0], rtol=1e-12, atol=0)
+    torch.testing.assert_close(forces, original[1], rtol=1e-12, atol=0)
+    expected_energies, expected_forces = rdkit_python(mol, "MMFF94", batch.numpy())
+    np.testing.assert_allclose(energies.numpy(), expected_energies, rtol=1e-12, atol=1e-10)
+    np.testing.assert_allclose(forces.numpy(), expected_forces, rtol=1e-12, atol=1e-10)
