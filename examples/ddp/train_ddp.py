@@ -137,8 +137,9 @@ def worker(rank, args, store, oracle):
     spread = (largest - smallest).abs().max().item()
     dist.destroy_process_group()
     if rank == 0:
-        print(f"parameters after {args.steps} steps: largest difference across the "
-              f"{args.world_size} ranks {spread:.3g}")
+        ranks = "1 rank" if args.world_size == 1 else f"the {args.world_size} ranks"
+        print(f"parameters after {args.steps} steps: largest difference across "
+              f"{ranks} {spread:.3g}")
     if spread != 0:
         print(f"rank {rank}: parameters differ across ranks by {spread:.3g}", file=sys.stderr)
         sys.exit(1)
@@ -147,7 +148,8 @@ def worker(rank, args, store, oracle):
 def main(argv=None):
     args = parse_arguments(argv)
     oracle = energyloss.LennardJonesOracle(args.atoms)
-    print(f"DistributedDataParallel: {args.world_size} processes, backend {args.backend}, "
+    processes = "1 process" if args.world_size == 1 else f"{args.world_size} processes"
+    print(f"DistributedDataParallel: {processes}, backend {args.backend}, "
           f"{args.batch} systems of {args.atoms} atoms per step, oracle {oracle}", flush=True)
     with tempfile.TemporaryDirectory() as scratch:
         mp.spawn(worker, args=(args, os.path.join(scratch, "store"), oracle),
