@@ -1,6 +1,8 @@
 // LibTorch front end of the baseline losses (MSE, MAE, Kabsch-aligned MSE)
 // with the pair energy loss's call shape; autograd-aware, registered as
-// torch.ops.energyloss.{mse_loss, mae_loss, kabsch_mse, kabsch_align}.
+// torch.ops.energyloss.{mse_loss, mae_loss, kabsch_mse, kabsch_align}. The
+// tensors are on the CPU, or all on the meta device (shapes only, for fake
+// tensors and torch.compile); other devices are refused.
 #pragma once
 
 #include <torch/types.h>

@@ -1,9 +1,11 @@
 // LibTorch front end of the spin kernels (energyloss/spins.h), registered as
 // torch.ops.energyloss.<name>. All tensors are CPU float32 or float64 of one
-// dtype: spins / logits / target [B, L, L], couplings Jh [B, L, L-1] (bond
-// (r, c)-(r, c+1)) and Jv [B, L-1, L] (bond (r, c)-(r+1, c)). Targets are
-// exactly +-1. Losses are per system, then reduced over the batch with
-// reduction "none" ([B]), "sum" or "mean". Gradients come from the kernels:
+// dtype (or all on the meta device, shapes only, except ising_ground_state;
+// other devices are refused): spins / logits / target [B, L, L], couplings
+// Jh [B, L, L-1] (bond (r, c)-(r, c+1)) and Jv [B, L-1, L] (bond
+// (r, c)-(r+1, c)). Targets are exactly +-1. Losses are per system, then
+// reduced over the batch with reduction "none" ([B]), "sum" or "mean".
+// Gradients come from the kernels:
 // losses are differentiable wrt the logits only, energies and fields wrt the
 // spins only (not the couplings). Second derivatives are not supported.
 #pragma once
