@@ -2,9 +2,10 @@
 // seminario_coefficients.h):
 // the finite-difference Hessian against hand-derived spring Hessians, the
 // NNLS solver against its optimality (KKT) conditions, the rigid-body
-// projector, springs fitted to a Hessian, and the modified Seminario method
-// against known bond constants. SciPy cross-checks are in
-// test_hessian_coefficients.py.
+// projector, springs fitted to a Hessian, the modified Seminario method
+// against known bond constants, and its constants as 1-2 / 1-3 pair springs
+// against the energy of a bend measured on displaced positions. SciPy
+// cross-checks are in test_hessian_coefficients.py.
 #include <gtest/gtest.h>
 
 #include <Eigen/Dense>
@@ -13,6 +14,7 @@
 #include <random>
 #include <vector>
 
+#include "../support/expect_error.h"
 #include "../support/pairs.h"
 #include "energyloss/error.h"
 #include "energyloss/oracles/analytic_oracles.h"
@@ -394,6 +396,138 @@ TEST(ModifiedSeminario, AnglesFromBondsAndBadInput) {
                Error);
   h[17] = std::nan("");
   EXPECT_THROW(modified_seminario(h.data(), x.data(), 5, bonds.data(), 4, angles.data(), 4), Error);
+}
+
+// --- Seminario constants as pair springs -----------------------------------
+
+// |x_i - x_j| for atoms i, j of positions x [atoms * 3].
+double distance(const std::vector<double>& x, int64_t i, int64_t j) {
+  return (position(x, i) - position(x, j)).norm();
+}
+
+// 1/2 sum_p k_p (|y_i - y_j| - |x_i - x_j|)^2 over the springs `pairs`.
+double spring_energy(const std::vector<double>& x, const std::vector<double>& y,
+                     const SeminarioPairSprings& springs) {
+  double energy = 0;
+  for (size_t p = 0; p < springs.k.size(); ++p) {
+    const int64_t i = springs.pairs[2 * p], j = springs.pairs[2 * p + 1];
+    energy += 0.5 * springs.k[p] * std::pow(distance(y, i, j) - distance(x, i, j), 2);
+  }
+  return energy;
+}
+
+// Atoms A = (ra, 0, 0), B at the origin, C at angle theta from A in the xy
+// plane at distance rc.
+std::vector<double> bent(double theta, double ra, double rc) {
+  return {ra, 0, 0, 0, 0, 0, rc * std::cos(theta), rc * std::sin(theta), 0};
+}
+
+TEST(SeminarioPairSprings, BendAtFixedBondLengthsCostsHalfKThetaDeltaSquared) {
+  // Bending A-B-C by delta at fixed bond lengths (atom C placed at theta +
+  // delta) changes only the 1-3 distance; the springs' energy, measured on
+  // the displaced positions, is 1/2 k_theta delta^2 to O(delta).
+  const double ra = 1.0, rc = 1.3, k_theta = 250.0;
+  const std::vector<int64_t> bonds = {1, 0, 2, 1}, angle = {2, 1, 0};
+  const std::vector<double> bond_k = {700.0, 450.0}, angle_k = {k_theta};
+  for (double degrees : {60.0, 104.5, 120.0, 150.0}) {
+    const double theta = degrees * M_PI / 180.0;
+    const std::vector<double> x = bent(theta, ra, rc);
+    const SeminarioPairSprings springs = seminario_pair_springs(
+        x.data(), 3, bonds.data(), bond_k.data(), 2, angle.data(), angle_k.data(), 1);
+    ASSERT_EQ(springs.pairs, (std::vector<int64_t>{0, 1, 0, 2, 1, 2}));
+    EXPECT_EQ(springs.k[0], 700.0);
+    EXPECT_EQ(springs.k[2], 450.0);
+    EXPECT_EQ(springs.bond_pair, (std::vector<uint8_t>{1, 0, 1}));
+    EXPECT_EQ(springs.angle_pair, (std::vector<uint8_t>{0, 1, 0}));
+    EXPECT_EQ(springs.dropped, (std::vector<uint8_t>{0}));
+    EXPECT_NEAR(springs.theta[0], theta, 1e-12);
+    std::vector<double> errors;
+    for (double delta : {1e-2, 1e-3, 1e-4}) {
+      const std::vector<double> y = bent(theta + delta, ra, rc);
+      const double expected = 0.5 * k_theta * delta * delta;
+      errors.push_back(std::abs(spring_energy(x, y, springs) / expected - 1));
+      EXPECT_LT(errors.back(), 3 * delta) << degrees << " degrees, delta " << delta;
+    }
+    EXPECT_LT(errors[1], 0.2 * errors[0]) << degrees << " degrees";
+    EXPECT_LT(errors[2], 0.2 * errors[1]) << degrees << " degrees";
+  }
+}
+
+TEST(SeminarioPairSprings, FourRingDiagonalsSumTheirTwoAngles) {
+  // A puckered 4-ring 0-1-2-3: each diagonal is the 1-3 pair of two angles
+  // and gets the sum of their springs. Each spring is recomputed here as
+  // k_theta / (dr_AC/dtheta)^2 with the derivative of the law of cosines
+  // r_AC(theta) taken by central differences.
+  const std::vector<double> x = {0, 0, 0, 1.5, 0, 0.2, 1.6, 1.4, 0, 0.1, 1.5, 0.3};
+  const std::vector<int64_t> bonds = {0, 1, 1, 2, 2, 3, 3, 0};
+  const std::vector<double> bond_k = {300, 310, 320, 330};
+  const std::vector<int64_t> angles = {0, 1, 2, 1, 2, 3, 2, 3, 0, 3, 0, 1};
+  const std::vector<double> angle_k = {50, 60, 70, 80};
+  const SeminarioPairSprings springs = seminario_pair_springs(
+      x.data(), 4, bonds.data(), bond_k.data(), 4, angles.data(), angle_k.data(), 4);
+  auto spring = [&](int64_t n) {
+    const int64_t a = angles[size_t(3 * n)], b = angles[size_t(3 * n + 1)],
+                  c = angles[size_t(3 * n + 2)];
+    const double r_ab = distance(x, a, b), r_cb = distance(x, c, b);
+    const double theta = std::acos(
+        (position(x, a) - position(x, b)).dot(position(x, c) - position(x, b)) / (r_ab * r_cb));
+    auto r_ac = [&](double t) {
+      return std::sqrt(r_ab * r_ab + r_cb * r_cb - 2 * r_ab * r_cb * std::cos(t));
+    };
+    const double h = 1e-5, slope = (r_ac(theta + h) - r_ac(theta - h)) / (2 * h);
+    return angle_k[size_t(n)] / (slope * slope);
+  };
+  ASSERT_EQ(springs.pairs, (std::vector<int64_t>{0, 1, 0, 2, 0, 3, 1, 2, 1, 3, 2, 3}));
+  const std::vector<double> expected = {300, spring(0) + spring(2), 330,
+                                        310, spring(1) + spring(3), 320};
+  for (size_t p = 0; p < expected.size(); ++p) {
+    EXPECT_NEAR(springs.k[p], expected[p], 1e-8 * expected[p]) << "pair " << p;
+  }
+  EXPECT_EQ(springs.angle_pair, (std::vector<uint8_t>{0, 1, 0, 0, 1, 0}));
+  EXPECT_GT(spring(0), 0);
+  EXPECT_NE(spring(0), spring(2));  // the two angles differ, so the sum is seen
+}
+
+TEST(SeminarioPairSprings, NearlyLinearAnglesAreDroppedAndBadInputNamed) {
+  using test_support::expect_error;
+  const std::vector<int64_t> bonds = {0, 1, 1, 2};
+  const std::vector<double> bond_k = {500, 400}, angle_k = {60};
+  const std::vector<int64_t> angle = {0, 1, 2};
+  // 175 degrees: no 1-3 spring, flagged; with max_theta = 178 degrees it is kept.
+  const std::vector<double> x = bent(175.0 * M_PI / 180.0, 1.0, 1.2);
+  SeminarioPairSprings springs = seminario_pair_springs(x.data(), 3, bonds.data(), bond_k.data(), 2,
+                                                        angle.data(), angle_k.data(), 1);
+  EXPECT_EQ(springs.pairs, (std::vector<int64_t>{0, 1, 1, 2}));
+  EXPECT_EQ(springs.dropped, (std::vector<uint8_t>{1}));
+  EXPECT_EQ(springs.angle_spring, (std::vector<double>{0.0}));
+  springs = seminario_pair_springs(x.data(), 3, bonds.data(), bond_k.data(), 2, angle.data(),
+                                   angle_k.data(), 1, 178.0 * M_PI / 180.0);
+  EXPECT_EQ(springs.pairs.size(), 6u);
+
+  auto call = [&](std::vector<int64_t> b, std::vector<int64_t> a, std::vector<double> kb,
+                  std::vector<double> ka, double max_theta = kSeminarioMaxTheta) {
+    return [=, &x] {
+      seminario_pair_springs(x.data(), 3, b.data(), kb.data(), int64_t(b.size() / 2), a.data(),
+                             ka.data(), int64_t(a.size() / 3), max_theta);
+    };
+  };
+  expect_error(call({0, 1, 1, 3}, angle, bond_k, angle_k), {"bonds: row 1 = (1, 3)", "[0, 3)"});
+  expect_error(call({0, 1, 1, 1}, angle, bond_k, angle_k), "bonds: row 1 = (1, 1) joins");
+  expect_error(call({0, 1, 1, 0}, {}, bond_k, {}), "bonds: rows 0 and 1 are the same bond");
+  expect_error(call(bonds, {0, 1, -1}, bond_k, angle_k), "angles: row 0 = (0, 1, -1): atom index");
+  expect_error(call(bonds, {0, 1, 0}, bond_k, angle_k), "angles: row 0 = (0, 1, 0) repeats");
+  expect_error(call(bonds, {1, 0, 2}, bond_k, angle_k), "the arm C-B (2, 0) is not in bonds");
+  expect_error(call(bonds, angle, {500, NAN}, angle_k), "bond_k: row 1 is not finite");
+  expect_error(call(bonds, angle, bond_k, {INFINITY}), "angle_k: row 0 is not finite");
+  expect_error(call(bonds, angle, bond_k, angle_k, M_PI), "max_theta: expected an angle");
+  expect_error(call(bonds, angle, bond_k, angle_k, 1.0), "max_theta: expected an angle");
+  const std::vector<double> together = {0, 0, 0, 0, 0, 0, 1, 0, 0};
+  expect_error(
+      [&] {
+        seminario_pair_springs(together.data(), 3, bonds.data(), bond_k.data(), 2, angle.data(),
+                               angle_k.data(), 1);
+      },
+      "ref: atoms 0 and 1 (bonds row 0) are at the same position");
 }
 
 }  // namespace

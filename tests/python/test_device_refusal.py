@@ -111,6 +111,8 @@ def _valid_calls():
             "project_out_rigid_modes": ((hessian, reference), True),
             "shell_balanced_coefficients": ((reference, bonds, edges, k, None, 4, -1), True),
             "modified_seminario": ((hessian, reference, bonds, None), True),
+            "seminario_pair_springs": ((reference, bonds, k[:3], torch.tensor(
+                [[1, 0, 2], [1, 0, 3], [2, 0, 3]]), k[:3], 2.9), True),
         })
         if hasattr(ops, "openmm_energy_terms"):
             # Valid calls need an OpenMM System; the device check comes first.

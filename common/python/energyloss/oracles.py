@@ -586,87 +586,28 @@ def seminario_pair_springs(ref, bonds, bond_k, angles, angle_k, max_theta=math.r
     Bad input (shapes, non-integer or out-of-range indices, repeated bonds,
     an angle whose arms are not bonds, non-finite values, atoms on top of
     each other, ``max_theta`` outside (pi/2, pi)) raises ValueError naming
-    the argument.
+    the argument. The computation is C++ (seminario_pair_springs in
+    energyloss/oracles/seminario_coefficients.h), on CPU tensors.
     """
-    ref = _floating(ref)
-    if ref.dim() != 2 or ref.shape[1] != 3:
-        raise ValueError(f"energyloss: ref: expected positions [N, 3], got {list(ref.shape)}")
-    if not torch.isfinite(ref).all():
-        raise ValueError("energyloss: ref: positions are not finite")
-    n = ref.shape[0]
     try:
         max_theta = float(max_theta)
     except (TypeError, ValueError):
-        max_theta = math.nan
-    if not (math.pi / 2 < max_theta < math.pi):
-        raise ValueError(f"energyloss: max_theta: expected an angle in (pi/2, pi) rad, got "
-                         f"{max_theta!r}")
-    bonds = _pair_springs_indices(bonds, "bonds", 2, n)
-    angles = _pair_springs_indices(angles, "angles", 3, n)
-    bond_k = _pair_springs_constants(bond_k, "bond_k", len(bonds), "bonds")
-    angle_k = _pair_springs_constants(angle_k, "angle_k", len(angles), "angles")
-    if (bonds[:, 0] == bonds[:, 1]).any():
-        raise ValueError("energyloss: bonds: a bond joins an atom to itself")
-    bond_keys = torch.minimum(bonds[:, 0], bonds[:, 1]) * n + torch.maximum(bonds[:, 0],
-                                                                          bonds[:, 1])
-    if len(torch.unique(bond_keys)) != len(bond_keys):
-        raise ValueError("energyloss: bonds: a bond is listed more than once")
-    a, b, c = angles.unbind(dim=1)
-    if ((a == b) | (b == c) | (a == c)).any():
-        raise ValueError("energyloss: angles: an angle repeats an atom")
-    for arm, name in ((a, "A-B"), (c, "C-B")):
-        arm_keys = torch.minimum(arm, b) * n + torch.maximum(arm, b)
-        if not torch.isin(arm_keys, bond_keys).all():
-            raise ValueError(f"energyloss: angles: the arm {name} of an angle is not a bond")
-    x = ref.to(torch.float64)
-    if len(bonds) and ((x[bonds[:, 0]] - x[bonds[:, 1]]).norm(dim=1) == 0).any():
-        raise ValueError("energyloss: ref: two bonded atoms are at the same position")
-    u, v = x[a] - x[b], x[c] - x[b]
-    r_ab, r_cb = u.norm(dim=1), v.norm(dim=1)
-    sine = torch.linalg.cross(u, v).norm(dim=1) / (r_ab * r_cb)
-    theta = torch.atan2(sine, (u * v).sum(dim=1) / (r_ab * r_cb))
-    dropped = (theta > max_theta) | (theta < math.pi - max_theta)
-    r_ac2 = ((x[a] - x[c]) ** 2).sum(dim=1)
-    safe = torch.where(dropped, torch.ones_like(sine), sine)
-    spring = torch.where(dropped, torch.zeros_like(sine),
-                         angle_k * r_ac2 / (r_ab * r_cb * safe) ** 2)
-    kept = ~dropped
-    angle_keys = (torch.minimum(a, c) * n + torch.maximum(a, c))[kept]
-    keys, inverse = torch.unique(torch.cat([bond_keys, angle_keys]), return_inverse=True)
-    k = torch.zeros(len(keys), dtype=torch.float64).index_add_(
-        0, inverse, torch.cat([bond_k, spring[kept]]))
-    pairs = torch.stack([keys // n, keys % n], dim=1)
-    k = k.to(ref.dtype)
+        max_theta = math.nan  # refused by name in C++
+    pairs, k, bond_pair, angle_pair, angle_spring, theta, dropped = ops.seminario_pair_springs(
+        _floating(ref), _pair_springs_indices(bonds, "bonds", 2), _floating(bond_k),
+        _pair_springs_indices(angles, "angles", 3), _floating(angle_k), max_theta)
     if not return_details:
         return pairs, k
-    return pairs, k, {"bond_pair": torch.isin(keys, bond_keys),
-                      "angle_pair": torch.isin(keys, angle_keys),
-                      "angle_spring": spring.to(ref.dtype), "theta": theta.to(ref.dtype),
-                      "dropped": dropped}
+    return pairs, k, {"bond_pair": bond_pair, "angle_pair": angle_pair,
+                      "angle_spring": angle_spring, "theta": theta, "dropped": dropped}
 
 
-def _pair_springs_indices(indices, name, width, n):
-    """seminario_pair_springs' integer [E, width] atom indices in range."""
-    indices = _index_tensor(indices, name, width)
-    if indices.numel() == 0:
-        indices = indices.reshape(0, width)
-    if indices.dim() != 2 or indices.shape[1] != width:
-        raise ValueError(f"energyloss: {name}: expected [E, {width}] atom indices, got "
-                         f"{list(indices.shape)}")
-    if ((indices < 0) | (indices >= n)).any():
-        raise ValueError(f"energyloss: {name}: atom index outside [0, {n}) (the atoms of ref)")
-    return indices
-
-
-def _pair_springs_constants(k, name, count, of):
-    """seminario_pair_springs' finite float64 constants, one per row of ``of``."""
-    k = _floating(k).to(torch.float64)
-    if k.dim() != 1 or k.shape[0] != count:
-        raise ValueError(f"energyloss: {name}: expected [{count}] (one per row of {of}), got "
-                         f"{list(k.shape)}")
-    if not torch.isfinite(k).all():
-        raise ValueError(f"energyloss: {name}: force constants are not finite")
-    return k
+def _pair_springs_indices(indices, name, width):
+    """seminario_pair_springs' atom indices as int64 (an empty list is [0, width])."""
+    tensor = torch.as_tensor(indices)
+    if tensor.numel() == 0:
+        return tensor.to(torch.long).reshape(0, width)
+    return _index_tensor(tensor, name, width)
 
 
 def openmm_pair_coefficients(system_xml_path, ref, edges, floor=None, return_details=False):

@@ -1,8 +1,8 @@
 // LibTorch face of the Hessian-based coefficients that need no oracle
 // (energyloss/oracles/hessian_coefficients.h, seminario_coefficients.h,
 // shell_coefficients.h): NNLS, springs fitted to a given Hessian, the spring
-// network Hessian, the rigid-body projection, modified Seminario constants and
-// shell-balanced springs.
+// network Hessian, the rigid-body projection, modified Seminario constants,
+// their 1-2 and 1-3 pair springs and shell-balanced springs.
 // The oracle's own Hessian (force_field_hessian) is in oracle_ops.cpp,
 // next to the Oracle class its schema names. Every op takes float32/float64
 // CPU tensors, computes in float64 and returns the dtype of its first
@@ -157,6 +157,43 @@ std::tuple<Tensor, Tensor, Tensor, Tensor, Tensor> modified_seminario_op(
           values_like(result.angle_theta, {triples.size(0)}, hessian)};
 }
 
+// seminario_pair_springs (seminario_coefficients.h): (pairs [P, 2] int64,
+// k [P] in ref's dtype, bond_pair [P], angle_pair [P] (bool), angle_spring
+// [A], theta [A] in ref's dtype, dropped [A] (bool)).
+std::tuple<Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor> seminario_pair_springs_op(
+    const Tensor& ref, const Tensor& bonds, const Tensor& bond_k, const Tensor& angles,
+    const Tensor& angle_k, double max_theta) {
+  const char* op = "seminario_pair_springs";
+  require(ref.dim() == 2 && ref.size(1) == 3 && ref.size(0) >= 1,
+          "ref: expected positions [N, 3] with N >= 1, got ", ref.sizes());
+  const Tensor positions = floating_cpu(op, ref, "ref");
+  const Tensor bond_pairs = index_tuples(op, bonds, 2, "bonds");
+  const Tensor triples = index_tuples(op, angles, 3, "angles");
+  auto constants = [&](const Tensor& k, const char* name, int64_t count, const char* of) {
+    require(k.dim() == 1 && k.size(0) == count, name, ": expected [", count, "] (one per row of ",
+            of, "), got ", k.sizes());
+    return floating_cpu(op, k, name);
+  };
+  const Tensor k_bonds = constants(bond_k, "bond_k", bond_pairs.size(0), "bonds");
+  const Tensor k_angles = constants(angle_k, "angle_k", triples.size(0), "angles");
+  const SeminarioPairSprings result = seminario_pair_springs(
+      positions.data_ptr<double>(), positions.size(0), bond_pairs.data_ptr<int64_t>(),
+      k_bonds.data_ptr<double>(), bond_pairs.size(0), triples.data_ptr<int64_t>(),
+      k_angles.data_ptr<double>(), triples.size(0), max_theta);
+  const int64_t count = int64_t(result.k.size()), n_angles = triples.size(0);
+  auto flags = [](const std::vector<uint8_t>& values) {
+    return torch::tensor(std::vector<int64_t>(values.begin(), values.end()), torch::kLong)
+        .to(torch::kBool);
+  };
+  return {torch::tensor(result.pairs, torch::kLong).reshape({count, 2}),
+          values_like(result.k, {count}, ref),
+          flags(result.bond_pair),
+          flags(result.angle_pair),
+          values_like(result.angle_spring, {n_angles}, ref),
+          values_like(result.theta, {n_angles}, ref),
+          flags(result.dropped)};
+}
+
 }  // namespace
 }  // namespace energyloss
 
@@ -184,6 +221,11 @@ TORCH_LIBRARY_FRAGMENT(energyloss, m) {
       "-> (Tensor bond_k, Tensor bond_length, Tensor angles, Tensor angle_k, "
       "Tensor angle_theta)",
       &energyloss::modified_seminario_op);
+  m.def(
+      "seminario_pair_springs(Tensor ref, Tensor bonds, Tensor bond_k, Tensor angles, "
+      "Tensor angle_k, float max_theta=2.9670597283903604) -> (Tensor pairs, Tensor k, "
+      "Tensor bond_pair, Tensor angle_pair, Tensor angle_spring, Tensor theta, Tensor dropped)",
+      &energyloss::seminario_pair_springs_op);
   m.def("project_out_rigid_modes(Tensor hessian, Tensor reference) -> Tensor",
         &energyloss::project_out_rigid_modes_op);
 }

@@ -3,6 +3,9 @@
 // J. Quantum Chem. 60, 1271 (1996), eqs. 10 and 14; A. E. A. Allen,
 // M. C. Payne, D. J. Cole, J. Chem. Theory Comput. 14, 274 (2018) (the
 // scaling of the in-plane projections by the other angles on the same bond).
+// seminario_pair_springs: the harmonic limit of an angle term as a 1-3
+// distance spring at fixed bond lengths (law of cosines), a Urey-Bradley term
+// (Urey & Bradley, Phys. Rev. 38, 1969 (1931)) carrying the whole bend.
 #include <Eigen/Dense>
 #include <algorithm>
 #include <cmath>
@@ -188,6 +191,87 @@ SeminarioParameters modified_seminario(const double* hessian, const double* refe
     };
     result.angle_k.push_back(
         series(u_pa, u_pc, scaling(a, c, u_ab, u_pa), scaling(c, a, u_cb, u_pc)));
+  }
+  return result;
+}
+
+SeminarioPairSprings seminario_pair_springs(const double* ref, int64_t atoms, const int64_t* bonds,
+                                            const double* bond_k, int64_t n_bonds,
+                                            const int64_t* angles, const double* angle_k,
+                                            int64_t n_angles, double max_theta) {
+  require(atoms >= 1 && ref != nullptr, "ref: expected positions of at least one atom, got ",
+          atoms);
+  for (int64_t n = 0; n < 3 * atoms; ++n) {
+    require(std::isfinite(ref[n]), "ref: position [", n / 3, ", ", n % 3, "] is not finite (",
+            ref[n], ")");
+  }
+  require(max_theta > M_PI / 2 && max_theta < M_PI,
+          "max_theta: expected an angle in (pi/2, pi) rad, got ", max_theta);
+  require(n_bonds >= 0 && (n_bonds == 0 || (bonds != nullptr && bond_k != nullptr)),
+          "bonds: expected a count >= 0 and non-null bonds and bond_k, got ", n_bonds);
+  require(n_angles >= 0 && (n_angles == 0 || (angles != nullptr && angle_k != nullptr)),
+          "angles: expected a count >= 0 and non-null angles and angle_k, got ", n_angles);
+  const Eigen::Map<const Eigen::Matrix<double, Eigen::Dynamic, 3, Eigen::RowMajor>> x(ref, atoms,
+                                                                                      3);
+  auto key = [](int64_t i, int64_t j) { return std::make_pair(std::min(i, j), std::max(i, j)); };
+  struct Spring {
+    double k = 0;
+    bool bond = false, angle = false;
+  };
+  std::map<std::pair<int64_t, int64_t>, Spring> springs;  // sorted by (i, j), i < j
+  std::map<std::pair<int64_t, int64_t>, int64_t> bond_row;
+
+  for (int64_t b = 0; b < n_bonds; ++b) {
+    const int64_t i = bonds[2 * b], j = bonds[2 * b + 1];
+    require(i >= 0 && i < atoms && j >= 0 && j < atoms, "bonds: row ", b, " = (", i, ", ", j,
+            "): atom index outside [0, ", atoms, ") (the atoms of ref)");
+    require(i != j, "bonds: row ", b, " = (", i, ", ", j, ") joins an atom to itself");
+    const auto [first, fresh] = bond_row.emplace(key(i, j), b);
+    require(fresh, "bonds: rows ", first->second, " and ", b, " are the same bond (", i, ", ", j,
+            "); list each bond once");
+    require(std::isfinite(bond_k[b]), "bond_k: row ", b, " is not finite (", bond_k[b], ")");
+    require((x.row(i) - x.row(j)).norm() > 0, "ref: atoms ", i, " and ", j, " (bonds row ", b,
+            ") are at the same position");
+    Spring& spring = springs[key(i, j)];
+    spring.k += bond_k[b];
+    spring.bond = true;
+  }
+
+  SeminarioPairSprings result;
+  for (int64_t n = 0; n < n_angles; ++n) {
+    const int64_t a = angles[3 * n], b = angles[3 * n + 1], c = angles[3 * n + 2];
+    require(a >= 0 && a < atoms && b >= 0 && b < atoms && c >= 0 && c < atoms, "angles: row ", n,
+            " = (", a, ", ", b, ", ", c, "): atom index outside [0, ", atoms,
+            ") (the atoms of ref)");
+    require(a != b && b != c && a != c, "angles: row ", n, " = (", a, ", ", b, ", ", c,
+            ") repeats an atom");
+    require(bond_row.count(key(a, b)) == 1, "angles: row ", n, " = (", a, ", ", b, ", ", c,
+            "): the arm A-B (", a, ", ", b, ") is not in bonds");
+    require(bond_row.count(key(c, b)) == 1, "angles: row ", n, " = (", a, ", ", b, ", ", c,
+            "): the arm C-B (", c, ", ", b, ") is not in bonds");
+    require(std::isfinite(angle_k[n]), "angle_k: row ", n, " is not finite (", angle_k[n], ")");
+    const Eigen::Vector3d u = (x.row(a) - x.row(b)).transpose();
+    const Eigen::Vector3d v = (x.row(c) - x.row(b)).transpose();
+    const double r_ab = u.norm(), r_cb = v.norm();  // > 0: both arms are checked bonds
+    const double sine = u.cross(v).norm() / (r_ab * r_cb);
+    const double theta = std::atan2(sine, u.dot(v) / (r_ab * r_cb));
+    const bool dropped = theta > max_theta || theta < M_PI - max_theta;
+    const double r_ac2 = (x.row(a) - x.row(c)).squaredNorm();
+    const double k_13 = dropped ? 0.0 : angle_k[n] * r_ac2 / std::pow(r_ab * r_cb * sine, 2);
+    result.theta.push_back(theta);
+    result.dropped.push_back(dropped ? 1 : 0);
+    result.angle_spring.push_back(k_13);
+    if (dropped) continue;
+    Spring& spring = springs[key(a, c)];
+    spring.k += k_13;
+    spring.angle = true;
+  }
+
+  for (const auto& [pair, spring] : springs) {
+    result.pairs.insert(result.pairs.end(), {pair.first, pair.second});
+    result.k.push_back(spring.k);
+    result.bond_pair.push_back(spring.bond ? 1 : 0);
+    result.angle_pair.push_back(spring.angle ? 1 : 0);
   }
   return result;
 }
