@@ -11,6 +11,7 @@
 
 #include "energyloss/baselines.h"
 #include "energyloss/error.h"
+#include "energyloss/layout.h"
 #include "energyloss/torch/baselines.h"
 #include "energyloss/torch/common.h"
 
@@ -43,6 +44,9 @@ struct BaselineArguments {
     torch_ops::require_float_or_double(op, "pred", pred);
     torch_ops::require_same_shape(ref, "ref", pred, "pred");
     layout = torch_ops::batch_layout(op, pred, mask, "pred");
+    // The kernel's size checks, here too for meta tensors (which never reach
+    // the kernel) and for N = 0 (kabsch_align's empty output has no data).
+    check_layout_shape(layout, op);
     std::optional<Tensor> no_mask;
     torch_ops::batch_layout(op, ref, no_mask, "ref");  // device check and contiguous copy
   }

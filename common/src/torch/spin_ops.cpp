@@ -136,6 +136,28 @@ void require_devices(const std::string& op, const Tensor& input,
                                               {"Jv", pointer(Jv)}});
 }
 
+// On meta tensors the kernels do not run; the checks they make without
+// reading data (the float parameters, a system without sites) still apply:
+// the kernel of `op` on an empty batch makes exactly those.
+void check_without_data(const std::string& op, const Tensor& input, double a, double b) {
+  const SpinLattice<double> no_systems{0, 1, nullptr, nullptr};
+  int64_t sites = 1;
+  for (int64_t d = 1; d < input.dim(); ++d) sites *= input.size(d);
+  // B systems without sites hold no data either (the kernel refuses them
+  // first): the message then names the real batch size.
+  const int64_t batch = sites == 0 && input.dim() >= 1 ? input.size(0) : 0;
+  if (op == "local_field_energy_loss") {
+    energyloss::local_field_energy_loss<double>(no_systems, nullptr, nullptr, a, b, nullptr,
+                                                nullptr);
+  } else if (op == "spin_true_energy_loss") {
+    energyloss::spin_true_energy_loss<double>(no_systems, nullptr, a, nullptr, nullptr);
+  } else if (op == "spin_bce_loss") {
+    energyloss::spin_bce_loss<double>(batch, sites, nullptr, nullptr, nullptr, nullptr);
+  } else if (op == "spin_margin_loss") {
+    energyloss::spin_margin_loss<double>(batch, sites, nullptr, nullptr, a, nullptr, nullptr);
+  }
+}
+
 // The inner op _spin_value, CPU and Meta: the value of spin op `op` on
 // `input` (per-system [B]; the fields [B, L, L] for local_fields) and, when
 // asked, its gradient d value_b / d input (else an empty tensor). `a` and `b`
@@ -187,6 +209,7 @@ std::tuple<Tensor, Tensor> spin_kernel(const std::string& op_name, const Tensor&
   } else {
     fail("_spin_value: unknown spin op '", op_name, "'");
   }
+  if (input.is_meta()) check_without_data(op_name, input, a, b);
   if (!grad.defined()) grad = torch::empty({0}, value.options());
   return {value, grad};
 }
