@@ -98,7 +98,7 @@ def parse_arguments(argv):
     parser.add_argument("--seeds", type=int, default=None, help="seeds per setting (3; quick 1)")
     parser.add_argument("--fractions", type=float, nargs="+", default=None,
                         help="training-set fractions (0.1 0.25 0.5 1; quick 1)")
-    parser.add_argument("--frames", type=int, default=None, help="MD frames (4000; quick 600)")
+    parser.add_argument("--frames", type=int, default=None, help="MD frames, at least 2 (4000; quick 600)")
     parser.add_argument("--steps", type=int, default=None, help="training steps (8000; quick 1500)")
     parser.add_argument("--samples", type=int, default=None, help="generated samples (512; quick 64)")
     parser.add_argument("--output", default="results/molecules")
@@ -111,6 +111,10 @@ def parse_arguments(argv):
     for name in ("seeds", "frames", "steps", "samples"):
         if getattr(args, name) < 1:
             parser.error(f"--{name} must be at least 1")
+    if int(0.8 * args.frames) < 1 or args.frames - int(0.8 * args.frames) < 1:
+        # 80 % of the frames train, the rest are held out: both need one.
+        parser.error(f"--frames must be at least 2 (the first 80 % train, the rest are the "
+                     f"test set), got {args.frames}")
     check_training_options(parser, args)
     if any(not 0 < f <= 1 for f in args.fractions):
         parser.error("--fractions must lie in (0, 1]")
