@@ -75,14 +75,17 @@ def load():
     if _loaded:
         return
     path = os.environ.get("ENERGYLOSS_TORCH_LIBRARY")
+    searched = [path]
     if not path:
         from . import _paths
 
         path = _paths.TORCH_LIBRARY
+        # An installed package tries next to itself, then the install path.
+        searched = list(getattr(_paths, "SEARCHED", [path]))
     if not os.path.exists(path):
         raise ImportError(
-            f"energyloss: compiled ops not found at {path}; build the project "
-            "or set ENERGYLOSS_TORCH_LIBRARY to libenergyloss_torch.so")
+            f"energyloss: compiled ops not found at {' nor at '.join(searched)}; build the "
+            "project, or set ENERGYLOSS_TORCH_LIBRARY to libenergyloss_torch.so")
     check_build(path, read_build_record(path), torch.__version__, torch.compiled_with_cxx11_abi())
     torch.ops.load_library(path)
     _loaded = True
