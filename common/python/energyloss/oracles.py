@@ -513,8 +513,8 @@ def modified_seminario(hessian, ref, bonds, angles=None):
     (2018)) from ``hessian`` ``[3N, 3N]`` at ``ref`` ``[N, 3]``, e.g.
     ``force_field_hessian(oracle, ref)`` or a quantum-chemistry Hessian.
 
-    ``bonds`` ``[M, 2]``; ``angles`` ``[A, 3]`` (centre in the middle), or
-    None for every angle of the bond graph. With K_AB = -H_AB and its
+    ``bonds`` ``[M, 2]``; ``angles`` ``[A, 3]`` (centre in the middle, both
+    arms bonds), or None for every angle of the bond graph. With K_AB = -H_AB and its
     eigenpairs (lambda_i, v_i): bond k = 1/2 (sum_i lambda_i |u_AB . v_i| over
     the AB and BA blocks); angle 1/k = f_A / (R_AB^2 S_A) + f_C / (R_CB^2 S_C)
     with S_A = sum_i lambda_i |u_PA . v_i| (u_PA in the plane ABC, normal to

@@ -11,6 +11,7 @@
 #include <cmath>
 #include <complex>
 #include <map>
+#include <set>
 #include <utility>
 #include <vector>
 
@@ -133,6 +134,13 @@ SeminarioParameters modified_seminario(const double* hessian, const double* refe
     result.bond_length.push_back((seminario.position(j) - seminario.position(i)).norm());
   }
 
+  // An angle's arms A-B and C-B are bonds (as seminario_pair_springs needs):
+  // the method reads the Hessian's bond blocks and scales by the angles
+  // sharing a bond.
+  std::set<std::pair<int64_t, int64_t>> bonded;
+  for (int64_t b = 0; b < n_bonds; ++b) {
+    bonded.insert(std::minmax(bonds[2 * b], bonds[2 * b + 1]));
+  }
   // For the scaling factors: every angle's end atoms, keyed by (centre, end).
   std::map<std::pair<int64_t, int64_t>, std::vector<int64_t>> others;  // -> other end atoms
   for (int64_t n = 0; n < n_angles; ++n) {
@@ -141,6 +149,12 @@ SeminarioParameters modified_seminario(const double* hessian, const double* refe
                 a != c,
             "angles[", n, "]: expected three distinct atoms in [0, ", atoms, "), got (", a, ", ", b,
             ", ", c, ")");
+    for (const int64_t end : {a, c}) {
+      require(bonded.count(std::minmax(end, b)) == 1, "angles[", n, "] = (", a, ", ", b, ", ", c,
+              "): the arm (", end, ", ", b,
+              ") is not in bonds (an angle is two bonds meeting at "
+              "its centre, the middle atom)");
+    }
     others[{b, a}].push_back(c);
     others[{b, c}].push_back(a);
   }
