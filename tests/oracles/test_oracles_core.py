@@ -330,6 +330,20 @@ def test_generator_samples_with_deterministic_seeds(oracles, generators):
         generator.sample(1, 0, length_unit="furlong")
 
 
+@pytest.mark.parametrize("n, seed, message", [
+    (2.5, 0, "n must be an integer, got 2.5"), (0, 0, "n must be at least 1, got 0"),
+    (-3, 0, "n must be at least 1, got -3"), (True, 0, "n must be an integer, got True"),
+    (2, 1.5, "seed must be an integer, got 1.5"), ("4", 0, "n must be an integer, got '4'")])
+def test_generator_sample_refuses_bad_counts_and_seeds_by_name(oracles, generators, n, seed,
+                                                              message):
+    # before, 2.5 silently became 2 samples and 0 reached C++ as a RuntimeError
+    generator = oracles.load_generator(generators / "water.pt")
+    with pytest.raises(ValueError, match=f"Generator.sample: {message}"):
+        generator.sample(n, seed)
+    import numpy as np
+    assert generator.sample(np.int64(2), seed=np.int32(7)).shape == (2, 3, 3)
+
+
 @pytest.mark.parametrize("name", sorted(BROKEN_GENERATORS))
 def test_broken_generators_give_specific_errors(oracles, generators, name):
     with pytest.raises(ValueError, match=BROKEN_GENERATORS[name][1]):

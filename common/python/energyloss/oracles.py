@@ -10,6 +10,7 @@ loaded on import (``ENERGYLOSS_ORACLES_LIBRARY`` overrides its path).
 """
 import functools
 import math
+import numbers
 import os
 
 import torch
@@ -674,7 +675,13 @@ class Generator:
         """``[n, n_atoms, 3]`` float64 in ``length_unit`` (default: the
         generator's own): "nm", "angstrom", or a LAMMPS unit style ("real",
         "metal", "si", "cgs", "micro", "nano", "electron"; "lj" only for "lj"
-        generators)."""
+        generators). A count below 1, or a count or seed that is not an
+        integer (2.5, True), raises ValueError naming the argument."""
+        for name, value, minimum in (("n", n, 1), ("seed", seed, None)):
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+                raise ValueError(f"Generator.sample: {name} must be an integer, got {value!r}")
+            if minimum is not None and value < minimum:
+                raise ValueError(f"Generator.sample: {name} must be at least {minimum}, got {value}")
         return self.handle.sample(int(n), int(seed), length_unit or "")
 
     def __repr__(self):
