@@ -4,29 +4,18 @@ energy term) train, sample and report the term's cost per step; a bad
 --ff-weight, --ff-max-sigma or --temperature is refused by name."""
 import csv
 import os
-import subprocess
-import sys
 
 import pytest
+from small_molecules_run import needs_mmff_and_molecules, run_quick
 
 pytest.importorskip("rdkit")
 energyloss = pytest.importorskip("energyloss")
 
-SOURCE_DIR = os.environ.get(
-    "ENERGYLOSS_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..", ".."))
-SCRIPT = os.path.join(SOURCE_DIR, "examples", "molecules", "small_molecules.py")
-
-pytestmark = [
-    pytest.mark.skipif(not hasattr(energyloss.ops, "rdkit_mmff_oracle"),
-                       reason="this build has no RDKit MMFF oracle"),
-    pytest.mark.skipif(not os.path.isdir("/usr/share/chemical-structures"),
-                       reason="Debian's chemical-structures-data is not installed")]
+pytestmark = needs_mmff_and_molecules(energyloss)
 
 
 def run(tmp_path, *arguments):
-    return subprocess.run([sys.executable, SCRIPT, "--quick", "--molecules", "8", "--steps", "12",
-                           "--sampling-steps", "3", "--output", str(tmp_path), *arguments],
-                          capture_output=True, text=True, timeout=600)
+    return run_quick(tmp_path, 8, 12, *arguments)
 
 
 def test_energy_term_losses_train_and_report_their_cost(tmp_path):

@@ -7,32 +7,21 @@ rescales them to the exp preset's total on the same pairs."""
 import csv
 import os
 import pickle
-import subprocess
-import sys
 
 import pytest
 import torch
+from small_molecules_run import needs_mmff_and_molecules, run_quick
 
 pytest.importorskip("rdkit")
 energyloss = pytest.importorskip("energyloss")
 
-SOURCE_DIR = os.environ.get(
-    "ENERGYLOSS_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..", ".."))
-SCRIPT = os.path.join(SOURCE_DIR, "examples", "molecules", "small_molecules.py")
 KT = 0.0019872043 * 298.15  # kcal/mol at the script's default temperature
 
-pytestmark = [
-    pytest.mark.skipif(not hasattr(energyloss.ops, "rdkit_mmff_oracle"),
-                       reason="this build has no RDKit MMFF oracle"),
-    pytest.mark.skipif(not os.path.isdir("/usr/share/chemical-structures"),
-                       reason="Debian's chemical-structures-data is not installed")]
+pytestmark = needs_mmff_and_molecules(energyloss)
 
 
 def run(tmp_path, *arguments):
-    return subprocess.run([sys.executable, SCRIPT, "--quick", "--molecules", "6", "--steps", "6",
-                           "--sampling-steps", "3", "--validate-every", "0",
-                           "--output", str(tmp_path), *arguments],
-                          capture_output=True, text=True, timeout=600)
+    return run_quick(tmp_path, 6, 6, "--validate-every", "0", *arguments)
 
 
 def test_energy_msem_trains_on_seminario_springs(tmp_path):
