@@ -6,10 +6,17 @@ curves.csv) into the tables of docs/results.md section 3d:
 - one row per run, with the validation curve's last value, its minimum, and
   its trend (least-squares slope of log(value) over the last third of the
   steps, in % per 1,000 steps: near 0 means flat, i.e. converged);
-- mean ± population std per (loss, rate, fraction) with at least two seeds.
+- mean ± population std per (loss, rate, fraction) with at least two seeds;
+- data efficiency: for every loss and rate trained on more than one
+  training-set fraction, the key metrics per fraction (mean ± population std
+  and the number of seeds), as a table and, with --efficiency, a plot.
 
 Usage:
     collect_runs.py RESULTS_DIR [--markdown OUT.md] [--curves OUT.png]
+                    [--efficiency OUT.png]
+
+--curves plots the full-data runs only (fraction 1), so the plot stays
+readable when a folder also holds the data-efficiency runs.
 
 RESULTS_DIR holds one folder per run (any names); folders without runs.csv
 (unfinished runs) are skipped. A folder's runs.csv may hold several runs.
@@ -35,6 +42,8 @@ METRICS = (("molecule_stable", "molecule stable (%)", 100, ".1f"),
            ("coverage", "COV-R (%)", 100, ".1f"),
            ("matching", "MAT-R (Å)", 1, ".3f"))
 KEY = ("loss", "lr", "fraction")
+# The metrics of the data-efficiency table and plot (names from METRICS).
+EFFICIENCY_METRICS = ("molecule_stable", "bond_w1", "angle_w1", "energy_excess")
 
 
 def read_runs(results):
@@ -121,26 +130,99 @@ def tables(runs, curves):
     return out
 
 
+def efficiency(runs):
+    """{(loss, lr): {fraction: [runs]}} for every loss and rate with runs at
+    more than one training-set fraction."""
+    groups = {}
+    for r in runs:
+        groups.setdefault((r["loss"], float(r["lr"])), {}).setdefault(
+            float(r["fraction"]), []).append(r)
+    return {k: v for k, v in groups.items() if len(v) > 1}
+
+
+def efficiency_table(runs):
+    """Markdown lines: per loss and rate, each EFFICIENCY_METRICS column's
+    mean ± population std at every fraction, with the seed count."""
+    curves = efficiency(runs)
+    if not curves:
+        return []
+    rank = {name: i for i, name in enumerate(order(k[0] for k in curves))}
+    metrics = [m for m in METRICS if m[0] in EFFICIENCY_METRICS]
+    out = ["| loss | lr | fraction | seeds | " + " | ".join(m[1] for m in metrics) + " |",
+           "|---" * (len(metrics) + 4) + "|"]
+    for (loss, lr), by_fraction in sorted(curves.items(), key=lambda kv: (rank[kv[0][0]], kv[0][1])):
+        for fraction, rows in sorted(by_fraction.items()):
+            cells = []
+            for c, _, s, f in metrics:
+                a = np.array([float(r[c]) * s for r in rows])
+                cells.append(f"{a.mean():{f}} ± {a.std():{f}}" if len(a) > 1 else f"{a[0]:{f}}")
+            out.append(f"| {loss} | {lr:g} | {fraction:g} | {len(rows)} | " + " | ".join(cells)
+                       + " |")
+    return out
+
+
+def plot_efficiency(runs, path):
+    """One panel per EFFICIENCY_METRICS column against the training-set
+    fraction (log scale): each loss's mean with population-std error bars,
+    and every seed as a dot."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    curves = efficiency(runs)
+    rank = {name: i for i, name in enumerate(order(k[0] for k in curves))}
+    metrics = [m for m in METRICS if m[0] in EFFICIENCY_METRICS]
+    figure, axes = plt.subplots(1, len(metrics), figsize=(4.2 * len(metrics), 3.8))
+    for i, ((loss, lr), by_fraction) in enumerate(sorted(curves.items(),
+                                                       key=lambda kv: (rank[kv[0][0]], kv[0][1]))):
+        fractions = sorted(by_fraction)
+        for axis, (c, header, s, _) in zip(axes, metrics):
+            values = [np.array([float(r[c]) * s for r in by_fraction[f]]) for f in fractions]
+            axis.errorbar(fractions, [v.mean() for v in values], yerr=[v.std() for v in values],
+                          color=f"C{i}", marker="o", capsize=3, label=f"{loss} (lr {lr:g})")
+            for f, v in zip(fractions, values):
+                axis.plot([f] * len(v), v, ".", color=f"C{i}", alpha=0.4)
+            axis.set_xscale("log")
+            axis.set_xticks(fractions, [f"{f:g}" for f in fractions])
+            axis.set_xlabel("training-set fraction")
+            axis.set_title(header)
+    axes[0].legend(fontsize=7)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("results", help="folder of run folders")
     parser.add_argument("--markdown", help="also write the tables here")
-    parser.add_argument("--curves", help="plot every run's validation curves here (PNG)")
+    parser.add_argument("--curves", help="plot the full-data runs' validation curves here (PNG)")
+    parser.add_argument("--efficiency", help="plot the key metrics against the training-set "
+                                             "fraction here (PNG)")
     args = parser.parse_args(argv)
     if not os.path.isdir(args.results):
         parser.error(f"results: no folder {args.results}")
     runs, curves = read_runs(args.results)
     if not runs:
         parser.error(f"results: no runs.csv in any folder of {args.results}")
-    text = "\n".join(tables(runs, curves)) + "\n"
+    lines = tables(runs, curves)
+    more = efficiency_table(runs)
+    if more:
+        lines += ["", "Data efficiency:", ""] + more
+    text = "\n".join(lines) + "\n"
     print(text, end="")
     if args.markdown:
         open(args.markdown, "w").write(text)
     if args.curves:
-        if not curves:
-            parser.error("--curves: no curves.csv in any run folder")
+        full = [r for r in curves if float(r["fraction"]) == 1]
+        if not full:
+            parser.error("--curves: no curves.csv of a full-data run in any run folder")
         from diffusion_common import plot_curves
-        plot_curves(curves, args.curves)
+        plot_curves(full, args.curves)
+    if args.efficiency:
+        if not efficiency(runs):
+            parser.error("--efficiency: no loss was trained on more than one fraction")
+        plot_efficiency(runs, args.efficiency)
 
 
 if __name__ == "__main__":

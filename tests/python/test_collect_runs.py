@@ -27,10 +27,10 @@ def write(path, rows, columns):
         w.writerows(rows)
 
 
-def make_run(root, name, loss, lr, seed, stable, decay=None, steps=6000):
+def make_run(root, name, loss, lr, seed, stable, decay=None, steps=6000, fraction=1.0):
     folder = os.path.join(root, name)
     os.makedirs(folder)
-    row = dict(loss=loss, fraction=1.0, seed=seed, lr=lr, atom_stable=0.9, molecule_stable=stable,
+    row = dict(loss=loss, fraction=fraction, seed=seed, lr=lr, atom_stable=0.9, molecule_stable=stable,
                bond_w1=0.02 + seed / 1000, angle_w1=4.0, energy_excess=80 + seed,
                energy_excess_minimised=1.0, coverage=0.5, matching=0.4, train_seconds=500)
     write(os.path.join(folder, "runs.csv"), [row], RUN_COLUMNS)
@@ -97,3 +97,35 @@ def test_command_line_writes_markdown_and_refuses_bad_folders(results, tmp_path_
     refused = subprocess.run([sys.executable, SCRIPT, str(results)], capture_output=True, text=True)
     assert refused.returncode != 0
     assert os.path.join("e", "runs.csv") in refused.stderr and "no column" in refused.stderr
+
+
+def test_data_efficiency_table_and_plot(results, tmp_path_factory):
+    # energy at 0.003 gains fractions 0.1 (two seeds) and 0.5 (one seed); mse has one fraction
+    make_run(results, "f1", "energy", 0.003, 0, 0.50, fraction=0.1)
+    make_run(results, "f2", "energy", 0.003, 1, 0.60, fraction=0.1)
+    make_run(results, "f3", "energy", 0.003, 0, 0.85, fraction=0.5)
+    runs, _ = collect_runs.read_runs(str(results))
+    lines = collect_runs.efficiency_table(runs)
+    rows = [line.split(" | ") for line in lines[2:]]
+    assert [r[:4] for r in rows] == [["| energy", "0.003", "0.1", "2"], ["| energy", "0.003", "0.5", "1"],
+                                     ["| energy", "0.003", "1", "3"]]
+    stable = [50.0, 60.0]
+    assert rows[0][4] == f"{statistics.mean(stable):.1f} ± {statistics.pstdev(stable):.1f}"
+    assert rows[1][4] == "85.0"  # one seed: the value, no spread
+    full = [90.0, 96.0, 93.0]
+    assert rows[2][4] == f"{statistics.mean(full):.1f} ± {statistics.pstdev(full):.1f}"
+    energies = [80, 81]  # energy_excess = 80 + seed
+    assert rows[0][7] == f"{statistics.mean(energies):.0f} ± {statistics.pstdev(energies):.0f} |"
+    out = tmp_path_factory.mktemp("eff")
+    done = subprocess.run([sys.executable, SCRIPT, str(results), "--efficiency", str(out / "e.png")],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "Data efficiency:" in done.stdout
+    assert (out / "e.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_efficiency_plot_refused_without_fractions(results, tmp_path):
+    done = subprocess.run([sys.executable, SCRIPT, str(results), "--efficiency",
+                           str(tmp_path / "e.png")], capture_output=True, text=True)
+    assert done.returncode != 0 and "more than one fraction" in done.stderr
+    assert not (tmp_path / "e.png").exists()
