@@ -15,10 +15,11 @@ Pipeline (simulation -> training -> simulation):
      before and after a short minimisation, and coverage/matching RMSD.
 
 Losses: mse, kabsch, energy (exp coefficients, complete graph), energy-sparse
-(a globally rigid sparse graph), and pair energy losses on the complete graph
-with springs from the amber14 + OBC2 System at the PDB reference frame
+(a globally rigid sparse graph), and pair energy losses with springs from the
+amber14 + OBC2 System at the PDB reference frame
 (examples/openmm/data/alanine-dipeptide.pdb; one set of springs for every
-frame, computed once per run and cached in OUTPUT as openmm_*.pt):
+frame, computed once per run and cached in OUTPUT as openmm_*.pt), on the
+complete graph unless said otherwise:
   energy-ff     the per-pair curvature of the System's bond, angle and
                 nonbonded terms (energyloss.openmm_pair_coefficients);
   energy-hfit   the Hessian-fitted springs (force_field_coefficients with
@@ -29,10 +30,21 @@ frame, computed once per run and cached in OUTPUT as openmm_*.pt):
                 >= 4 bonds), shared out within each shell in proportion to
                 the full force field's per-pair curvature (finite
                 differences through the oracle; shell_balanced_coefficients,
-                always in the exp preset's units, its totals being exp's).
-energy-ff and energy-hfit springs are in kT / A^2 at 300 K (--ff-units kT,
-the default) or rescaled to the exp preset's total so only their distribution
-over pairs differs (--ff-units exp-total, as in the first published table).
+                always in the exp preset's units, its totals being exp's);
+  energy-msem   modified Seminario springs (Allen, Payne & Cole, JCTC 14,
+                274 (2018)) on a sparse graph: the bond and angle constants
+                of the System's Hessian (energyloss.OpenMMOracle, central
+                differences of its forces; modified_seminario) as springs on
+                the topology's bonds and, per angle A-B-C (every bonded
+                triple), on the 1-3 pair A-C with
+                k_theta r_AC^2 / (r_AB r_CB sin theta)^2
+                (seminario_pair_springs; shared 1-3 pairs summed, nearly
+                linear angles, theta > 170 degrees, get none).
+energy-ff, energy-hfit and energy-msem springs are in kT / A^2 at 300 K
+(--ff-units kT, the default) or rescaled to the exp preset's total on the
+same edges so only their distribution over pairs differs (--ff-units
+exp-total, as in the first published table; complete graph, or energy-msem's
+1-2 and 1-3 pairs).
 A "+ff" suffix (e.g. energy-hfit+ff) adds the force field's true-energy term
 --ff-weight x (E_amber(x0_hat) - E_amber(x0)) / kT on the batch entries whose
 noise level sigma is at most --ff-max-sigma (energyloss.ForceFieldEnergyLoss
@@ -74,13 +86,14 @@ from diffusion_common import (CURVE_COLUMNS, DEFAULT_LOSSES, FF_TERM,  # noqa: E
                               add_training_options, bond_angles, bond_lengths,
                               check_training_options, coverage_matching, curve_rows,
                               energy_term_loss, force_field_springs, plot, plot_curves, print_row,
-                              rdkit_checks, rmsd_matrix, sample_space_loss, stability,
-                              summarise, wasserstein, write_rows)
+                              rdkit_checks, rmsd_matrix, sample_space_loss, seminario_springs,
+                              stability, summarise, wasserstein, write_rows)
 
 ANGSTROM_PER_NM = 10.0
 KT_300K = 0.0083144626 * 300.0  # kJ/mol, the MD temperature's
 # How each force-field loss gets its springs from the amber14 System.
-FF_METHODS = {"energy-ff": "analytic", "energy-hfit": "hessian_fit", "energy-shell": "shell"}
+FF_METHODS = {"energy-ff": "analytic", "energy-hfit": "hessian_fit", "energy-shell": "shell",
+              "energy-msem": "seminario"}
 # The losses of diffusion_common.LOSSES this experiment can train.
 ALANINE_LOSSES = tuple(name for name in LOSSES if name.removesuffix(FF_TERM) in
                        ("mse", "kabsch", "energy", "energy-sparse", *FF_METHODS))
@@ -92,8 +105,8 @@ def parse_arguments(argv):
     parser.add_argument("--losses", nargs="+", default=list(DEFAULT_LOSSES),
                         choices=ALANINE_LOSSES, help=f"(default: {' '.join(DEFAULT_LOSSES)})")
     parser.add_argument("--ff-units", default="kT", choices=FF_UNITS,
-                        help="energy-ff / energy-hfit springs in kT/A^2 at 300 K (kT, default) "
-                             "or rescaled to the exp preset's total (exp-total)")
+                        help="energy-ff / energy-hfit / energy-msem springs in kT/A^2 at 300 K "
+                             "(kT, default) or rescaled to the exp preset's total (exp-total)")
     add_training_options(parser, lr=3e-4)
     parser.add_argument("--seeds", type=int, default=None, help="seeds per setting (3; quick 1)")
     parser.add_argument("--fractions", type=float, nargs="+", default=None,
@@ -134,6 +147,9 @@ class Molecule:
         self.elements = [atom.element.symbol for atom in topology.atoms()]
         self.reference = positions_nm * ANGSTROM_PER_NM
         self.bonds, self.angles = self._bonded_terms()
+        # The PDB topology's bonds (energy-msem's graph; the same pairs as
+        # the System's HarmonicBondForce, which has no constraints).
+        self.topology_bonds = np.array([(b[0].index, b[1].index) for b in topology.bonds()])
         self.frames = self._molecular_dynamics(output, frames)
 
     def _bonded_terms(self):
@@ -189,12 +205,16 @@ class Denoiser(torch.nn.Module):
 
 
 def force_field_edges(molecule, method, units, cache):
-    """Complete-graph edges [E, 2] and springs [E] (float32) from the amber14
-    System at the PDB reference frame by ``method`` (FF_METHODS): "analytic"
-    (openmm_pair_coefficients) and "hessian_fit" (force_field_coefficients on
-    the OpenMM oracle) in kT/A^2 at 300 K, then ``force_field_springs(...,
-    units)``; "shell": the exp preset's totals per graph-distance shell shared
-    out by the finite-difference per-pair curvature. Cached in ``cache``."""
+    """Edges [E, 2] and springs [E] (float32) from the amber14 System at the
+    PDB reference frame by ``method`` (FF_METHODS): on the complete graph,
+    "analytic" (openmm_pair_coefficients) and "hessian_fit"
+    (force_field_coefficients on the OpenMM oracle) in kT/A^2 at 300 K, then
+    ``force_field_springs(..., units)``; "shell": the exp preset's totals per
+    graph-distance shell shared out by the finite-difference per-pair
+    curvature; "seminario": the topology's 1-2 and 1-3 pairs with modified
+    Seminario springs from the oracle's Hessian (``seminario_springs``), in
+    kT/A^2 at 300 K, then ``force_field_springs(..., units)``. Cached in
+    ``cache``."""
     if os.path.exists(cache):
         return torch.load(cache)
     reference = torch.as_tensor(molecule.reference, dtype=torch.float64)  # angstrom
@@ -204,7 +224,15 @@ def force_field_edges(molecule, method, units, cache):
         k = energyloss.openmm_pair_coefficients(molecule.system_xml, nm, pairs) / KT_300K
     else:
         oracle = energyloss.OpenMMOracle(molecule.system_xml, platform="CPU", workers=1)
-        if method == "shell":
+        if method == "seminario":
+            pairs, k, details = seminario_springs(oracle, nm, molecule.topology_bonds)
+            k = k / KT_300K  # kJ/mol/nm^2 -> kT/nm^2
+            per_a2 = k / ANGSTROM_PER_NM ** 2
+            print(f"energy-msem springs: {len(pairs)} pairs ({len(molecule.topology_bonds)} "
+                  f"bonds, {len(details['dropped'])} angles, {int(details['dropped'].sum())} "
+                  f"nearly linear with no 1-3 spring), k {float(per_a2.min()):.3g} to "
+                  f"{float(per_a2.max()):.3g} kT/A^2", flush=True)
+        elif method == "shell":
             k = energyloss.shell_balanced_coefficients(
                 reference, molecule.bonds, pairs, energyloss.force_field_coefficients(
                     oracle, nm, pairs, method="finite_difference"))

@@ -108,6 +108,22 @@ def force_field_springs(k, reference, pairs, units):
     return k * (24.0 / len(reference) * torch.exp(-distances)).sum() / k.sum()
 
 
+def seminario_springs(oracle, reference, bonds):
+    """The energy-msem springs (modified Seminario, Allen, Payne & Cole, JCTC
+    14, 274 (2018)) of one frame ``reference`` [N, 3] (float64, in the
+    oracle's length unit) on its bonds ``bonds`` [M, 2] and their 1-3 pairs,
+    in the oracle's energy / length^2: the oracle's Hessian at ``reference``
+    (force_field_hessian, central differences of its forces), its bond and
+    angle constants (modified_seminario, every angle of the bond graph) and
+    their pair springs (seminario_pair_springs; nearly linear angles get
+    none). Returns (pairs [P, 2], k [P], details)."""
+    constants = energyloss.modified_seminario(
+        energyloss.force_field_hessian(oracle, reference), reference, bonds)
+    return energyloss.seminario_pair_springs(reference, bonds, constants["bond_k"],
+                                             constants["angles"], constants["angle_k"],
+                                             return_details=True)
+
+
 def energy_term_loss(loss_name, weight, kT, max_sigma, length_scale=1.0):
     """The energyloss.ForceFieldEnergyLoss of a "+ff" loss (None for the
     others): weight x (E_FF(x0_hat) - E_FF(x0)) / kT on entries with sigma <=

@@ -82,7 +82,8 @@ from diffusion_common import (CURVE_COLUMNS, DEFAULT_LOSSES, FF_TERM, FF_UNITS, 
                               angle_triples, bond_angles, bond_lengths, check_training_options,
                               coverage_matching, curve_rows, energy_term_loss, force_field_springs,
                               plot, plot_curves, print_row, rdkit_checks, rmsd_matrix,
-                              sample_space_loss, stability, summarise, wasserstein, write_rows)
+                              sample_space_loss, seminario_springs, stability, summarise,
+                              wasserstein, write_rows)
 
 DATA_DIRECTORY = "/usr/share/chemical-structures"
 ELEMENTS = ("H", "C", "N", "O", "F", "S", "Cl", "Br")
@@ -363,20 +364,6 @@ def force_field_edges(data, oracles, method, units, kT, cache):
     result = pad_edges(edges, weights)
     torch.save(result, cache)
     return result
-
-
-def seminario_springs(oracle, reference, bonds):
-    """Modified Seminario springs of one conformer ``reference`` [N, 3]
-    (angstrom) on its bonds and 1-3 pairs, in kcal/mol/A^2: the MMFF94
-    Hessian (force_field_hessian, as energy-hfit's), its bond and angle
-    constants (modified_seminario, every angle of the bond graph) and their
-    pair springs (seminario_pair_springs). Returns (pairs [P, 2], k [P],
-    details)."""
-    constants = energyloss.modified_seminario(
-        energyloss.force_field_hessian(oracle, reference), reference, bonds)
-    return energyloss.seminario_pair_springs(reference, bonds, constants["bond_k"],
-                                             constants["angles"], constants["angle_k"],
-                                             return_details=True)
 
 
 def data_energies(data, oracles):

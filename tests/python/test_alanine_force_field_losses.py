@@ -16,36 +16,21 @@ OpenMM's own Reference platform on the script's serialized System:
 """
 import csv
 import math
-import os
-import subprocess
-import sys
-from collections import deque
 
 import numpy as np
 import pytest
 import torch
 
 openmm = pytest.importorskip("openmm")
-import openmm.app  # noqa: E402
-import openmm.unit  # noqa: E402
 energyloss = pytest.importorskip("energyloss")
+from alanine_reference import (KT, Reference, graph_distances,  # noqa: E402
+                               internal_displacements, pdb_frame, run, spring_energy)
 
-SOURCE_DIR = os.environ.get(
-    "ENERGYLOSS_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..", ".."))
-SCRIPT = os.path.join(SOURCE_DIR, "examples", "molecules", "alanine_diffusion.py")
-PDB = os.path.join(SOURCE_DIR, "examples", "openmm", "data", "alanine-dipeptide.pdb")
-KT = 0.0083144626 * 300.0  # kJ/mol at the MD temperature
 LOSSES = ["energy-hfit", "energy-shell", "energy-hfit+ff"]
 FRACTIONS = [0.1, 1.0]
 
 pytestmark = pytest.mark.skipif(not hasattr(torch.ops.energyloss, "openmm_oracle"),
                                 reason="this build has no OpenMM oracle")
-
-
-def run(output, *arguments):
-    return subprocess.run([sys.executable, SCRIPT, "--frames", "40", "--steps", "12",
-                           "--samples", "4", "--seeds", "1", "--output", str(output),
-                           *arguments], capture_output=True, text=True, timeout=900)
 
 
 @pytest.fixture(scope="module")
@@ -93,48 +78,6 @@ def test_bad_options_are_refused_by_name(tmp_path, option, value):
 # ------------------------------------------------------------ independent side
 
 
-class Reference:
-    """The script's System on OpenMM's Reference platform; positions in
-    angstrom, energies in kJ/mol."""
-
-    def __init__(self, system_xml):
-        with open(system_xml) as handle:
-            system = openmm.XmlSerializer.deserialize(handle.read())
-        self.context = openmm.Context(system, openmm.VerletIntegrator(0.001),
-                                      openmm.Platform.getPlatformByName("Reference"))
-
-    def energy(self, x):
-        self.context.setPositions(np.asarray(x) / 10.0)  # nm
-        state = self.context.getState(getEnergy=True)
-        return state.getPotentialEnergy().value_in_unit(openmm.unit.kilojoule_per_mole)
-
-
-def pdb_frame():
-    """Positions (angstrom) and bonds of the PDB, read by openmm.app."""
-    pdb = openmm.app.PDBFile(PDB)
-    positions = np.array(pdb.getPositions(asNumpy=True).value_in_unit(openmm.unit.angstrom))
-    bonds = [(b[0].index, b[1].index) for b in pdb.topology.bonds()]
-    return positions, bonds
-
-
-def graph_distances(bonds, n):
-    neighbours = [[] for _ in range(n)]
-    for i, j in bonds:
-        neighbours[i].append(j)
-        neighbours[j].append(i)
-    distance = np.full((n, n), np.inf)
-    for start in range(n):
-        distance[start, start] = 0
-        queue = deque([start])
-        while queue:
-            atom = queue.popleft()
-            for other in neighbours[atom]:
-                if distance[start, other] == np.inf:
-                    distance[start, other] = distance[start, atom] + 1
-                    queue.append(other)
-    return distance
-
-
 def pair_curvatures(reference, x, pairs, h=1e-3):
     """-u^T H_ij u (kJ/mol/A^2) per pair from mixed central differences of
     the energy: atom i moved by s u, atom j by t u, u the pair's unit vector."""
@@ -152,30 +95,6 @@ def pair_curvatures(reference, x, pairs, h=1e-3):
                  + energies[-1, -1]) / (4 * h * h)
         result.append(-mixed)
     return np.array(result)
-
-
-def internal_displacements(x, count, scale, seed):
-    """[count, N, 3] random displacements orthogonal to the 6 rigid-body modes."""
-    n = len(x)
-    centred = x - x.mean(axis=0)
-    modes = []
-    for axis in range(3):
-        translation = np.zeros((n, 3))
-        translation[:, axis] = 1
-        modes.append(translation.ravel())
-        rotation = np.cross(np.eye(3)[axis], centred)
-        modes.append(rotation.ravel())
-    basis, _ = np.linalg.qr(np.array(modes).T)
-    dx = np.random.default_rng(seed).normal(size=(count, 3 * n)) * scale
-    dx -= (dx @ basis) @ basis.T
-    return dx.reshape(count, n, 3)
-
-
-def spring_energy(x, y, pairs, k):
-    """1/2 sum k (|y_i - y_j| - |x_i - x_j|)^2."""
-    r = np.linalg.norm(x[pairs[:, 0]] - x[pairs[:, 1]], axis=-1)
-    d = np.linalg.norm(y[pairs[:, 0]] - y[pairs[:, 1]], axis=-1)
-    return 0.5 * float((k * (d - r) ** 2).sum())
 
 
 @pytest.fixture(scope="module")
