@@ -4,11 +4,14 @@ and the argument (torch_ops::require_cpu / require_float_or_double in
 common/src/torch/common.cpp); the elementwise diffusion helpers, which are
 device-generic torch code, propagate meta tensors instead.
 
-The baseline and spin losses (META_OPS) also have Meta kernels (shapes and
-dtypes only, what fake tensors and torch.compile trace with): on meta tensors
-they return the CPU results' shapes and dtypes (checked against the real CPU
-call), under FakeTensorMode too. The other ops (oracles, graph builders,
-coefficient fits, ising_ground_state) refuse meta tensors.
+The baseline and spin losses, ising_ground_state and the coefficient ops
+whose outputs' shapes follow from the inputs' shapes (spring_network_hessian,
+project_out_rigid_modes, modified_seminario with angles given) also have
+Meta kernels (META_OPS; shapes and dtypes only, what fake tensors and
+torch.compile trace with): on meta tensors they return the CPU results'
+shapes and dtypes (checked against the real CPU call), under FakeTensorMode
+too. The other ops (oracles, graph builders, coefficient fits whose outputs
+depend on values) refuse meta tensors.
 
 No GPU is needed: each tensor argument of each op is replaced in turn, in an
 otherwise valid call, by a tensor on another device: its meta twin for the
@@ -41,8 +44,12 @@ def _is_pair_op(op):
 # _spin_value serve CPU and Meta); the inner ops are tested through them.
 META_OPS = {"mse_loss", "mae_loss", "kabsch_mse", "kabsch_align", "ising_energy", "local_fields",
             "local_field_energy_loss", "spin_bce_loss", "spin_margin_loss",
-            "spin_true_energy_loss"}
-INNER_OPS = {"_baseline_loss", "_kabsch_align", "_spin_value"}
+            "spin_true_energy_loss", "ising_ground_state"}
+# Ops with Meta kernels that are not differentiable (no gradient to compare).
+NOT_DIFFERENTIABLE = {"kabsch_align", "ising_ground_state", "spring_network_hessian",
+                      "project_out_rigid_modes", "modified_seminario"}
+INNER_OPS = {"_baseline_loss", "_kabsch_align", "_spin_value", "_ising_ground_state",
+             "_spring_network_hessian", "_project_out_rigid_modes", "_modified_seminario"}
 # Device-generic torch code (elementwise): meta in, meta out (test below).
 DEVICE_GENERIC = {"x0_from_eps", "eps_weight", "x0_from_velocity", "flow_weight", "noise_schedule"}
 
@@ -95,6 +102,7 @@ def _valid_calls():
         bonds = edges[:3]
         hessian = ops.force_field_hessian(oracle, reference, 1e-4, 256)
         k = torch.ones(6, dtype=torch.float64)
+        angles = torch.tensor([[1, 0, 2], [1, 0, 3], [2, 0, 3]])
         calls.update({
             "oracle_evaluate": ((oracle, batch), True),
             "oracle_energy": ((oracle, batch), True),
@@ -110,9 +118,8 @@ def _valid_calls():
             "spring_network_hessian": ((reference, edges, k), True),
             "project_out_rigid_modes": ((hessian, reference), True),
             "shell_balanced_coefficients": ((reference, bonds, edges, k, None, 4, -1), True),
-            "modified_seminario": ((hessian, reference, bonds, None), True),
-            "seminario_pair_springs": ((reference, bonds, k[:3], torch.tensor(
-                [[1, 0, 2], [1, 0, 3], [2, 0, 3]]), k[:3], 2.9), True),
+            "modified_seminario": ((hessian, reference, bonds, angles), True),
+            "seminario_pair_springs": ((reference, bonds, k[:3], angles, k[:3], 2.9), True),
         })
         if hasattr(ops, "openmm_energy_terms"):
             # Valid calls need an OpenMM System; the device check comes first.
@@ -122,6 +129,9 @@ def _valid_calls():
 
 
 CALLS = _valid_calls()
+# The coefficient ops with Meta kernels (modified_seminario's with its angles
+# given, as in CALLS; without, the angles depend on values): built with the oracles.
+META_OPS |= {"spring_network_hessian", "project_out_rigid_modes", "modified_seminario"} & set(CALLS)
 
 
 def _schema(op):
@@ -243,7 +253,7 @@ def test_meta_output_has_the_cpu_shape_and_dtype(op, dtype, reduction):
     the first floating input's gradient has the CPU gradient's shape too."""
     args, floating = _meta_case(op, dtype)
     args = _with_reduction(op, args, reduction)
-    differentiable = op != "kabsch_align"
+    differentiable = op not in NOT_DIFFERENTIABLE
     cpu_args = list(args)
     if differentiable:
         cpu_args[floating[0]] = cpu_args[floating[0]].clone().requires_grad_()
@@ -285,7 +295,7 @@ def test_fake_tensors_run_through_the_meta_kernels(op):
     cpu = _outputs(getattr(ops, op)(*args))
     mode = fake_tensor.FakeTensorMode()
     fake_args = [mode.from_tensor(a) if isinstance(a, torch.Tensor) else a for a in args]
-    differentiable = op != "kabsch_align"
+    differentiable = op not in NOT_DIFFERENTIABLE
     with mode:
         if differentiable:
             fake_args[floating[0]].requires_grad_()
@@ -364,8 +374,8 @@ def test_python_wrappers_pass_the_refusal_through():
         with pytest.raises(ValueError, match=rf"^energyloss: {name}: pred: .*cuda"):
             function(pred, pred)
     with pytest.raises(ValueError, match="ising_ground_state: Jh: expected a CPU tensor"):
-        energyloss.ising_ground_state(torch.zeros(1, 3, 2, device="meta"),
-                                      torch.zeros(1, 2, 3, device="meta"))
+        energyloss.ising_ground_state(CudaStandIn(torch.zeros(1, 3, 2)),
+                                      CudaStandIn(torch.zeros(1, 2, 3)))
 
 
 def test_diffusion_helpers_propagate_meta_tensors():

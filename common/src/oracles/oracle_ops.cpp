@@ -100,12 +100,16 @@ torch::Tensor floating_cpu(const char* op, const torch::Tensor& tensor, const ch
   return tensor.detach().to(torch::kDouble).contiguous();
 }
 
-torch::Tensor index_tuples(const char* op, const torch::Tensor& tuples, int64_t width,
-                           const char* name) {
+void require_index_tuples(const torch::Tensor& tuples, int64_t width, const char* name) {
   require(!tuples.is_floating_point() && !tuples.is_complex() && tuples.dim() == 2 &&
               tuples.size(1) == width,
           name, ": expected an integer tensor [E, ", width, "], got ", tuples.scalar_type(), " ",
           tuples.sizes());
+}
+
+torch::Tensor index_tuples(const char* op, const torch::Tensor& tuples, int64_t width,
+                           const char* name) {
+  require_index_tuples(tuples, width, name);
   torch_ops::require_cpu(op, name, tuples);
   return tuples.to(torch::kLong).contiguous();
 }

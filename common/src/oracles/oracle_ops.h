@@ -60,6 +60,9 @@ torch::Tensor oracle_batch(const char* op, const EnergyOracle& oracle,
 // throws Error naming `name` otherwise.
 torch::Tensor index_tuples(const char* op, const torch::Tensor& tuples, int64_t width,
                            const char* name);
+// Its shape and dtype check alone (no device check, no data read): also for
+// meta tensors, in the coefficient ops' Meta shape functions.
+void require_index_tuples(const torch::Tensor& tuples, int64_t width, const char* name);
 
 // `values` reshaped to `shape`, in the dtype of `like`.
 torch::Tensor values_like(const std::vector<double>& values, std::vector<int64_t> shape,

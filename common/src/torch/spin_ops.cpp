@@ -4,7 +4,8 @@
 // _spin_value, whose one kernel serves the CPU and the Meta dispatch keys: on
 // meta tensors (fake tensors, torch.compile) it runs every check that reads
 // no data and returns outputs of the right shapes and dtypes. Other devices
-// are refused; so is meta by ising_ground_state (CPU only).
+// are refused. ising_ground_state has its own inner op, _ising_ground_state,
+// with a CPU kernel and a Meta shape function sharing its argument checks.
 #include <ATen/core/dispatch/Dispatcher.h>
 #include <torch/autograd.h>
 #include <torch/library.h>
@@ -292,6 +293,50 @@ Signature* overload(Signature* function) {
   return function;
 }
 
+// ising_ground_state: Jh and Jv both on the CPU, or both on the meta device.
+void require_ground_state_devices(const Tensor& Jh, const Tensor& Jv) {
+  torch_ops::require_cpu_or_meta("ising_ground_state", {{"Jh", &Jh}, {"Jv", &Jv}});
+}
+
+// The argument checks of ising_ground_state that read no data, shared by
+// its CPU kernel and its Meta shape function. B and L come from Jh itself,
+// so its own last dimension is checked here (Couplings would report a
+// mismatch "to match Jh"); then the kernel's own check of L on an empty
+// batch (L <= kMaxGroundStateSide).
+Couplings ground_state_couplings(const Tensor& Jh, const Tensor& Jv) {
+  require_ground_state_devices(Jh, Jv);
+  require(Jh.dim() == 3 && (Jh.size(1) < 1 || Jh.size(2) == Jh.size(1) - 1),
+          "Jh: expected shape [B, L, L-1] (L x L lattices), got ", Jh.sizes());
+  Couplings couplings("ising_ground_state", Jh, Jv, Jh.size(0), Jh.size(1), "Jh");
+  energyloss::ising_ground_state<double>({0, couplings.side, nullptr, nullptr}, nullptr, nullptr);
+  return couplings;
+}
+
+// The ground states [B, L, L] and their energies [B], in Jh's dtype and on
+// its device (the CPU, or meta: shapes only).
+std::tuple<Tensor, Tensor> ground_state_outputs(const Couplings& couplings) {
+  const auto options = couplings.horizontal.options();
+  return {torch::empty({couplings.batch, couplings.side, couplings.side}, options),
+          torch::empty({couplings.batch}, options)};
+}
+
+// The inner op _ising_ground_state, CPU: exact ground states are computed
+// here, not traced.
+std::tuple<Tensor, Tensor> ground_state_cpu(const Tensor& Jh, const Tensor& Jv) {
+  const Couplings couplings = ground_state_couplings(Jh, Jv);
+  auto [spins, energy] = ground_state_outputs(couplings);
+  AT_DISPATCH_FLOATING_TYPES(spins.scalar_type(), "ising_ground_state", [&] {
+    energyloss::ising_ground_state<scalar_t>(
+        couplings.lattice<scalar_t>(), spins.data_ptr<scalar_t>(), energy.data_ptr<scalar_t>());
+  });
+  return {spins, energy};
+}
+
+// Meta: the checks above and the outputs' shapes and dtypes.
+std::tuple<Tensor, Tensor> ground_state_meta(const Tensor& Jh, const Tensor& Jv) {
+  return ground_state_outputs(ground_state_couplings(Jh, Jv));
+}
+
 }  // namespace
 
 Tensor ising_energy(const Tensor& spins, const Tensor& Jh, const Tensor& Jv) {
@@ -329,22 +374,13 @@ Tensor spin_true_energy_loss(const Tensor& logits, const Tensor& Jh, const Tenso
 }
 
 std::tuple<Tensor, Tensor> ising_ground_state(const Tensor& Jh, const Tensor& Jv) {
-  // B and L come from Jh itself, so its own last dimension is checked here
-  // (Couplings would report a mismatch "to match Jh").
-  // CPU only: exact ground states are computed here, not traced.
-  torch_ops::require_cpu("ising_ground_state", "Jh", Jh);
-  torch_ops::require_cpu("ising_ground_state", "Jv", Jv);
-  require(Jh.dim() == 3 && (Jh.size(1) < 1 || Jh.size(2) == Jh.size(1) - 1),
-          "Jh: expected shape [B, L, L-1] (L x L lattices), got ", Jh.sizes());
-  const Couplings couplings("ising_ground_state", Jh, Jv, Jh.size(0), Jh.size(1), "Jh");
-  Tensor spins = torch::empty({couplings.batch, couplings.side, couplings.side},
-                              couplings.horizontal.options());
-  Tensor energy = torch::empty({couplings.batch}, couplings.horizontal.options());
-  AT_DISPATCH_FLOATING_TYPES(spins.scalar_type(), "ising_ground_state", [&] {
-    energyloss::ising_ground_state<scalar_t>(
-        couplings.lattice<scalar_t>(), spins.data_ptr<scalar_t>(), energy.data_ptr<scalar_t>());
-  });
-  return {spins, energy};
+  using Signature = std::tuple<Tensor, Tensor>(const Tensor&, const Tensor&);
+  static const auto inner = c10::Dispatcher::singleton()
+                                .findSchemaOrThrow("energyloss::_ising_ground_state", "")
+                                .typed<Signature>();
+  require_ground_state_devices(Jh, Jv);
+  const at::AutoDispatchBelowADInplaceOrView no_autograd;  // not differentiable
+  return inner.call(Jh.detach(), Jv.detach());
 }
 
 TORCH_LIBRARY_FRAGMENT(energyloss, m) {
@@ -372,23 +408,27 @@ TORCH_LIBRARY_FRAGMENT(energyloss, m) {
           &spin_true_energy_loss));
   m.def("ising_ground_state(Tensor Jh, Tensor Jv) -> (Tensor, Tensor)",
         overload<std::tuple<Tensor, Tensor>(const Tensor&, const Tensor&)>(&ising_ground_state));
-  // The inner op: one kernel for CPU and Meta, no autograd of its own.
+  // The inner ops: a kernel for CPU and one for Meta, no autograd of their own.
   m.def(
       "_spin_value(str op, Tensor input, Tensor? target, Tensor? Jh, Tensor? Jv, float a, "
       "float b, bool grad) -> (Tensor, Tensor)");
+  m.def("_ising_ground_state(Tensor Jh, Tensor Jv) -> (Tensor, Tensor)");
 }
 
 TORCH_LIBRARY_IMPL(energyloss, CPU, m) {
   m.impl("_spin_value", &spin_kernel);
+  m.impl("_ising_ground_state", &ground_state_cpu);
 }
 
 TORCH_LIBRARY_IMPL(energyloss, Meta, m) {
   m.impl("_spin_value", &spin_kernel);
+  m.impl("_ising_ground_state", &ground_state_meta);
 }
 
 // Called directly (tests, opcheck), the inner op passes through autograd.
 TORCH_LIBRARY_IMPL(energyloss, Autograd, m) {
   m.impl("_spin_value", torch::CppFunction::makeFallthrough());
+  m.impl("_ising_ground_state", torch::CppFunction::makeFallthrough());
 }
 
 }  // namespace energyloss

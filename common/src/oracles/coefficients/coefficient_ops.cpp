@@ -7,16 +7,36 @@
 // next to the Oracle class its schema names. Every op takes float32/float64
 // CPU tensors, computes in float64 and returns the dtype of its first
 // floating argument.
+//
+// Meta (shape-only) tensors, what fake tensors and torch.compile trace with:
+// the ops whose outputs' shapes and dtypes follow from the inputs' shapes
+// (spring_network_hessian, project_out_rigid_modes, modified_seminario with
+// its angles given) check devices and call an inner op (_<op>) with a CPU
+// kernel and a Meta shape function; both run one function of argument
+// checks that read no data, so meta tensors are refused what CPU tensors are
+// refused for their shapes and dtypes. Checks of values (finite numbers,
+// atom indices in range, bonded angle arms) stay CPU-only. The other ops
+// have no Meta kernel, because part of their output depends on the values:
+// nnls and hessian_fitted_springs return iteration counts, residuals and a
+// convergence flag; shell_balanced_coefficients the list of shells whose
+// input summed to zero; seminario_pair_springs as many pairs as remain
+// after shared pairs are merged and nearly linear angles dropped;
+// modified_seminario without angles the angles of the bond graph. They
+// refuse meta tensors by name, saying so (refuse_meta).
+#include <ATen/core/dispatch/Dispatcher.h>
 #include <torch/library.h>
 #include <torch/types.h>
 
+#include <string>
 #include <tuple>
+#include <utility>
 #include <vector>
 
 #include "energyloss/error.h"
 #include "energyloss/oracles/hessian_coefficients.h"
 #include "energyloss/oracles/seminario_coefficients.h"
 #include "energyloss/oracles/shell_coefficients.h"
+#include "energyloss/torch/common.h"
 #include "oracle_ops.h"
 
 namespace energyloss {
@@ -25,17 +45,73 @@ namespace {
 using namespace oracle_ops;
 using torch::Tensor;
 
-Tensor reference_positions(const char* op, const Tensor& reference) {
+using TensorArguments = std::initializer_list<std::pair<const char*, const Tensor*>>;
+
+// The argument checks below read shapes and dtypes only, so the CPU kernels
+// and the Meta shape functions share them.
+
+// N of `reference` [N, 3] (float32 or float64).
+int64_t check_reference(const char* op, const Tensor& reference) {
   require(reference.dim() == 2 && reference.size(1) == 3 && reference.size(0) >= 1,
           "reference: expected shape [N, 3] with N >= 1, got ", reference.sizes());
+  torch_ops::require_float_or_double(op, "reference", reference);
+  return reference.size(0);
+}
+
+void check_square_hessian(const char* op, const Tensor& hessian, int64_t atoms) {
+  require(hessian.dim() == 2 && hessian.size(0) == 3 * atoms && hessian.size(1) == 3 * atoms,
+          "hessian: expected shape [3N, 3N] = [", 3 * atoms, ", ", 3 * atoms,
+          "] for the reference's N = ", atoms, " atoms, got ", hessian.sizes());
+  torch_ops::require_float_or_double(op, "hessian", hessian);
+}
+
+// k [E], one constant per row of `edges` [E, 2].
+void check_edge_constants(const char* op, const Tensor& k, const Tensor& edges) {
+  require_index_tuples(edges, 2, "edges");
+  require(k.dim() == 1 && k.size(0) == edges.size(0), "k: expected shape [", edges.size(0),
+          "] to match edges, got ", k.sizes());
+  torch_ops::require_float_or_double(op, "k", k);
+}
+
+Tensor reference_positions(const char* op, const Tensor& reference) {
+  check_reference(op, reference);
   return floating_cpu(op, reference, "reference");
 }
 
 Tensor square_hessian(const char* op, const Tensor& hessian, int64_t atoms) {
-  require(hessian.dim() == 2 && hessian.size(0) == 3 * atoms && hessian.size(1) == 3 * atoms,
-          "hessian: expected shape [3N, 3N] = [", 3 * atoms, ", ", 3 * atoms,
-          "] for the reference's N = ", atoms, " atoms, got ", hessian.sizes());
+  check_square_hessian(op, hessian, atoms);
   return floating_cpu(op, hessian, "hessian");
+}
+
+// The ops without a Meta kernel refuse shape-only tensors first, naming the
+// op, the argument and `why` (the part of the output that depends on
+// values): meta tensors, and fake tensors (FakeTensorMode, torch.compile),
+// which report the CPU but hold meta storage and no data.
+void refuse_meta(const char* op, const char* why, TensorArguments tensors) {
+  for (const auto& [name, tensor] : tensors) {
+    if (tensor == nullptr) continue;
+    const std::string explanation = std::string(op) +
+                                    " has CPU code only, by design (no Meta kernel: " + why +
+                                    "); pass CPU tensors (.cpu())";
+    if (tensor->is_meta()) torch_ops::require_cpu(op, name, *tensor, explanation.c_str());
+    require(!tensor->device().is_cpu() || !tensor->has_storage() ||
+                !tensor->storage().device().is_meta(),
+            op, ": ", name, ": a fake tensor (shapes only, as under torch.compile), but ",
+            explanation, " outside the traced code");
+  }
+}
+
+// The public op `op` of an inner op `_<op>` (CPU kernel and Meta shape
+// function): every tensor on the CPU or every one on meta, then the inner op
+// below autograd (the coefficient ops are not differentiable).
+template <typename Signature, typename... Args>
+auto call_inner(const char* op, TensorArguments tensors, const Args&... args) {
+  torch_ops::require_cpu_or_meta(op, tensors);
+  const auto inner = c10::Dispatcher::singleton()
+                         .findSchemaOrThrow((std::string("energyloss::_") + op).c_str(), "")
+                         .typed<Signature>();
+  const at::AutoDispatchBelowADInplaceOrView no_autograd;
+  return inner.call(args...);
 }
 
 NnlsOptions nnls_options(int64_t max_iterations, double tolerance) {
@@ -47,6 +123,8 @@ NnlsOptions nnls_options(int64_t max_iterations, double tolerance) {
 
 std::tuple<Tensor, int64_t, bool> nnls_op(const Tensor& a, const Tensor& b, int64_t max_iterations,
                                           double tolerance) {
+  refuse_meta("nnls", "its iteration count and convergence flag follow from the values of A and b",
+              {{"A", &a}, {"b", &b}});
   require(a.dim() == 2, "A: expected shape [M, N], got ", a.sizes());
   require(b.dim() == 1 && b.size(0) == a.size(0), "b: expected shape [", a.size(0),
           "] to match A, got ", b.sizes());
@@ -59,6 +137,10 @@ std::tuple<Tensor, int64_t, bool> nnls_op(const Tensor& a, const Tensor& b, int6
 std::tuple<Tensor, double, double, double, int64_t, int64_t, bool> hessian_fitted_springs_op(
     const Tensor& hessian, const Tensor& reference, const Tensor& edges, int64_t max_iterations,
     double tolerance, double low_mode_power, double low_mode_floor) {
+  refuse_meta("hessian_fitted_springs",
+              "its residuals, zero-spring count, iteration count and convergence flag follow from "
+              "the values",
+              {{"hessian", &hessian}, {"reference", &reference}, {"edges", &edges}});
   const Tensor positions = reference_positions("hessian_fitted_springs", reference);
   const int64_t atoms = positions.size(0);
   const Tensor h = square_hessian("hessian_fitted_springs", hessian, atoms);
@@ -78,35 +160,76 @@ std::tuple<Tensor, double, double, double, int64_t, int64_t, bool> hessian_fitte
           fit.converged};
 }
 
-Tensor spring_network_hessian_op(const Tensor& reference, const Tensor& edges, const Tensor& k) {
-  const Tensor positions = reference_positions("spring_network_hessian", reference);
-  const int64_t atoms = positions.size(0);
-  const Tensor pairs = index_tuples("spring_network_hessian", edges, 2, "edges");
-  require(k.dim() == 1 && k.size(0) == pairs.size(0), "k: expected shape [", pairs.size(0),
-          "] to match edges, got ", k.sizes());
-  const Tensor springs = floating_cpu("spring_network_hessian", k, "k");
+// spring_network_hessian: the checks of CPU and Meta; N.
+int64_t spring_network_atoms(const Tensor& reference, const Tensor& edges, const Tensor& k) {
+  const int64_t atoms = check_reference("spring_network_hessian", reference);
+  check_edge_constants("spring_network_hessian", k, edges);
+  return atoms;
+}
+
+Tensor spring_network_hessian_cpu(const Tensor& reference, const Tensor& edges, const Tensor& k) {
+  const char* op = "spring_network_hessian";
+  const int64_t atoms = spring_network_atoms(reference, edges, k);
+  const Tensor positions = floating_cpu(op, reference, "reference");
+  const Tensor pairs = index_tuples(op, edges, 2, "edges");
+  const Tensor springs = floating_cpu(op, k, "k");
   std::vector<double> h =
       spring_network_hessian(positions.data_ptr<double>(), atoms, pairs.data_ptr<int64_t>(),
                              pairs.size(0), springs.data_ptr<double>());
   return values_like(h, {3 * atoms, 3 * atoms}, reference);
 }
 
-Tensor project_out_rigid_modes_op(const Tensor& hessian, const Tensor& reference) {
-  const Tensor positions = reference_positions("project_out_rigid_modes", reference);
-  const int64_t atoms = positions.size(0);
-  const Tensor h = square_hessian("project_out_rigid_modes", hessian, atoms);
+Tensor spring_network_hessian_meta(const Tensor& reference, const Tensor& edges, const Tensor& k) {
+  const int64_t atoms = spring_network_atoms(reference, edges, k);
+  return torch::empty({3 * atoms, 3 * atoms}, reference.options());
+}
+
+Tensor spring_network_hessian_op(const Tensor& reference, const Tensor& edges, const Tensor& k) {
+  return call_inner<Tensor(const Tensor&, const Tensor&, const Tensor&)>(
+      "spring_network_hessian", {{"reference", &reference}, {"edges", &edges}, {"k", &k}},
+      reference, edges, k);
+}
+
+// project_out_rigid_modes: the checks of CPU and Meta; N.
+int64_t rigid_projection_atoms(const Tensor& hessian, const Tensor& reference) {
+  const int64_t atoms = check_reference("project_out_rigid_modes", reference);
+  check_square_hessian("project_out_rigid_modes", hessian, atoms);
+  return atoms;
+}
+
+Tensor project_out_rigid_modes_cpu(const Tensor& hessian, const Tensor& reference) {
+  const int64_t atoms = rigid_projection_atoms(hessian, reference);
+  const Tensor positions = floating_cpu("project_out_rigid_modes", reference, "reference");
+  const Tensor h = floating_cpu("project_out_rigid_modes", hessian, "hessian");
   std::vector<double> result =
       project_out_rigid_modes(h.data_ptr<double>(), positions.data_ptr<double>(), atoms);
   return values_like(result, {3 * atoms, 3 * atoms}, hessian);
 }
 
+Tensor project_out_rigid_modes_meta(const Tensor& hessian, const Tensor& reference) {
+  const int64_t atoms = rigid_projection_atoms(hessian, reference);
+  return torch::empty({3 * atoms, 3 * atoms}, hessian.options());
+}
+
+Tensor project_out_rigid_modes_op(const Tensor& hessian, const Tensor& reference) {
+  return call_inner<Tensor(const Tensor&, const Tensor&)>(
+      "project_out_rigid_modes", {{"hessian", &hessian}, {"reference", &reference}}, hessian,
+      reference);
+}
+
 std::tuple<Tensor, Tensor, Tensor, Tensor, std::vector<int64_t>> shell_balanced_op(
     const c10::optional<Tensor>& reference, const Tensor& bonds, const Tensor& edges,
     const Tensor& k, c10::optional<std::vector<double>> totals, int64_t shells, int64_t n_atoms) {
+  refuse_meta("shell_balanced_coefficients",
+              "uniform_shells, the shells whose input summed to 0, follows from the values of "
+              "bonds, edges and k",
+              {{"reference", reference.has_value() ? &*reference : nullptr},
+               {"bonds", &bonds},
+               {"edges", &edges},
+               {"k", &k}});
   const Tensor bond_pairs = index_tuples("shell_balanced_coefficients", bonds, 2, "bonds");
   const Tensor pairs = index_tuples("shell_balanced_coefficients", edges, 2, "edges");
-  require(k.dim() == 1 && k.size(0) == pairs.size(0), "k: expected shape [", pairs.size(0),
-          "] to match edges, got ", k.sizes());
+  check_edge_constants("shell_balanced_coefficients", k, edges);
   const Tensor springs = floating_cpu("shell_balanced_coefficients", k, "k");
   Tensor positions;
   int64_t atoms = n_atoms;
@@ -133,16 +256,29 @@ std::tuple<Tensor, Tensor, Tensor, Tensor, std::vector<int64_t>> shell_balanced_
           result.uniform_shells};
 }
 
-std::tuple<Tensor, Tensor, Tensor, Tensor, Tensor> modified_seminario_op(
-    const Tensor& hessian, const Tensor& reference, const Tensor& bonds,
-    const c10::optional<Tensor>& angles) {
-  const Tensor positions = reference_positions("modified_seminario", reference);
-  const int64_t atoms = positions.size(0);
-  const Tensor h = square_hessian("modified_seminario", hessian, atoms);
-  const Tensor bond_pairs = index_tuples("modified_seminario", bonds, 2, "bonds");
+using SeminarioOutputs = std::tuple<Tensor, Tensor, Tensor, Tensor, Tensor>;
+
+// modified_seminario: the checks of CPU and Meta; N.
+int64_t seminario_atoms(const Tensor& hessian, const Tensor& reference, const Tensor& bonds,
+                        const c10::optional<Tensor>& angles) {
+  const int64_t atoms = check_reference("modified_seminario", reference);
+  check_square_hessian("modified_seminario", hessian, atoms);
+  require_index_tuples(bonds, 2, "bonds");
+  if (angles.has_value()) require_index_tuples(*angles, 3, "angles");
+  return atoms;
+}
+
+SeminarioOutputs modified_seminario_cpu(const Tensor& hessian, const Tensor& reference,
+                                        const Tensor& bonds, const c10::optional<Tensor>& angles) {
+  const char* op = "modified_seminario";
+  const int64_t atoms = seminario_atoms(hessian, reference, bonds, angles);
+  const Tensor positions = floating_cpu(op, reference, "reference");
+  const Tensor h = floating_cpu(op, hessian, "hessian");
+  const Tensor bond_pairs = index_tuples(op, bonds, 2, "bonds");
   Tensor triples;
   if (angles.has_value()) {
-    triples = index_tuples("modified_seminario", *angles, 3, "angles");
+    // A copy: an output of the op must not alias its input.
+    triples = index_tuples(op, *angles, 3, "angles").clone();
   } else {
     std::vector<int64_t> list =
         angles_from_bonds(atoms, bond_pairs.data_ptr<int64_t>(), bond_pairs.size(0));
@@ -157,6 +293,32 @@ std::tuple<Tensor, Tensor, Tensor, Tensor, Tensor> modified_seminario_op(
           values_like(result.angle_theta, {triples.size(0)}, hessian)};
 }
 
+SeminarioOutputs modified_seminario_meta(const Tensor& hessian, const Tensor& reference,
+                                         const Tensor& bonds, const c10::optional<Tensor>& angles) {
+  seminario_atoms(hessian, reference, bonds, angles);
+  require(angles.has_value(),
+          "modified_seminario: angles=None on meta tensors: without angles the op finds them in "
+          "the bond graph, so their number follows from the values of bonds, which meta (fake) "
+          "tensors do not have; pass angles [A, 3] or CPU tensors");
+  const int64_t n_bonds = bonds.size(0), n_angles = angles->size(0);
+  const auto options = hessian.options();
+  return {torch::empty({n_bonds}, options), torch::empty({n_bonds}, options),
+          torch::empty({n_angles, 3}, options.dtype(torch::kLong)),
+          torch::empty({n_angles}, options), torch::empty({n_angles}, options)};
+}
+
+SeminarioOutputs modified_seminario_op(const Tensor& hessian, const Tensor& reference,
+                                       const Tensor& bonds, const c10::optional<Tensor>& angles) {
+  return call_inner<SeminarioOutputs(const Tensor&, const Tensor&, const Tensor&,
+                                     const c10::optional<Tensor>&)>(
+      "modified_seminario",
+      {{"hessian", &hessian},
+       {"reference", &reference},
+       {"bonds", &bonds},
+       {"angles", angles.has_value() ? &*angles : nullptr}},
+      hessian, reference, bonds, angles);
+}
+
 // seminario_pair_springs (seminario_coefficients.h): (pairs [P, 2] int64,
 // k [P] in ref's dtype, bond_pair [P], angle_pair [P] (bool), angle_spring
 // [A], theta [A] in ref's dtype, dropped [A] (bool)).
@@ -164,6 +326,14 @@ std::tuple<Tensor, Tensor, Tensor, Tensor, Tensor, Tensor, Tensor> seminario_pai
     const Tensor& ref, const Tensor& bonds, const Tensor& bond_k, const Tensor& angles,
     const Tensor& angle_k, double max_theta) {
   const char* op = "seminario_pair_springs";
+  refuse_meta(op,
+              "the number of pairs follows from the values of bonds and angles: shared pairs "
+              "are merged, nearly linear angles dropped",
+              {{"ref", &ref},
+               {"bonds", &bonds},
+               {"bond_k", &bond_k},
+               {"angles", &angles},
+               {"angle_k", &angle_k}});
   require(ref.dim() == 2 && ref.size(1) == 3 && ref.size(0) >= 1,
           "ref: expected positions [N, 3] with N >= 1, got ", ref.sizes());
   const Tensor positions = floating_cpu(op, ref, "ref");
@@ -228,4 +398,30 @@ TORCH_LIBRARY_FRAGMENT(energyloss, m) {
       &energyloss::seminario_pair_springs_op);
   m.def("project_out_rigid_modes(Tensor hessian, Tensor reference) -> Tensor",
         &energyloss::project_out_rigid_modes_op);
+  // The inner ops of the ops with a Meta kernel: a CPU kernel and a Meta
+  // shape function each, no autograd.
+  m.def("_spring_network_hessian(Tensor reference, Tensor edges, Tensor k) -> Tensor");
+  m.def("_project_out_rigid_modes(Tensor hessian, Tensor reference) -> Tensor");
+  m.def(
+      "_modified_seminario(Tensor hessian, Tensor reference, Tensor bonds, Tensor? angles) "
+      "-> (Tensor, Tensor, Tensor, Tensor, Tensor)");
+}
+
+TORCH_LIBRARY_IMPL(energyloss, CPU, m) {
+  m.impl("_spring_network_hessian", &energyloss::spring_network_hessian_cpu);
+  m.impl("_project_out_rigid_modes", &energyloss::project_out_rigid_modes_cpu);
+  m.impl("_modified_seminario", &energyloss::modified_seminario_cpu);
+}
+
+TORCH_LIBRARY_IMPL(energyloss, Meta, m) {
+  m.impl("_spring_network_hessian", &energyloss::spring_network_hessian_meta);
+  m.impl("_project_out_rigid_modes", &energyloss::project_out_rigid_modes_meta);
+  m.impl("_modified_seminario", &energyloss::modified_seminario_meta);
+}
+
+// Called directly (tests, opcheck), the inner ops pass through autograd.
+TORCH_LIBRARY_IMPL(energyloss, Autograd, m) {
+  m.impl("_spring_network_hessian", torch::CppFunction::makeFallthrough());
+  m.impl("_project_out_rigid_modes", torch::CppFunction::makeFallthrough());
+  m.impl("_modified_seminario", torch::CppFunction::makeFallthrough());
 }
