@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cmath>
 #include <random>
+#include <sstream>
 #include <vector>
 
 #include "../support/expect_error.h"
@@ -398,6 +399,61 @@ TEST(ModifiedSeminario, AnglesFromBondsAndBadInput) {
   EXPECT_THROW(modified_seminario(h.data(), x.data(), 5, bonds.data(), 4, angles.data(), 4), Error);
 }
 
+TEST(ModifiedSeminario, RefusesAnAsymmetricHessianAndRepeatedBondsOrAngles) {
+  using test_support::expect_error;
+  // A symmetric 3-atom Hessian (S + S^T) with largest |entry| 100.
+  const int64_t atoms = 3;
+  const std::vector<double> x = {0, 0, 0, 1.1, 0, 0, 1.5, 0.9, 0.2};
+  const std::vector<double> s = random_values(81, 31);
+  std::vector<double> h(81);
+  for (int i = 0; i < 9; ++i) {
+    for (int j = 0; j < 9; ++j) h[size_t(9 * i + j)] = s[size_t(9 * i + j)] + s[size_t(9 * j + i)];
+  }
+  h[0] = 100.0;
+  const std::vector<int64_t> bonds = {0, 1, 1, 2}, angle = {0, 1, 2};
+  auto call = [&](const std::vector<double>& hessian, const std::vector<int64_t>& b,
+                  const std::vector<int64_t>& a) {
+    return [&, b, a] {
+      modified_seminario(hessian.data(), x.data(), atoms, b.data(), int64_t(b.size() / 2), a.data(),
+                         int64_t(a.size() / 3));
+    };
+  };
+  EXPECT_NO_THROW(call(h, bonds, angle)());
+  // Off by 2e-5 x 100 at (5, 2) (and 1e-5 x 100 at (1, 7)): refused, naming
+  // the worst pair in upper-triangle order, (2, 5), and both values.
+  std::vector<double> bad = h;
+  bad[size_t(9 * 5 + 2)] += 2e-3;
+  bad[size_t(9 * 1 + 7)] += 1e-3;
+  std::ostringstream expected;
+  expected << "hessian: not symmetric: hessian[2, 5] = " << bad[9 * 2 + 5]
+           << " but hessian[5, 2] = " << bad[9 * 5 + 2];
+  expect_error(call(bad, bonds, angle), {expected.str(), "x the largest |entry| (100)"});
+  // Off by half the tolerance (and by rounding everywhere): accepted, with
+  // the symmetric part's constants.
+  std::vector<double> close = h;
+  close[size_t(9 * 5 + 2)] += 0.5e-3;
+  for (size_t n = 0; n < close.size(); ++n) close[n] *= 1 + 1e-15 * double(n % 7);
+  std::vector<double> symmetric = close;
+  for (int i = 0; i < 9; ++i) {
+    for (int j = 0; j < 9; ++j) {
+      symmetric[size_t(9 * i + j)] = 0.5 * (close[size_t(9 * i + j)] + close[size_t(9 * j + i)]);
+    }
+  }
+  const SeminarioParameters a = modified_seminario(close.data(), x.data(), atoms, bonds.data(), 2,
+                                                   angle.data(), 1),
+                            b = modified_seminario(symmetric.data(), x.data(), atoms, bonds.data(),
+                                                   2, angle.data(), 1);
+  for (size_t n = 0; n < 2; ++n) EXPECT_NEAR(a.bond_k[n], b.bond_k[n], 1e-12 * 100);
+  EXPECT_NEAR(a.angle_k[0], b.angle_k[0], 1e-12 * 100);
+
+  expect_error(call(h, {0, 1, 1, 2, 1, 0}, angle),
+               "bonds: rows 0 and 2 are the same bond, (0, 1) and (1, 0); list each bond once");
+  expect_error(call(h, {0, 1, 1, 2, 2, 1}, angle), "bonds: rows 1 and 2 are the same bond");
+  expect_error(call(h, bonds, {0, 1, 2, 2, 1, 0}),
+               "angles: rows 0 and 1 are the same angle, (0, 1, 2) and (2, 1, 0)");
+  expect_error(call(h, bonds, {2, 1, 0, 2, 1, 0}), "angles: rows 0 and 1 are the same angle");
+}
+
 // --- Seminario constants as pair springs -----------------------------------
 
 // |x_i - x_j| for atoms i, j of positions x [atoms * 3].
@@ -513,7 +569,11 @@ TEST(SeminarioPairSprings, NearlyLinearAnglesAreDroppedAndBadInputNamed) {
   };
   expect_error(call({0, 1, 1, 3}, angle, bond_k, angle_k), {"bonds: row 1 = (1, 3)", "[0, 3)"});
   expect_error(call({0, 1, 1, 1}, angle, bond_k, angle_k), "bonds: row 1 = (1, 1) joins");
-  expect_error(call({0, 1, 1, 0}, {}, bond_k, {}), "bonds: rows 0 and 1 are the same bond");
+  expect_error(call({0, 1, 1, 0}, {}, bond_k, {}),
+               "bonds: rows 0 and 1 are the same bond, (0, 1) and (1, 0)");
+  // A repeated angle would add its 1-3 spring twice.
+  expect_error(call(bonds, {0, 1, 2, 2, 1, 0}, bond_k, {60, 60}),
+               "angles: rows 0 and 1 are the same angle, (0, 1, 2) and (2, 1, 0)");
   expect_error(call(bonds, {0, 1, -1}, bond_k, angle_k), "angles: row 0 = (0, 1, -1): atom index");
   expect_error(call(bonds, {0, 1, 0}, bond_k, angle_k), "angles: row 0 = (0, 1, 0) repeats");
   expect_error(call(bonds, {1, 0, 2}, bond_k, angle_k), "the arm C-B (2, 0) is not in bonds");

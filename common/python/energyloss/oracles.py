@@ -530,9 +530,21 @@ def modified_seminario(hessian, ref, bonds, angles=None):
     k_theta (1 - cos theta) / 2 for equal bond lengths (the Hessian's A-B
     block alone cannot see the whole bend).
 
+    ``hessian`` must be symmetric: an entry pair with |H_ij - H_ji| above
+    1e-5 x the largest |entry| (``kHessianAsymmetry`` in
+    seminario_coefficients.h) is refused, naming (i, j) and both values;
+    rounding differences below that (float32 input) are averaged out. Pass
+    (H + H^T) / 2 yourself if a larger asymmetry is numerical noise. Each
+    bond is listed once in either order, each angle once ((A, B, C) and
+    (C, B, A) are one angle): a repeated one is refused naming both rows and
+    their atoms.
+
     Returns a dict: ``bond_k`` ``[M]``, ``bond_length`` ``[M]``, ``angles``
     ``[A, 3]``, ``angle_k`` ``[A]``, ``angle_theta`` ``[A]`` (rad). Bad
-    input raises ValueError.
+    input (shapes, non-integer or out-of-range indices, an asymmetric
+    Hessian, a bond or angle listed twice, an angle whose arms are not
+    bonds, non-finite values, bonded atoms on top of each other) raises
+    ValueError naming the argument.
     """
     bond_k, bond_length, triples, angle_k, angle_theta = ops.modified_seminario(
         _floating(hessian), _floating(ref), _index_tensor(bonds, "bonds", 2),
@@ -584,10 +596,10 @@ def seminario_pair_springs(ref, bonds, bond_k, angles, angle_k, max_theta=math.r
     ``[P]`` (bool: the pair is a bond / the 1-3 pair of a kept angle),
     ``angle_spring`` ``[A]`` (each angle's k_13, 0 where dropped), ``theta``
     ``[A]`` (rad), ``dropped`` ``[A]`` (bool: nearly collinear, no spring).
-    Bad input (shapes, non-integer or out-of-range indices, repeated bonds,
-    an angle whose arms are not bonds, non-finite values, atoms on top of
-    each other, ``max_theta`` outside (pi/2, pi)) raises ValueError naming
-    the argument. The computation is C++ (seminario_pair_springs in
+    Bad input (shapes, non-integer or out-of-range indices, a bond or angle
+    listed twice, in either order, an angle whose arms are not bonds,
+    non-finite values, atoms on top of each other, ``max_theta`` outside
+    (pi/2, pi)) raises ValueError naming the argument. The computation is C++ (seminario_pair_springs in
     energyloss/oracles/seminario_coefficients.h), on CPU tensors.
     """
     try:

@@ -15,6 +15,11 @@
 
 namespace energyloss {
 
+// modified_seminario refuses a Hessian with |H_ij - H_ji| above this times
+// max |H_kl|: rounding (float32 input has ~1e-7) passes, a wrong matrix
+// does not.
+constexpr double kHessianAsymmetry = 1e-5;
+
 struct SeminarioParameters {
   std::vector<double> bond_k;       // [n_bonds], energy / length^2
   std::vector<double> bond_length;  // [n_bonds], reference lengths
@@ -34,10 +39,16 @@ struct SeminarioParameters {
 //   (X != C) of (u_PA . u_PA(ABX))^2 (1 when there are none; f_C likewise).
 //   For a linear A-B-C the in-plane directions are averaged over 180 planes
 //   around the axis and f = 1.
-// bonds [n_bonds, 2], angles [n_angles, 3] (centre in the middle). A
-// Seminario constant is an approximation: exact for an isolated harmonic
-// bond at its minimum, not in general for angles (coupled terms). Throws
-// Error on bad indices, coincident atoms, or non-finite input.
+// bonds [n_bonds, 2], each pair once in either order; angles [n_angles, 3]
+// (centre in the middle, both arms in bonds), each once ((A, B, C) and
+// (C, B, A) are the same angle). A Seminario constant is an approximation:
+// exact for an isolated harmonic bond at its minimum, not in general for
+// angles (coupled terms). The Hessian must be symmetric to within
+// kHessianAsymmetry times its largest |entry| (what is left is averaged
+// out). Throws Error on bad indices, a bond or angle listed twice (naming
+// both rows and their atoms), an angle arm that is not a bond, coincident
+// atoms, non-finite input, or a Hessian that is not symmetric (naming the
+// entry (i, j) with the largest |H_ij - H_ji| and both values).
 SeminarioParameters modified_seminario(const double* hessian, const double* reference,
                                        int64_t atoms, const int64_t* bonds, int64_t n_bonds,
                                        const int64_t* angles, int64_t n_angles);
@@ -85,8 +96,9 @@ struct SeminarioPairSprings {
 // (pi/2, pi). The springs are in energy / L^2, signs the input's; nothing is
 // rescaled. Throws Error naming the argument (ref, bonds, bond_k, angles,
 // angle_k, max_theta) and the row: non-finite values, atom indices outside
-// [0, atoms), a bond joining an atom to itself or listed twice, an angle
-// repeating an atom or with an arm that is not a bond, bonded atoms at the
+// [0, atoms), a bond joining an atom to itself or listed twice (in either
+// order), an angle repeating an atom, listed twice ((A, B, C) and (C, B, A)
+// are one angle) or with an arm that is not a bond, bonded atoms at the
 // same position.
 SeminarioPairSprings seminario_pair_springs(const double* ref, int64_t atoms, const int64_t* bonds,
                                             const double* bond_k, int64_t n_bonds,

@@ -8,10 +8,11 @@
 // (Urey & Bradley, Phys. Rev. 38, 1969 (1931)) carrying the whole bend.
 #include <Eigen/Dense>
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <complex>
 #include <map>
-#include <set>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -99,6 +100,65 @@ void require_finite_input(const double* hessian, const double* reference, int64_
   }
 }
 
+// A Hessian is symmetric; one that is not is a wrong matrix (a transposed
+// block, another layout), not noise to average away. Allowed: differences up
+// to kHessianAsymmetry times the largest |entry| (rounding, float32 input).
+void require_symmetric(const double* hessian, int64_t atoms) {
+  const int64_t dof = 3 * atoms;
+  double largest = 0, worst = 0;
+  int64_t worst_i = 0, worst_j = 0;
+  for (int64_t i = 0; i < dof; ++i) {
+    for (int64_t j = 0; j < dof; ++j) {
+      largest = std::max(largest, std::abs(hessian[i * dof + j]));
+      const double difference = std::abs(hessian[i * dof + j] - hessian[j * dof + i]);
+      if (i < j && difference > worst) {
+        worst = difference;
+        worst_i = i;
+        worst_j = j;
+      }
+    }
+  }
+  require(worst <= kHessianAsymmetry * largest, "hessian: not symmetric: hessian[", worst_i, ", ",
+          worst_j, "] = ", hessian[worst_i * dof + worst_j], " but hessian[", worst_j, ", ",
+          worst_i, "] = ", hessian[worst_j * dof + worst_i], ", a difference of ", worst,
+          ", more than ", kHessianAsymmetry, " x the largest |entry| (", largest,
+          "); pass (H + H^T) / 2 if the asymmetry is numerical noise");
+}
+
+// Rows of bonds [count, 2] or angles [count, 3] (A, centre, C) read the
+// same backwards, so a row's key is the row with its ends in increasing
+// order. Throws Error naming both rows and their atoms when two rows have
+// the same key; returns each key's row. Shared by modified_seminario and
+// seminario_pair_springs (whose springs would count a repeated bond or
+// angle twice).
+template <size_t Width>
+std::map<std::array<int64_t, Width>, int64_t> distinct_rows(const char* name, const char* what,
+                                                            const int64_t* rows, int64_t count) {
+  auto row = [&](int64_t r) {
+    std::array<int64_t, Width> values;
+    std::copy_n(rows + Width * size_t(r), Width, values.begin());
+    return values;
+  };
+  auto text = [](const std::array<int64_t, Width>& values) {
+    std::string result = "(";
+    for (size_t c = 0; c < Width; ++c) result += (c ? ", " : "") + std::to_string(values[c]);
+    return result + ")";
+  };
+  std::map<std::array<int64_t, Width>, int64_t> first_row;
+  for (int64_t r = 0; r < count; ++r) {
+    std::array<int64_t, Width> key = row(r);
+    if (key.front() > key.back()) std::reverse(key.begin(), key.end());
+    const auto [first, fresh] = first_row.emplace(key, r);
+    require(fresh, name, ": rows ", first->second, " and ", r, " are the same ", what, ", ",
+            text(row(first->second)), " and ", text(row(r)), "; list each ", what, " once");
+  }
+  return first_row;
+}
+
+std::array<int64_t, 2> bond_key(int64_t i, int64_t j) {
+  return {std::min(i, j), std::max(i, j)};
+}
+
 }  // namespace
 
 std::vector<int64_t> angles_from_bonds(int64_t atoms, const int64_t* bonds, int64_t n_bonds) {
@@ -121,6 +181,7 @@ SeminarioParameters modified_seminario(const double* hessian, const double* refe
                                        int64_t atoms, const int64_t* bonds, int64_t n_bonds,
                                        const int64_t* angles, int64_t n_angles) {
   require_finite_input(hessian, reference, atoms);
+  require_symmetric(hessian, atoms);
   require(n_bonds >= 0 && (n_bonds == 0 || bonds != nullptr), "bonds: bad count or null");
   require(n_angles >= 0 && (n_angles == 0 || angles != nullptr), "angles: bad count or null");
   Seminario seminario(hessian, reference, atoms);
@@ -137,10 +198,7 @@ SeminarioParameters modified_seminario(const double* hessian, const double* refe
   // An angle's arms A-B and C-B are bonds (as seminario_pair_springs needs):
   // the method reads the Hessian's bond blocks and scales by the angles
   // sharing a bond.
-  std::set<std::pair<int64_t, int64_t>> bonded;
-  for (int64_t b = 0; b < n_bonds; ++b) {
-    bonded.insert(std::minmax(bonds[2 * b], bonds[2 * b + 1]));
-  }
+  const auto bonded = distinct_rows<2>("bonds", "bond", bonds, n_bonds);
   // For the scaling factors: every angle's end atoms, keyed by (centre, end).
   std::map<std::pair<int64_t, int64_t>, std::vector<int64_t>> others;  // -> other end atoms
   for (int64_t n = 0; n < n_angles; ++n) {
@@ -150,7 +208,7 @@ SeminarioParameters modified_seminario(const double* hessian, const double* refe
             "angles[", n, "]: expected three distinct atoms in [0, ", atoms, "), got (", a, ", ", b,
             ", ", c, ")");
     for (const int64_t end : {a, c}) {
-      require(bonded.count(std::minmax(end, b)) == 1, "angles[", n, "] = (", a, ", ", b, ", ", c,
+      require(bonded.count(bond_key(end, b)) == 1, "angles[", n, "] = (", a, ", ", b, ", ", c,
               "): the arm (", end, ", ", b,
               ") is not in bonds (an angle is two bonds meeting at "
               "its centre, the middle atom)");
@@ -158,6 +216,7 @@ SeminarioParameters modified_seminario(const double* hessian, const double* refe
     others[{b, a}].push_back(c);
     others[{b, c}].push_back(a);
   }
+  distinct_rows<3>("angles", "angle", angles, n_angles);
 
   for (int64_t n = 0; n < n_angles; ++n) {
     const int64_t a = angles[3 * n], b = angles[3 * n + 1], c = angles[3 * n + 2];
@@ -227,30 +286,30 @@ SeminarioPairSprings seminario_pair_springs(const double* ref, int64_t atoms, co
           "angles: expected a count >= 0 and non-null angles and angle_k, got ", n_angles);
   const Eigen::Map<const Eigen::Matrix<double, Eigen::Dynamic, 3, Eigen::RowMajor>> x(ref, atoms,
                                                                                       3);
-  auto key = [](int64_t i, int64_t j) { return std::make_pair(std::min(i, j), std::max(i, j)); };
   struct Spring {
     double k = 0;
     bool bond = false, angle = false;
   };
-  std::map<std::pair<int64_t, int64_t>, Spring> springs;  // sorted by (i, j), i < j
-  std::map<std::pair<int64_t, int64_t>, int64_t> bond_row;
+  std::map<std::array<int64_t, 2>, Spring> springs;  // sorted by (i, j), i < j
 
   for (int64_t b = 0; b < n_bonds; ++b) {
     const int64_t i = bonds[2 * b], j = bonds[2 * b + 1];
     require(i >= 0 && i < atoms && j >= 0 && j < atoms, "bonds: row ", b, " = (", i, ", ", j,
             "): atom index outside [0, ", atoms, ") (the atoms of ref)");
     require(i != j, "bonds: row ", b, " = (", i, ", ", j, ") joins an atom to itself");
-    const auto [first, fresh] = bond_row.emplace(key(i, j), b);
-    require(fresh, "bonds: rows ", first->second, " and ", b, " are the same bond (", i, ", ", j,
-            "); list each bond once");
+  }
+  const auto bond_row = distinct_rows<2>("bonds", "bond", bonds, n_bonds);
+  for (int64_t b = 0; b < n_bonds; ++b) {
+    const int64_t i = bonds[2 * b], j = bonds[2 * b + 1];
     require(std::isfinite(bond_k[b]), "bond_k: row ", b, " is not finite (", bond_k[b], ")");
     require((x.row(i) - x.row(j)).norm() > 0, "ref: atoms ", i, " and ", j, " (bonds row ", b,
             ") are at the same position");
-    Spring& spring = springs[key(i, j)];
+    Spring& spring = springs[bond_key(i, j)];
     spring.k += bond_k[b];
     spring.bond = true;
   }
 
+  distinct_rows<3>("angles", "angle", angles, n_angles);
   SeminarioPairSprings result;
   for (int64_t n = 0; n < n_angles; ++n) {
     const int64_t a = angles[3 * n], b = angles[3 * n + 1], c = angles[3 * n + 2];
@@ -259,9 +318,9 @@ SeminarioPairSprings seminario_pair_springs(const double* ref, int64_t atoms, co
             ") (the atoms of ref)");
     require(a != b && b != c && a != c, "angles: row ", n, " = (", a, ", ", b, ", ", c,
             ") repeats an atom");
-    require(bond_row.count(key(a, b)) == 1, "angles: row ", n, " = (", a, ", ", b, ", ", c,
+    require(bond_row.count(bond_key(a, b)) == 1, "angles: row ", n, " = (", a, ", ", b, ", ", c,
             "): the arm A-B (", a, ", ", b, ") is not in bonds");
-    require(bond_row.count(key(c, b)) == 1, "angles: row ", n, " = (", a, ", ", b, ", ", c,
+    require(bond_row.count(bond_key(c, b)) == 1, "angles: row ", n, " = (", a, ", ", b, ", ", c,
             "): the arm C-B (", c, ", ", b, ") is not in bonds");
     require(std::isfinite(angle_k[n]), "angle_k: row ", n, " is not finite (", angle_k[n], ")");
     const Eigen::Vector3d u = (x.row(a) - x.row(b)).transpose();
@@ -276,13 +335,13 @@ SeminarioPairSprings seminario_pair_springs(const double* ref, int64_t atoms, co
     result.dropped.push_back(dropped ? 1 : 0);
     result.angle_spring.push_back(k_13);
     if (dropped) continue;
-    Spring& spring = springs[key(a, c)];
+    Spring& spring = springs[bond_key(a, c)];
     spring.k += k_13;
     spring.angle = true;
   }
 
   for (const auto& [pair, spring] : springs) {
-    result.pairs.insert(result.pairs.end(), {pair.first, pair.second});
+    result.pairs.insert(result.pairs.end(), {pair[0], pair[1]});
     result.k.push_back(spring.k);
     result.bond_pair.push_back(spring.bond ? 1 : 0);
     result.angle_pair.push_back(spring.angle ? 1 : 0);
