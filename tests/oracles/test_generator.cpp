@@ -108,5 +108,14 @@ TEST_F(GeneratorTest, BrokenGeneratorsGiveSpecificErrors) {
   }
 }
 
+TEST_F(GeneratorTest, PathsThatAreNotGeneratorFilesSayWhatTheyAre) {
+  // Before, a directory was "file not found".
+  const std::string folder = directory_.string();
+  expect_error([&] { Generator generator(folder); }, {"'" + folder + "': is a directory"});
+  expect_error([] { Generator generator("/dev/null"); },
+               "generator '/dev/null': not a regular file");
+  expect_error([&] { Generator generator(path("absent.pt")); }, "absent.pt': file not found");
+}
+
 }  // namespace
 }  // namespace energyloss

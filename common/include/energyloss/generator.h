@@ -26,8 +26,10 @@ double length_unit_factor(const std::string& from, const std::string& to);
 class Generator {
  public:
   // Throws energyloss::Error naming the file and what is wrong with it:
-  // missing file, not TorchScript, missing or mistyped attribute, missing
-  // sample method, unknown unit, wrong output shape, NaN/inf output.
+  // missing file, a directory or other non-regular file, an unreadable or
+  // empty file, not TorchScript (a torch.save file said so), missing or
+  // mistyped attribute, missing sample method, unknown unit, wrong output
+  // shape, NaN/inf output.
   explicit Generator(const std::string& path);
   ~Generator();
   Generator(Generator&&) noexcept;

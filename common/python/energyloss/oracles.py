@@ -663,12 +663,16 @@ def openmm_pair_coefficients(system_xml_path, ref, edges, floor=None, return_det
 class Generator:
     """A TorchScript generator following the energyloss protocol, validated on
     load (``n_atoms``, ``length_unit``, optional ``elements``, and
-    ``sample(n, seed) -> [n, n_atoms, 3]``, finite). Errors are ValueError.
-    ``examples/generators/make_generator.py`` writes one without training."""
+    ``sample(n, seed) -> [n, n_atoms, 3]``, finite). Errors are ValueError
+    naming the path: a missing file ("file not found"), a directory, a file
+    that cannot be read or is empty, one that is not a TorchScript module
+    (a torch.save file is named as such), then what the module lacks.
+    ``examples/generators/make_generator.py`` writes one without training.
+    The file is opened and checked in C++ (energyloss/generator.h)."""
 
     @_value_errors
     def __init__(self, path):
-        self.handle = torch.classes.energyloss.Generator(str(path))
+        self.handle = torch.classes.energyloss.Generator(os.fsdecode(path))
 
     @property
     def n_atoms(self):

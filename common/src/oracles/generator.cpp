@@ -3,8 +3,11 @@
 
 #include <torch/script.h>
 
+#include <cerrno>
 #include <cmath>
+#include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <utility>
 
@@ -59,6 +62,26 @@ std::string script_error(const std::string& message) {
   return last;
 }
 
+// Refuses, naming `where`, a path that is missing, a directory, not a
+// regular file, unreadable or empty: what torch::jit::load would report as
+// an unreadable zip archive or a missing file.
+void require_readable_file(const std::string& path, const std::string& where) {
+  std::error_code error;
+  const std::filesystem::file_status status = std::filesystem::status(path, error);
+  require(status.type() != std::filesystem::file_type::not_found, where, ": file not found");
+  require(std::filesystem::status_known(status), where, ": cannot be examined (", error.message(),
+          ")");
+  require(!std::filesystem::is_directory(status), where,
+          ": is a directory; give the generator's file (a TorchScript module written by "
+          "torch.jit.save)");
+  require(std::filesystem::is_regular_file(status), where,
+          ": not a regular file (a device, pipe or socket); give the generator's file");
+  std::ifstream file(path, std::ios::binary);
+  require(file.is_open(), where, ": cannot be read (", std::strerror(errno), ")");
+  require(file.peek() != std::ifstream::traits_type::eof(), where,
+          ": not a TorchScript module: the file is empty (write it with torch.jit.save)");
+}
+
 }  // namespace
 
 double length_unit_factor(const std::string& from, const std::string& to) {
@@ -77,7 +100,7 @@ struct Generator::Module {
 
 Generator::Generator(const std::string& path) : module_(std::make_unique<Module>()), path_(path) {
   const std::string where = "generator '" + path + "'";
-  require(std::filesystem::is_regular_file(path), where, ": file not found");
+  require_readable_file(path, where);
   // Generators draw their noise with torch.ops.energyloss.seeded_normal; loading
   // resolves the ops a module calls, so they must be registered first. This call
   // also makes every process that can load a generator link libenergyloss_torch.
@@ -91,6 +114,11 @@ Generator::Generator(const std::string& path) : module_(std::make_unique<Module>
     if (message.find("Unknown builtin op") != std::string::npos) {
       fail(where, ": calls an op this process does not have (a library missing from the ",
            "generator's own dependencies?): ", message);
+    }
+    if (message.find("constants.pkl") != std::string::npos) {
+      // A torch.save file is a zip archive too, without TorchScript's code.
+      fail(where, ": not a TorchScript module but a torch.save file (tensors or a pickled ",
+           "module); write the generator with torch.jit.save(torch.jit.script(module), path)");
     }
     fail(where, ": not a TorchScript module (write it with torch.jit.save): ", message);
   }
