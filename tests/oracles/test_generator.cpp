@@ -84,7 +84,7 @@ TEST_F(GeneratorTest, ConvertsLengthUnits) {
   }
   EXPECT_THROW(generator.sample(1, 0, "lj"), Error);
   EXPECT_THROW(generator.sample(1, 0, "furlong"), Error);
-  EXPECT_THROW(generator.sample(0, 0), Error);
+  expect_error([&] { generator.sample(0, 0); }, "Generator.sample: n must be at least 1, got 0");
   EXPECT_DOUBLE_EQ(length_unit_factor("nm", "angstrom"), 10.0);
   EXPECT_DOUBLE_EQ(length_unit_factor("lj", "lj"), 1.0);
 }

@@ -3,7 +3,11 @@ path and what it is: a directory, a missing file, an unreadable file, an
 empty file, a file that is not a TorchScript archive (a torch.save file said
 so). The C++ loader (energyloss/generator.h) makes the checks, so the Python
 Generator and torch.classes.energyloss.Generator say the same. Before,
-Generator('/tmp') said 'file not found' (found by the new-user trial)."""
+Generator('/tmp') said 'file not found' (found by the new-user trial).
+
+Generator.sample with a count below 1 raises ValueError with one message
+from the Python wrapper and from the torch.classes handle (C++ raised
+RuntimeError there before, the wrapper ValueError since 22458fb)."""
 import os
 import re
 import shutil
@@ -118,3 +122,18 @@ def test_an_unreadable_file_is_named(valid):
     assert lines == [expected, expected]
     assert energyloss.Generator(valid).n_atoms == 2  # readable again: loads
 
+
+@pytest.mark.parametrize("n", [0, -3])
+def test_a_count_below_one_is_the_same_value_error_on_both_paths(valid, n):
+    generator = energyloss.Generator(valid)
+    expected = f"energyloss: Generator.sample: n must be at least 1, got {n}"
+    with pytest.raises(ValueError) as wrapper:
+        generator.sample(n, 0)
+    with pytest.raises(ValueError) as handle:
+        generator.handle.sample(n, 0, "")
+    assert str(wrapper.value) == expected
+    assert str(handle.value) == expected
+    # Other bad input to the handle's sample is a ValueError too.
+    with pytest.raises(ValueError, match="'furlong' is not a known length unit"):
+        generator.handle.sample(1, 0, "furlong")
+    assert generator.handle.sample(1, 0, "angstrom")[0, 1, 0].item() == pytest.approx(1.0)

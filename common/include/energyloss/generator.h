@@ -43,6 +43,8 @@ class Generator {
 
   // n samples [n, atoms, 3], row-major, in `target_length_unit` (empty: the
   // generator's own unit). Output is checked for shape and finiteness.
+  // Throws Error for n < 1 ("Generator.sample: n must be at least 1, got n"),
+  // an unknown unit, or a sample that fails or breaks the protocol.
   std::vector<double> sample(int64_t n, int64_t seed,
                              const std::string& target_length_unit = "") const;
 

@@ -53,7 +53,9 @@ def _value_errors(method):
     as RuntimeError (from ops as ValueError): make both ValueError. Only for
     methods that fail on bad input alone (the Generator's): evaluate goes
     through the oracle_evaluate op, so that failures of the engine
-    (energyloss::RuntimeError) stay RuntimeError."""
+    (energyloss::RuntimeError) stay RuntimeError. (The Generator handle's
+    sample raises c10::ValueError itself, so called directly it agrees with
+    Generator.sample; this is the guard for what else may come.)"""
     @functools.wraps(method)
     def wrapper(*args, **kwargs):
         try:
@@ -691,13 +693,14 @@ class Generator:
         """``[n, n_atoms, 3]`` float64 in ``length_unit`` (default: the
         generator's own): "nm", "angstrom", or a LAMMPS unit style ("real",
         "metal", "si", "cgs", "micro", "nano", "electron"; "lj" only for "lj"
-        generators). A count below 1, or a count or seed that is not an
-        integer (2.5, True), raises ValueError naming the argument."""
-        for name, value, minimum in (("n", n, 1), ("seed", seed, None)):
+        generators). A count or seed that is not an integer (2.5, True)
+        raises ValueError naming the argument; a count below 1 raises
+        ValueError "energyloss: Generator.sample: n must be at least 1, got
+        0" from the C++ check, which ``handle.sample`` raises too."""
+        for name, value in (("n", n), ("seed", seed)):
             if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-                raise ValueError(f"Generator.sample: {name} must be an integer, got {value!r}")
-            if minimum is not None and value < minimum:
-                raise ValueError(f"Generator.sample: {name} must be at least {minimum}, got {value}")
+                raise ValueError(
+                    f"energyloss: Generator.sample: {name} must be an integer, got {value!r}")
         return self.handle.sample(int(n), int(seed), length_unit or "")
 
     def __repr__(self):

@@ -178,7 +178,7 @@ const std::vector<std::string>& Generator::elements() const {
 std::vector<double> Generator::sample(int64_t n, int64_t seed,
                                       const std::string& target_length_unit) const {
   const std::string where = "generator '" + path_ + "'";
-  require(n >= 1, "sample: n must be >= 1, got ", n);
+  require(n >= 1, "Generator.sample: n must be at least 1, got ", n);
   const double factor =
       target_length_unit.empty() ? 1.0 : length_unit_factor(length_unit_, target_length_unit);
   c10::IValue output;

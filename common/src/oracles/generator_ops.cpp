@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "energyloss/error.h"
 #include "energyloss/generator.h"
 
 namespace energyloss {
@@ -17,9 +18,17 @@ struct GeneratorHandle : torch::CustomClassHolder {
   Generator generator;
   explicit GeneratorHandle(const std::string& path) : generator(path) {}
 
-  // [n, atoms, 3] float64 in `length_unit`.
+  // [n, atoms, 3] float64 in `length_unit`. Bad input (n < 1, an unknown
+  // unit, a sample breaking the protocol) raises ValueError in Python, as the
+  // Python Generator does: Torch would turn energyloss::Error from a
+  // custom-class method into RuntimeError, c10::ValueError it keeps.
   torch::Tensor sample(int64_t n, int64_t seed, const std::string& length_unit) const {
-    std::vector<double> values = generator.sample(n, seed, length_unit);
+    std::vector<double> values;
+    try {
+      values = generator.sample(n, seed, length_unit);
+    } catch (const Error& error) {
+      TORCH_CHECK_VALUE(false, error.what());
+    }
     return torch::tensor(values, torch::kDouble).reshape({n, generator.atoms(), 3});
   }
 };
