@@ -54,6 +54,7 @@ int GroupPairLoss::parse_keyword(int narg, char** arg, int iarg) {
     if (parsed == energyloss::CoefficientMode::Explicit)
       error->all(FLERR, "{}: keyword 'coeff': mode 'explicit' needs per-edge values", style);
     mode = parsed;
+    coeff_given = true;
     // The mode's preset (e.g. exp divides k0 by the atom count) with the
     // deck's prefactor, or the preset's own (converted in define()).
     if (std::string(arg[iarg + 2]) == "preset") {
@@ -101,7 +102,15 @@ int GroupPairLoss::parse_keyword(int narg, char** arg, int iarg) {
       sparse_seed = static_cast<uint64_t>(seed);
       return 4;
     }
-    error->all(FLERR, "{}: keyword 'edges' got '{}'; supported: complete, cutoff RC, sparse K SEED",
+    if (kind == "file") {
+      require_values(2);
+      edge_kind = EdgeKind::File;
+      edge_file = arg[iarg + 2];
+      return 3;
+    }
+    error->all(FLERR,
+               "{}: keyword 'edges' got '{}'; supported: complete, cutoff RC, sparse K SEED, "
+               "file FILE",
                style, kind);
   }
   return 0;
@@ -111,6 +120,16 @@ void GroupPairLoss::build_coefficients() {
   // The presets are made for angstrom: convert them to the deck's length
   // unit. lj units have no absolute size; the preset is kept as it is there
   // (lengths of 1 sigma).
+  if (edge_kind == EdgeKind::File) {
+    // The file's k are the springs themselves, in the deck's units: the
+    // explicit mode with k0 = 1 and no per-atom division.
+    if (coeff_given)
+      lmp->error->all(FLERR,
+                      "{}: keywords 'coeff' and 'edges file' conflict: the edges file gives each "
+                      "pair's k; drop 'coeff'",
+                      style);
+    mode = energyloss::CoefficientMode::Explicit;
+  }
   const std::string units = lmp->update->unit_style;
   double angstrom = 1.0;
   if (units != "lj") {
@@ -143,6 +162,11 @@ void GroupPairLoss::define(int groupbit_, const std::string& group_name_) {
     reference.x = read_reference_coordinates(lmp, reference_file, reference.tags, style);
   if (edge_kind != EdgeKind::Cutoff) cutoff = std::numeric_limits<double>::infinity();
   if (edge_kind == EdgeKind::Sparse) build_sparse_edges();
+  if (edge_kind == EdgeKind::File) {
+    EdgeFileSprings springs = read_edge_file(lmp, edge_file, reference.tags, group_name, style);
+    edges = std::move(springs.edges);
+    edge_springs = std::move(springs.k);
+  }
   atom_energy_.resize(reference.size());
 }
 
@@ -179,31 +203,28 @@ double GroupPairLoss::evaluate(bool with_gradient) {
   input.ref = reference.x.data();
   input.layout.atoms = reference.size();
   input.cutoff = cutoff;
-  if (edge_kind == EdgeKind::Sparse) {
-    input.edges = edges.data();
-    input.n_edges = static_cast<int64_t>(edges.size() / 2);
-  }
   // Every rank holds the whole group but walks only its share of the pairs:
   // a block of complete-graph rows (complete, cutoff) or of the edge list
-  // (sparse); the shares are summed over the ranks below.
+  // (sparse, file); the shares are summed over the ranks below.
   int me = 0, nprocs = 1;
   MPI_Comm_rank(lmp->world, &me);
   MPI_Comm_size(lmp->world, &nprocs);
-  if (edge_kind == EdgeKind::Sparse) {
-    const int64_t n_edges = static_cast<int64_t>(edges.size() / 2);
-    const int64_t begin = n_edges * me / nprocs, end = n_edges * (me + 1) / nprocs;
-    input.edges = edges.data() + 2 * begin;
-    input.n_edges = end - begin;
-  } else {
-    const std::pair<int64_t, int64_t> rows = complete_graph_rows(reference.size(), me, nprocs);
-    input.row_begin = rows.first;
-    input.row_end = rows.second;
-  }
   energyloss::PairLossOutput<double> output;
   output.energy = &loss;
   output.atom_energy = atom_energy_.data();
   gradient_.resize(with_gradient ? current.x.size() : 0);
   output.grad_pred = with_gradient ? gradient_.data() : nullptr;
+  if (edge_kind == EdgeKind::Sparse || edge_kind == EdgeKind::File) {
+    const int64_t n_edges = static_cast<int64_t>(edges.size() / 2);
+    const int64_t begin = n_edges * me / nprocs, end = n_edges * (me + 1) / nprocs;
+    input.edges = edges.data() + 2 * begin;
+    input.n_edges = end - begin;
+    if (!edge_springs.empty()) input.edge_weights = edge_springs.data() + begin;
+  } else {
+    const std::pair<int64_t, int64_t> rows = complete_graph_rows(reference.size(), me, nprocs);
+    input.row_begin = rows.first;
+    input.row_end = rows.second;
+  }
   // The checks read only what every rank holds alike: bad input throws on all ranks.
   as_lammps_errors(lmp, FLERR, style,
                    [&] { energyloss::pair_energy_loss(input, coefficients, output); });
@@ -254,5 +275,5 @@ double GroupPairLoss::memory_usage() const {
   return sizeof(double) * (reference.x.size() + current.x.size() + atom_energy_.size() +
                            gradient_.size() + reduce_buffer.size()) +
          sizeof(tagint) * (reference.tags.size() + current.tags.size()) +
-         sizeof(int64_t) * edges.size();
+         sizeof(int64_t) * edges.size() + sizeof(double) * edge_springs.size();
 }

@@ -3,7 +3,9 @@
 //   reference current | file FILE
 //   coeff MODE K0 | MODE preset
 //   length_scale L
-//   edges complete | cutoff RC | sparse K SEED
+//   edges complete | cutoff RC | sparse K SEED | file FILE
+// (`edges file`: explicit pairs with their own k, CoefficientMode::Explicit;
+// no `coeff` then)
 // and the evaluation through energyloss::core's kernel. Every rank gathers the
 // whole group (group_coordinates.h) but walks only its share of the pairs (a
 // block of complete-graph rows, or of the sparse edge list); one
@@ -56,7 +58,7 @@ class GroupPairLoss {
   static std::pair<int64_t, int64_t> complete_graph_rows(int64_t atoms, int rank, int nprocs);
 
  private:
-  enum class EdgeKind { Complete, Cutoff, Sparse };
+  enum class EdgeKind { Complete, Cutoff, Sparse, File };
 
   LAMMPS* lmp;
   const char* style;
@@ -70,6 +72,7 @@ class GroupPairLoss {
   energyloss::CoefficientMode mode = energyloss::CoefficientMode::Exp;
   std::optional<double> k0;  // empty: the preset's (`coeff MODE preset`, or no `coeff`)
   std::optional<double> length_scale;
+  bool coeff_given = false;
   energyloss::CoefficientSpec coefficients;
   EdgeKind edge_kind = EdgeKind::Complete;
   double cutoff;
@@ -77,7 +80,9 @@ class GroupPairLoss {
   uint64_t sparse_seed = 0;
 
   GroupCoordinates reference;  // the group at definition, sorted by atom ID
-  std::vector<int64_t> edges;  // [n_edges, 2] slots, for `edges sparse`
+  std::string edge_file;
+  std::vector<int64_t> edges;        // [n_edges, 2] slots, for `edges sparse` and `edges file`
+  std::vector<double> edge_springs;  // [n_edges] k of `edges file` (empty otherwise)
 
   // The last evaluation: its coordinates and results (gradient_ is empty
   // when it was not asked for).

@@ -7,11 +7,14 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <set>
 #include <sstream>
 #include <stdexcept>
+#include <utility>
 
 #include <mpi.h>
 
+#include "atom.h"
 #include "energyloss_errors.h"
 #include "lammps.h"
 #include "utils.h"
@@ -175,6 +178,50 @@ bool has_xyz_suffix(const std::string& path) {
   return path.size() > 4 && path.compare(path.size() - 4, 4, ".xyz") == 0;
 }
 
+// An edges file's atom ID as the slot of its atom in `tags` (ascending).
+// `largest_tag`: the largest atom ID of the system.
+int64_t group_slot_at(const std::string& path, int line, const std::string& word,
+                      const std::vector<tagint>& tags, const std::string& group_name,
+                      tagint largest_tag) {
+  const long long tag = integer_at(path, line, word, "atom ID");
+  if (tag < 1 || tag > largest_tag)
+    file_error(path, line, fmt::format("no atom has ID {} (IDs go up to {})", word, largest_tag));
+  const auto it = std::lower_bound(tags.begin(), tags.end(), static_cast<tagint>(tag));
+  if (it == tags.end() || *it != tag)
+    file_error(path, line, fmt::format("atom ID {} is not in group {}", word, group_name));
+  return it - tags.begin();
+}
+
+EdgeFileSprings read_springs(std::istream& in, const std::string& path,
+                             const std::vector<tagint>& tags, const std::string& group_name,
+                             tagint largest_tag) {
+  EdgeFileSprings springs;
+  std::set<std::pair<int64_t, int64_t>> seen;
+  std::string text;
+  for (int line = 1; std::getline(in, text); ++line) {
+    const std::vector<std::string> words = words_of(text);
+    if (words.empty()) continue;
+    if (words.size() != 3)
+      file_error(path, line, fmt::format("expected 3 fields 'ID_I ID_J K', got {}", words.size()));
+    const int64_t i = group_slot_at(path, line, words[0], tags, group_name, largest_tag);
+    const int64_t j = group_slot_at(path, line, words[1], tags, group_name, largest_tag);
+    if (i == j) file_error(path, line, fmt::format("pair joins atom ID {} to itself", words[0]));
+    if (!seen.insert({std::min(i, j), std::max(i, j)}).second)
+      file_error(path, line,
+                 fmt::format("pair {} {} is listed twice (in either order)", words[0], words[1]));
+    errno = 0;
+    const double k = std::strtod(words[2].c_str(), nullptr);
+    if (!utils::is_double(words[2]) || errno == ERANGE || !std::isfinite(k))
+      file_error(path, line, fmt::format("K '{}' is not a finite number", words[2]));
+    if (k < 0.0) file_error(path, line, fmt::format("K '{}' is negative", words[2]));
+    springs.edges.push_back(i);
+    springs.edges.push_back(j);
+    springs.k.push_back(k);
+  }
+  if (springs.k.empty()) throw FileError(fmt::format("edges file '{}' lists no pairs", path));
+  return springs;
+}
+
 }  // namespace
 
 std::vector<double> read_reference_coordinates(LAMMPS* lmp, const std::string& path,
@@ -192,6 +239,31 @@ std::vector<double> read_reference_coordinates(LAMMPS* lmp, const std::string& p
       });
   MPI_Bcast(x.data(), static_cast<int>(x.size()), MPI_DOUBLE, 0, lmp->world);
   return x;
+}
+
+EdgeFileSprings read_edge_file(LAMMPS* lmp, const std::string& path,
+                               const std::vector<tagint>& tags, const std::string& group_name,
+                               const char* style) {
+  tagint largest_tag = 0;
+  for (int i = 0; i < lmp->atom->nlocal; ++i)
+    largest_tag = std::max(largest_tag, lmp->atom->tag[i]);
+  MPI_Allreduce(MPI_IN_PLACE, &largest_tag, 1, MPI_LMP_TAGINT, MPI_MAX, lmp->world);
+  EdgeFileSprings springs;
+  on_rank_zero_as_lammps_errors(lmp, FLERR, fmt::format("{}: keyword 'edges file'", style), [&] {
+    std::ifstream in(path);
+    std::error_code ignored;
+    if (std::filesystem::is_directory(path, ignored))
+      throw FileError(fmt::format("edges file '{}' is a directory", path));
+    if (!in) throw FileError(fmt::format("cannot open edges file '{}'", path));
+    springs = read_springs(in, path, tags, group_name, largest_tag);
+  });
+  long long count = static_cast<long long>(springs.k.size());
+  MPI_Bcast(&count, 1, MPI_LONG_LONG, 0, lmp->world);
+  springs.k.resize(count);
+  springs.edges.resize(2 * count);
+  MPI_Bcast(springs.k.data(), static_cast<int>(count), MPI_DOUBLE, 0, lmp->world);
+  MPI_Bcast(springs.edges.data(), static_cast<int>(2 * count), MPI_INT64_T, 0, lmp->world);
+  return springs;
 }
 
 }  // namespace LAMMPS_NS
