@@ -182,10 +182,12 @@ def plot_efficiency(runs, path):
                           color=f"C{i}", marker="o", capsize=3, label=f"{loss} (lr {lr:g})")
             for f, v in zip(fractions, values):
                 axis.plot([f] * len(v), v, ".", color=f"C{i}", alpha=0.4)
-            axis.set_xscale("log")
-            axis.set_xticks(fractions, [f"{f:g}" for f in fractions])
-            axis.set_xlabel("training-set fraction")
-            axis.set_title(header)
+    every = sorted({f for by_fraction in curves.values() for f in by_fraction})
+    for axis, (_, header, _, _) in zip(axes, metrics):
+        axis.set_xscale("log")
+        axis.set_xticks(every, [f"{f:g}" for f in every])
+        axis.set_xlabel("training-set fraction")
+        axis.set_title(header)
     axes[0].legend(fontsize=7)
     figure.tight_layout()
     figure.savefig(path, dpi=110)
