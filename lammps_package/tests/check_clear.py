@@ -19,18 +19,10 @@ import sys
 import numpy as np
 
 from check_compute_energyloss import naive_loss, unwrapped
+from check_fix_energyloss import FCC_BOX
 from lammps_run import differences, run_deck, split_arguments
 
-JOB = """
-units           lj
-atom_style      atomic
-atom_modify     map array
-lattice         fcc 0.8442
-region          box block 0 2 0 2 0 2
-create_box      1 box
-create_atoms    1 box
-mass            1 1.0
-compute         loss all energyloss coeff exp 24.0
+JOB = FCC_BOX + """compute         loss all energyloss coeff exp 24.0
 displace_atoms  all random 0.1 0.1 0.1 {seed} units box
 thermo_style    custom step c_loss
 run             0

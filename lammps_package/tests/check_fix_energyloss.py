@@ -16,8 +16,8 @@ import numpy as np
 from lammps import LMP_STYLE_ATOM, LMP_STYLE_GLOBAL, LMP_TYPE_ARRAY, LMP_TYPE_SCALAR, \
     LMP_TYPE_VECTOR, lammps
 
-# 32 atoms, 24 in the group; no pair style, so every force is the fix's.
-SYSTEM = """
+# A 32-atom fcc box of LJ atoms, shared by the package's Python checks.
+FCC_BOX = """
 units           lj
 atom_style      atomic
 atom_modify     map array
@@ -26,7 +26,9 @@ region          box block 0 2 0 2 0 2
 create_box      1 box
 create_atoms    1 box
 mass            1 1.0
-region          lower block INF INF INF INF 0 1.0
+"""
+# 32 atoms, 24 in the group; no pair style, so every force is the fix's.
+SYSTEM = FCC_BOX + """region          lower block INF INF INF INF 0 1.0
 group           part region lower
 variable        member atom gmask(part)
 variable        half_scale equal 0.35
