@@ -23,6 +23,7 @@ SOURCE = os.environ.get("ENERGYLOSS_SOURCE_DIR",
                         os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 sys.path.insert(0, os.path.join(SOURCE, "tests", "readme"))
 import check_readme_blocks  # noqa: E402
+from alanine_reference import internal_displacements  # noqa: E402
 
 README = os.path.join(SOURCE, "openmm_plugin", "README.md")
 REFERENCE = openmm.Platform.getPlatformByName("Reference")
@@ -125,27 +126,6 @@ def test_energy_and_forces_equal_naive_sum(readme, springs):
     assert np.abs(forces - numeric).max() <= 1e-6 * scale
 
 
-def _internal_directions(y, count, rng):
-    """Unit displacements with the 6 rigid-body modes of y projected out."""
-    n = len(y)
-    centred = y - y.mean(axis=0)
-    rigid = []
-    for c in range(3):
-        t = np.zeros((n, 3))
-        t[:, c] = 1.0
-        rigid.append(t.ravel())
-        axis = np.zeros(3)
-        axis[c] = 1.0
-        rigid.append(np.cross(axis, centred).ravel())
-    q, _ = np.linalg.qr(np.array(rigid).T)
-    out = []
-    for _ in range(count):
-        d = rng.normal(size=3 * n)
-        d -= q @ (q.T @ d)
-        out.append((d / np.linalg.norm(d)).reshape(n, 3))
-    return out
-
-
 def test_hessian_fit_matches_amber_curvature_in_kj_per_mol_nm2(readme):
     """d^T K d (the force's second difference) against d^T H d (amber's),
     for internal unit directions d: equal to the fit's residual, so k is in
@@ -162,7 +142,8 @@ def test_hessian_fit_matches_amber_curvature_in_kj_per_mol_nm2(readme):
     e0 = _energy_forces(field, y)[0]
     h = 2e-3  # nm, the length of the whole displacement
     ratios = []
-    for d in _internal_directions(y, 8, np.random.default_rng(5)):
+    for d in internal_displacements(y, 8, 1.0, seed=5):
+        d = d / np.linalg.norm(d)
         curvature_ff = (_energy_forces(field, y + h * d)[0] + _energy_forces(field, y - h * d)[0]
                         - 2 * e0) / h ** 2
         curvature_k = (_energy_forces(springs, y + h * d)[0]
