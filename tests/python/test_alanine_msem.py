@@ -21,8 +21,9 @@ on OpenMM's Reference platform with the script's serialized System:
   documents it); bending a terminal atom in the plane of one of its angles,
   the network's energy is 0.75-1.5 times it; random internal displacements:
   mean error below 0.3 of the mean change.
---ff-units exp-total rescales the same springs to the exp preset's total on
-the same pairs.
+--ff-units exp-total rescales the springs to the exp preset's total on the
+same pairs (the same springs up to the run-to-run noise of a CPU-platform
+Hessian).
 """
 import csv
 import math
@@ -207,4 +208,9 @@ def test_exp_total_units_rescale_the_same_springs(tmp_path, tiny_run, springs):
     x, _ = pdb_frame()
     r = np.linalg.norm(x[edges[:, 0]] - x[edges[:, 1]], axis=-1)
     total = (24.0 / len(x) * np.exp(-r)).sum()
-    np.testing.assert_allclose(rescaled.double().numpy(), k * total / k.sum(), rtol=1e-5)
+    rescaled = rescaled.double().numpy()
+    np.testing.assert_allclose(rescaled.sum(), total, rtol=1e-6)
+    # Each run computes its own Hessian from OpenMM CPU-platform forces (single
+    # precision, summed in thread order), so the springs of two runs differ by
+    # ~1e-5 relative (1.2e-5 seen in CI); a wrong rescaling is off by O(1).
+    np.testing.assert_allclose(rescaled, k * total / k.sum(), rtol=1e-4)
