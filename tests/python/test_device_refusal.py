@@ -11,7 +11,7 @@ Meta kernels (META_OPS; shapes and dtypes only, what fake tensors and
 torch.compile trace with): on meta tensors they return the CPU results'
 shapes and dtypes (checked against the real CPU call), under FakeTensorMode
 too. The other ops (oracles, graph builders, coefficient fits whose outputs
-depend on values) refuse meta tensors.
+depend on values) refuse meta tensors, and fake tensors by name.
 
 No GPU is needed: each tensor argument of each op is replaced in turn, in an
 otherwise valid call, by a tensor on another device: its meta twin for the
@@ -207,6 +207,34 @@ def test_other_device_is_refused_naming_op_and_argument(op, position, argument, 
                rf"{op} has CPU code only, by design .*\.cpu\(\)")
     with pytest.raises(ValueError, match=pattern):
         getattr(ops, op)(*args)
+
+
+# Fake tensors (FakeTensorMode: torch.compile's and torch.export's tracer)
+# report the CPU but hold no data; the ops without Meta kernels read values.
+FAKE_CASES = [(op, position, name) for op, position, name in CASES if op not in META_OPS]
+
+
+@pytest.mark.parametrize("op,position,argument", FAKE_CASES,
+                         ids=[f"{op}-{name}" for op, _, name in FAKE_CASES])
+def test_fake_tensor_is_refused_naming_op_and_argument(op, position, argument):
+    """One argument fake, the others real: refused by name before any kernel
+    reads it (not 'data is not allocated yet', nor FakeTensorMode's 'convert
+    all Tensors to FakeTensors', which a later check would give)."""
+    fake_tensor = pytest.importorskip("torch._subclasses.fake_tensor")
+    args = list(CALLS[op][0])
+    args[position] = fake_tensor.FakeTensorMode().from_tensor(args[position])
+    pattern = (rf"^energyloss: {op}: {argument}: a fake tensor \(shapes only, as under "
+               rf"torch\.compile\), but .*outside the traced code")
+    with pytest.raises(ValueError, match=pattern):
+        getattr(ops, op)(*args)
+
+
+def test_fake_cases_cover_the_oracles_and_graph_builders():
+    covered = {op for op, _, _ in FAKE_CASES}
+    assert {"sparse_rigid_edges", "rigidity", "automorphisms", "symmetrize_edges"} <= covered
+    if hasattr(ops, "oracle_evaluate"):
+        assert {"oracle_evaluate", "oracle_energy", "true_energy_loss", "force_field_hessian",
+                "force_field_coefficients", "nnls"} <= covered
 
 
 META_CASES = [(op, position, name) for op, position, name in CASES if op in META_OPS]

@@ -15,10 +15,10 @@ std::string op_or_this(const char* op) {
   return op != nullptr && *op != '\0' ? std::string(op) : std::string("this op");
 }
 
-}  // namespace
-
-void require_cpu(const char* op, const char* argument, const torch::Tensor& tensor,
-                 const char* explanation) {
+// The device half of require_cpu: fake tensors (which report the CPU) pass,
+// so the ops with Meta kernels can trace with them.
+void require_cpu_device(const char* op, const char* argument, const torch::Tensor& tensor,
+                        const char* explanation) {
   if (tensor.device().is_cpu()) return;
   if (explanation != nullptr) {
     fail(op_prefix(op), argument, ": expected a CPU tensor, got one on ", tensor.device(), ": ",
@@ -31,6 +31,25 @@ void require_cpu(const char* op, const char* argument, const torch::Tensor& tens
   fail(op, ": ", argument, ": expected a CPU tensor, got one on ", tensor.device(), ": ", op,
        " has CPU code only, by design (of the energyloss ops only the pair energy loss has a "
        "CUDA kernel); pass CPU tensors (.cpu()) and move the result back with .to(device)");
+}
+
+}  // namespace
+
+bool shapes_only(const torch::Tensor& tensor) {
+  return tensor.is_meta() || (tensor.has_storage() && tensor.storage().device().is_meta());
+}
+
+void require_cpu(const char* op, const char* argument, const torch::Tensor& tensor,
+                 const char* explanation) {
+  require_cpu_device(op, argument, tensor, explanation);
+  if (!shapes_only(tensor)) return;
+  const std::string why =
+      explanation != nullptr
+          ? std::string(explanation)
+          : op_or_this(op) +
+                " reads the values and has no Meta kernel; call it on real CPU tensors";
+  fail(op_prefix(op), argument, ": a fake tensor (shapes only, as under torch.compile), but ", why,
+       " outside the traced code");
 }
 
 void require_float_or_double(const char* op, const char* argument, const torch::Tensor& tensor) {
@@ -56,7 +75,7 @@ void require_cpu_or_meta(
   for (const auto& entry : tensors) {
     if (entry.second == nullptr) continue;
     const torch::Tensor& tensor = *entry.second;
-    if (!tensor.device().is_meta()) require_cpu(op, entry.first, tensor);
+    if (!tensor.device().is_meta()) require_cpu_device(op, entry.first, tensor, nullptr);
     if (first == nullptr) {
       first = &entry;
       continue;

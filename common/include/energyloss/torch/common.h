@@ -20,9 +20,15 @@ namespace energyloss::torch_ops {
 // `tensor` is on the CPU; the message says the op is CPU-only by design and to
 // pass CPU tensors, or gives `explanation` instead (e.g. how to build the
 // CUDA kernel an op has). A meta tensor (shape-only, device='meta') is
-// refused the same way, so tests reach this check without a GPU.
+// refused the same way, so tests reach this check without a GPU. A fake
+// tensor (FakeTensorMode, torch.compile's tracer: it reports the CPU but has
+// no data) is refused by name too, before reading it could fail with "data
+// is not allocated yet".
 void require_cpu(const char* op, const char* argument, const torch::Tensor& tensor,
                  const char* explanation = nullptr);
+// True for tensors with shapes and dtypes but no values: meta tensors and
+// fake tensors (meta storage behind a CPU device).
+bool shapes_only(const torch::Tensor& tensor);
 // Error unless `tensor` is float32 or float64; float16 and bfloat16 (e.g.
 // produced under torch.autocast) are refused by name with the cast to use,
 // before AT_DISPATCH_FLOATING_TYPES could give its generic "not implemented
