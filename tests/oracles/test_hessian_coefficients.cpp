@@ -124,7 +124,9 @@ void expect_kkt(const RowMatrix& a, const Eigen::VectorXd& b, const std::vector<
   for (Eigen::Index j = 0; j < solution.size(); ++j) {
     EXPECT_GE(solution[j], 0.0);
     EXPECT_LE(w[j], 1e-10 * scale) << "j = " << j;
-    if (solution[j] > 0) EXPECT_NEAR(w[j], 0.0, 1e-10 * scale) << "j = " << j;
+    if (solution[j] > 0) {
+      EXPECT_NEAR(w[j], 0.0, 1e-10 * scale) << "j = " << j;
+    }
   }
 }
 

@@ -1,6 +1,7 @@
-"""modified_seminario refuses a Hessian that is not symmetric (beyond 1e-5 of
-its largest entry, naming the worst entry (i, j) and both values) and
-accepts one symmetric to rounding; it and seminario_pair_springs refuse a
+"""modified_seminario, project_out_rigid_modes and hessian_fitted_springs
+refuse a Hessian that is not symmetric (beyond 1e-5 of its largest entry,
+naming the worst entry (i, j) and both values; one C++ check,
+require_symmetric_hessian) and accept one symmetric to rounding; it and seminario_pair_springs refuse a
 bond or an angle listed twice, in either order, naming both rows and their
 atoms (one C++ check, distinct_rows in seminario_coefficients.cpp). Before,
 modified_seminario averaged H and H^T silently and took a repeated bond or
@@ -13,7 +14,7 @@ import torch
 
 import energyloss
 
-# The documented tolerance (kHessianAsymmetry in seminario_coefficients.h).
+# The documented tolerance (kHessianAsymmetry in hessian_coefficients.h).
 TOLERANCE = 1e-5
 
 
@@ -32,7 +33,19 @@ def _molecule():
     return hessian, ref, torch.tensor([[0, 1], [1, 2], [2, 3]])
 
 
-def test_an_asymmetric_hessian_is_refused_naming_the_entry_and_values():
+# The ops that take a Hessian, each called as op(hessian, ref, bonds).
+HESSIAN_OPS = {
+    "modified_seminario": energyloss.modified_seminario,
+    "project_out_rigid_modes": lambda hessian, ref, bonds: energyloss.project_out_rigid_modes(
+        hessian, ref),
+    "hessian_fitted_springs": lambda hessian, ref, bonds: energyloss.hessian_fitted_springs(
+        hessian, ref, [[i, j] for i in range(4) for j in range(i + 1, 4)]),
+}
+
+
+@pytest.mark.parametrize("op", sorted(HESSIAN_OPS))
+def test_an_asymmetric_hessian_is_refused_naming_the_entry_and_values(op):
+    call = HESSIAN_OPS[op]
     hessian, ref, bonds = _molecule()
     largest = hessian.abs().max().item()
     bad = hessian.clone()
@@ -44,27 +57,29 @@ def test_an_asymmetric_hessian_is_refused_naming_the_entry_and_values():
     message = (f"hessian: not symmetric: hessian[4, 7] = {bad[4, 7].item():.6g} but "
                f"hessian[7, 4] = {bad[7, 4].item():.6g}")
     with pytest.raises(ValueError, match=re.escape(message)):
-        energyloss.modified_seminario(bad, ref, bonds)
+        call(bad, ref, bonds)
     # The transpose is refused too, naming the upper-triangle entry (4, 7).
     with pytest.raises(ValueError, match=r"hessian\[4, 7\] = .* but hessian\[7, 4\]"):
-        energyloss.modified_seminario(bad.T.contiguous(), ref, bonds)
+        call(bad.T.contiguous(), ref, bonds)
 
 
-def test_the_tolerance_is_relative_to_the_largest_entry():
+@pytest.mark.parametrize("op", sorted(HESSIAN_OPS))
+def test_the_tolerance_is_relative_to_the_largest_entry(op):
+    call = HESSIAN_OPS[op]
     hessian, ref, bonds = _molecule()
     largest = hessian.abs().max().item()
     just_over = hessian.clone()
     just_over[0, 5] += 2 * TOLERANCE * largest
     with pytest.raises(ValueError, match=r"hessian\[0, 5\]"):
-        energyloss.modified_seminario(just_over, ref, bonds)
+        call(just_over, ref, bonds)
     # The same relative asymmetry on a Hessian scaled by 1e6 is still refused,
     # and half the tolerance passes at either scale.
     with pytest.raises(ValueError, match=r"hessian\[0, 5\]"):
-        energyloss.modified_seminario(just_over * 1e6, ref, bonds)
+        call(just_over * 1e6, ref, bonds)
     just_under = hessian.clone()
     just_under[0, 5] += 0.5 * TOLERANCE * largest
-    energyloss.modified_seminario(just_under, ref, bonds)
-    energyloss.modified_seminario(just_under * 1e6, ref, bonds)
+    call(just_under, ref, bonds)
+    call(just_under * 1e6, ref, bonds)
 
 
 def test_a_hessian_symmetric_to_rounding_gives_the_symmetric_result():

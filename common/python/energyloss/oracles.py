@@ -439,6 +439,7 @@ def hessian_fitted_springs(hessian, ref, edges, max_iterations=0, tolerance=0.0,
     ``weighted_relative_residual`` (the same with W on both sides), ``target_norm``
     (||PHP||_F), ``zero_springs`` (edges with k = 0), ``iterations`` and
     ``converged`` of the NNLS. Bad shapes, NaN, repeated or degenerate edges
+    and a Hessian that is not symmetric (as in ``modified_seminario``)
     raise ValueError.
     """
     edges = _index_tensor(edges, "edges", 2)
@@ -462,7 +463,9 @@ def spring_network_hessian(ref, edges, k):
 
 def project_out_rigid_modes(hessian, ref):
     """P H P ``[3N, 3N]``, P = I - Q Q^T with Q an orthonormal basis of the
-    rigid-body displacements of ``ref`` ``[N, 3]`` (6 modes; 5 if linear)."""
+    rigid-body displacements of ``ref`` ``[N, 3]`` (6 modes; 5 if linear).
+    A Hessian that is not symmetric (as in ``modified_seminario``) or not
+    finite raises ValueError naming the entry."""
     return ops.project_out_rigid_modes(_floating(hessian), _floating(ref))
 
 
@@ -534,7 +537,7 @@ def modified_seminario(hessian, ref, bonds, angles=None):
 
     ``hessian`` must be symmetric: an entry pair with |H_ij - H_ji| above
     1e-5 x the largest |entry| (``kHessianAsymmetry`` in
-    seminario_coefficients.h) is refused, naming (i, j) and both values;
+    hessian_coefficients.h) is refused, naming (i, j) and both values;
     rounding differences below that (float32 input) are averaged out. Pass
     (H + H^T) / 2 yourself if a larger asymmetry is numerical noise. Each
     bond is listed once in either order, each angle once ((A, B, C) and

@@ -53,6 +53,16 @@ struct HessianOptions {
 std::vector<double> force_field_hessian(EnergyOracle& oracle, const double* reference,
                                         const HessianOptions& options = {});
 
+// The ops that take a Hessian refuse one with |H_ij - H_ji| above this times
+// max |H_kl|: rounding (float32 input has ~1e-7) passes, a wrong matrix (a
+// transposed block, another layout) does not.
+constexpr double kHessianAsymmetry = 1e-5;
+
+// Throws Error unless `hessian` [3 atoms, 3 atoms] (row-major) is symmetric
+// to within kHessianAsymmetry times its largest |entry|, naming the entry
+// (i, j) with the largest |H_ij - H_ji| and both values.
+void require_symmetric_hessian(const double* hessian, int64_t atoms);
+
 // Orthonormal basis of the rigid-body displacements of `reference` [atoms, 3]:
 // columns of a row-major [3 atoms, modes] matrix, modes = 6 (3 translations,
 // 3 rotations about the centroid), 5 for a linear and 3 for a one-atom
@@ -60,7 +70,9 @@ std::vector<double> force_field_hessian(EnergyOracle& oracle, const double* refe
 std::vector<double> rigid_body_modes(const double* reference, int64_t atoms, int64_t* modes);
 
 // P H P with P = I - Q Q^T, Q = rigid_body_modes(reference): H [3 atoms,
-// 3 atoms] row-major with its rigid-body modes projected out.
+// 3 atoms] row-major with its rigid-body modes projected out. Throws Error
+// on non-finite input or a Hessian that is not symmetric
+// (require_symmetric_hessian).
 std::vector<double> project_out_rigid_modes(const double* hessian, const double* reference,
                                             int64_t atoms);
 
@@ -138,7 +150,8 @@ struct HessianFit {
 };
 
 // min_{k >= 0} |sum_e k_e h_e - P H P|_F for `hessian` [3 atoms, 3 atoms]
-// (row-major, symmetrised here) at `reference` [atoms, 3] on `edges`
+// (row-major, symmetric to within kHessianAsymmetry, the rounding left
+// averaged out) at `reference` [atoms, 3] on `edges`
 // [n_edges, 2] (i != j, any order). Solved as NNLS on the normal equations:
 // <h_e, h_f>_F = (a_e . a_f)^2 (4 on the diagonal, (u_e . u_f)^2 for edges
 // sharing an atom, 0 otherwise) and <h_e, P H P>_F = a_e^T P H P a_e.
@@ -147,8 +160,9 @@ struct HessianFit {
 // Dense: O(n_edges^2) memory and O(p^3) per NNLS iteration, so it suits
 // molecules up to a few dozen atoms on the complete graph (alanine
 // dipeptide, 231 edges: well under a second), larger ones on sparse edges.
-// Throws Error on non-finite input, bad edges, duplicate edges, or
-// coincident atoms on an edge.
+// Throws Error on non-finite input, a Hessian that is not symmetric
+// (require_symmetric_hessian), bad edges, duplicate edges, or coincident
+// atoms on an edge.
 HessianFit fit_springs_to_hessian(const double* hessian, const double* reference, int64_t atoms,
                                   const int64_t* edges, int64_t n_edges,
                                   const HessianFitOptions& options = {});

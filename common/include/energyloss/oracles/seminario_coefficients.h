@@ -15,11 +15,6 @@
 
 namespace energyloss {
 
-// modified_seminario refuses a Hessian with |H_ij - H_ji| above this times
-// max |H_kl|: rounding (float32 input has ~1e-7) passes, a wrong matrix
-// does not.
-constexpr double kHessianAsymmetry = 1e-5;
-
 struct SeminarioParameters {
   std::vector<double> bond_k;       // [n_bonds], energy / length^2
   std::vector<double> bond_length;  // [n_bonds], reference lengths
@@ -44,11 +39,11 @@ struct SeminarioParameters {
 // (C, B, A) are the same angle). A Seminario constant is an approximation:
 // exact for an isolated harmonic bond at its minimum, not in general for
 // angles (coupled terms). The Hessian must be symmetric to within
-// kHessianAsymmetry times its largest |entry| (what is left is averaged
-// out). Throws Error on bad indices, a bond or angle listed twice (naming
-// both rows and their atoms), an angle arm that is not a bond, coincident
-// atoms, non-finite input, or a Hessian that is not symmetric (naming the
-// entry (i, j) with the largest |H_ij - H_ji| and both values).
+// kHessianAsymmetry times its largest |entry| (require_symmetric_hessian
+// in hessian_coefficients.h; what is left is averaged out). Throws Error on bad indices, a bond or
+// angle listed twice (naming both rows and their atoms), an angle arm that is not a bond,
+// coincident atoms, non-finite input, or a Hessian that is not symmetric (naming the entry (i, j)
+// with the largest |H_ij - H_ji| and both values).
 SeminarioParameters modified_seminario(const double* hessian, const double* reference,
                                        int64_t atoms, const int64_t* bonds, int64_t n_bonds,
                                        const int64_t* angles, int64_t n_angles);

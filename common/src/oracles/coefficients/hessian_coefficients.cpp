@@ -206,6 +206,28 @@ std::vector<double> force_field_hessian(EnergyOracle& oracle, const double* refe
   return std::vector<double>(symmetric.data(), symmetric.data() + dof * dof);
 }
 
+void require_symmetric_hessian(const double* hessian, int64_t atoms) {
+  const int64_t dof = 3 * atoms;
+  double largest = 0, worst = 0;
+  int64_t worst_i = 0, worst_j = 0;
+  for (int64_t i = 0; i < dof; ++i) {
+    for (int64_t j = 0; j < dof; ++j) {
+      largest = std::max(largest, std::abs(hessian[i * dof + j]));
+      const double difference = std::abs(hessian[i * dof + j] - hessian[j * dof + i]);
+      if (i < j && difference > worst) {
+        worst = difference;
+        worst_i = i;
+        worst_j = j;
+      }
+    }
+  }
+  require(worst <= kHessianAsymmetry * largest, "hessian: not symmetric: hessian[", worst_i, ", ",
+          worst_j, "] = ", hessian[worst_i * dof + worst_j], " but hessian[", worst_j, ", ",
+          worst_i, "] = ", hessian[worst_j * dof + worst_i], ", a difference of ", worst,
+          ", more than ", kHessianAsymmetry, " x the largest |entry| (", largest,
+          "); pass (H + H^T) / 2 if the asymmetry is numerical noise");
+}
+
 std::vector<double> rigid_body_modes(const double* reference, int64_t atoms, int64_t* modes) {
   require_reference(reference, atoms);
   const Eigen::MatrixXd q = rigid_basis(reference, atoms);
@@ -220,6 +242,7 @@ std::vector<double> project_out_rigid_modes(const double* hessian, const double*
   require(hessian != nullptr, "hessian: must not be null");
   const int64_t dof = 3 * atoms;
   require_finite(hessian, dof * dof, "hessian");
+  require_symmetric_hessian(hessian, atoms);
   const Eigen::MatrixXd h = ConstRowMap(hessian, dof, dof);
   const RowMatrix result = projected(h, reference, atoms);
   return std::vector<double>(result.data(), result.data() + result.size());
@@ -361,6 +384,7 @@ HessianFit fit_springs_to_hessian(const double* hessian, const double* reference
   require(hessian != nullptr, "hessian: must not be null");
   const int64_t dof = 3 * atoms;
   require_finite(hessian, dof * dof, "hessian");
+  require_symmetric_hessian(hessian, atoms);
   const std::vector<SpringEdge> pairs = spring_edges(reference, atoms, edges, n_edges);
   const Eigen::MatrixXd h = ConstRowMap(hessian, dof, dof);
   const Eigen::MatrixXd target = projected(0.5 * (h + h.transpose()), reference, atoms);

@@ -19,6 +19,7 @@
 #include "atom_pair.h"
 #include "bond_graph.h"
 #include "energyloss/error.h"
+#include "energyloss/oracles/hessian_coefficients.h"
 #include "energyloss/oracles/seminario_coefficients.h"
 
 namespace energyloss {
@@ -100,31 +101,6 @@ void require_finite_input(const double* hessian, const double* reference, int64_
   }
 }
 
-// A Hessian is symmetric; one that is not is a wrong matrix (a transposed
-// block, another layout), not noise to average away. Allowed: differences up
-// to kHessianAsymmetry times the largest |entry| (rounding, float32 input).
-void require_symmetric(const double* hessian, int64_t atoms) {
-  const int64_t dof = 3 * atoms;
-  double largest = 0, worst = 0;
-  int64_t worst_i = 0, worst_j = 0;
-  for (int64_t i = 0; i < dof; ++i) {
-    for (int64_t j = 0; j < dof; ++j) {
-      largest = std::max(largest, std::abs(hessian[i * dof + j]));
-      const double difference = std::abs(hessian[i * dof + j] - hessian[j * dof + i]);
-      if (i < j && difference > worst) {
-        worst = difference;
-        worst_i = i;
-        worst_j = j;
-      }
-    }
-  }
-  require(worst <= kHessianAsymmetry * largest, "hessian: not symmetric: hessian[", worst_i, ", ",
-          worst_j, "] = ", hessian[worst_i * dof + worst_j], " but hessian[", worst_j, ", ",
-          worst_i, "] = ", hessian[worst_j * dof + worst_i], ", a difference of ", worst,
-          ", more than ", kHessianAsymmetry, " x the largest |entry| (", largest,
-          "); pass (H + H^T) / 2 if the asymmetry is numerical noise");
-}
-
 // Rows of bonds [count, 2] or angles [count, 3] (A, centre, C) read the
 // same backwards, so a row's key is the row with its ends in increasing
 // order. Throws Error naming both rows and their atoms when two rows have
@@ -181,7 +157,7 @@ SeminarioParameters modified_seminario(const double* hessian, const double* refe
                                        int64_t atoms, const int64_t* bonds, int64_t n_bonds,
                                        const int64_t* angles, int64_t n_angles) {
   require_finite_input(hessian, reference, atoms);
-  require_symmetric(hessian, atoms);
+  require_symmetric_hessian(hessian, atoms);
   require(n_bonds >= 0 && (n_bonds == 0 || bonds != nullptr), "bonds: bad count or null");
   require(n_angles >= 0 && (n_angles == 0 || angles != nullptr), "angles: bad count or null");
   Seminario seminario(hessian, reference, atoms);
