@@ -23,34 +23,51 @@
 # GLOB patterns are relative to the calling folder and re-read when files
 # are added (CONFIGURE_DEPENDS); EXCLUDE drops the files it matches.
 #
-# GoogleTest is Debian's prebuilt one, or, when this build compiles with the
-# C++ ABI that is not the compiler's default (ENERGYLOSS_FORCED_CXX11_ABI: a
-# LibTorch with the other _GLIBCXX_USE_CXX11_ABI, top-level CMakeLists.txt),
-# built from its sources (Debian's googletest package, /usr/src/googletest)
-# with that ABI, as targets GTest::gtest and GTest::gtest_main all the same.
+# GoogleTest is Debian's prebuilt one (libgtest-dev). It is built from its
+# sources instead (targets GTest::gtest and GTest::gtest_main all the same)
+# when this build compiles with the C++ ABI that is not the compiler's default
+# (ENERGYLOSS_FORCED_CXX11_ABI: a LibTorch with the other
+# _GLIBCXX_USE_CXX11_ABI, top-level CMakeLists.txt), or when no prebuilt one
+# is found, as on a GPU machine with CUDA and PyTorch but no Debian -dev
+# packages (scripts/gpu-check.sh --stage-deps carries Debian's sources there).
+# ENERGYLOSS_GTEST_SOURCE_DIR: a folder with googletest/CMakeLists.txt
+# (default: Debian's googletest package, /usr/src/googletest).
 set(ENERGYLOSS_GTEST_FROM_SOURCE OFF)
-if(ENERGYLOSS_FORCED_CXX11_ABI)
-  find_path(ENERGYLOSS_GTEST_SOURCE_DIR googletest/CMakeLists.txt PATHS /usr/src/googletest
-            DOC "GoogleTest's sources, built with this build's C++ ABI")
-  if(ENERGYLOSS_GTEST_SOURCE_DIR)
-    set(ENERGYLOSS_GTEST_FROM_SOURCE ON)
-    set(BUILD_GMOCK OFF CACHE BOOL "GoogleTest built from source: without GoogleMock")
-    set(INSTALL_GTEST OFF CACHE BOOL "GoogleTest built from source: not installed")
-    # Its own warning flags, not ours.
-    get_property(_options DIRECTORY PROPERTY COMPILE_OPTIONS)
-    set_property(DIRECTORY PROPERTY COMPILE_OPTIONS "")
-    add_subdirectory(${ENERGYLOSS_GTEST_SOURCE_DIR} ${CMAKE_BINARY_DIR}/googletest EXCLUDE_FROM_ALL)
-    set_property(DIRECTORY PROPERTY COMPILE_OPTIONS "${_options}")
-    if(NOT TARGET GTest::gtest_main)  # (googletest >= 1.11 defines them itself)
-      add_library(GTest::gtest ALIAS gtest)
-      add_library(GTest::gtest_main ALIAS gtest_main)
-    endif()
-    message(STATUS "energyloss: GoogleTest built from ${ENERGYLOSS_GTEST_SOURCE_DIR} with "
-                   "_GLIBCXX_USE_CXX11_ABI=${ENERGYLOSS_CXX11_ABI}")
-  endif()
+if(NOT ENERGYLOSS_FORCED_CXX11_ABI)
+  find_package(GTest QUIET)
 endif()
-if(NOT ENERGYLOSS_GTEST_FROM_SOURCE)
-  find_package(GTest REQUIRED)
+if(NOT GTest_FOUND)
+  find_path(ENERGYLOSS_GTEST_SOURCE_DIR googletest/CMakeLists.txt PATHS /usr/src/googletest
+            DOC "GoogleTest's sources, built with this build's compiler and C++ ABI")
+  if(ENERGYLOSS_GTEST_SOURCE_DIR AND NOT EXISTS ${ENERGYLOSS_GTEST_SOURCE_DIR}/googletest/CMakeLists.txt)
+    message(FATAL_ERROR "energyloss: ENERGYLOSS_GTEST_SOURCE_DIR (${ENERGYLOSS_GTEST_SOURCE_DIR}) "
+                        "holds no googletest/CMakeLists.txt: name the folder of GoogleTest's "
+                        "sources that holds it (Debian's is /usr/src/googletest).")
+  elseif(NOT ENERGYLOSS_GTEST_SOURCE_DIR)
+    if(ENERGYLOSS_FORCED_CXX11_ABI)
+      string(CONCAT _why "this build uses _GLIBCXX_USE_CXX11_ABI=${ENERGYLOSS_CXX11_ABI} "
+                         "(torch's), unlike a prebuilt GoogleTest, so it needs GoogleTest's sources")
+    else()
+      set(_why "no prebuilt GoogleTest was found")
+    endif()
+    message(FATAL_ERROR "energyloss: the tests need GoogleTest and ${_why}: install Debian's "
+                        "googletest (or libgtest-dev), set ENERGYLOSS_GTEST_SOURCE_DIR to a "
+                        "folder holding googletest/CMakeLists.txt, or configure with "
+                        "-DENERGYLOSS_BUILD_TESTS=OFF.")
+  endif()
+  set(ENERGYLOSS_GTEST_FROM_SOURCE ON)
+  set(BUILD_GMOCK OFF CACHE BOOL "GoogleTest built from source: without GoogleMock")
+  set(INSTALL_GTEST OFF CACHE BOOL "GoogleTest built from source: not installed")
+  # Its own warning flags, not ours.
+  get_property(_options DIRECTORY PROPERTY COMPILE_OPTIONS)
+  set_property(DIRECTORY PROPERTY COMPILE_OPTIONS "")
+  add_subdirectory(${ENERGYLOSS_GTEST_SOURCE_DIR} ${CMAKE_BINARY_DIR}/googletest EXCLUDE_FROM_ALL)
+  set_property(DIRECTORY PROPERTY COMPILE_OPTIONS "${_options}")
+  if(NOT TARGET GTest::gtest_main)  # (googletest >= 1.11 defines them itself)
+    add_library(GTest::gtest ALIAS gtest)
+    add_library(GTest::gtest_main ALIAS gtest_main)
+  endif()
+  message(STATUS "energyloss: GoogleTest built from ${ENERGYLOSS_GTEST_SOURCE_DIR}")
 endif()
 include(GoogleTest)
 

@@ -5,7 +5,9 @@ cd "$(dirname "$0")/.." || exit 2
 
 usage() {
   cat <<'USAGE'
-Usage: scripts/gpu-check.sh [-B DIR] [--python PY] [-j N] [--no-bench] [--no-sanitizer]
+Usage: scripts/gpu-check.sh [-B DIR] [--python PY] [-j N] [--deps DIR] [--no-bench]
+                            [--no-sanitizer] [--no-ddp]
+       scripts/gpu-check.sh --stage-deps [DIR]
 
 On a machine with an NVIDIA GPU, nvcc, CMake and a CUDA build of PyTorch 2.x
 (importable by PY, default python3), in a fresh copy of the tree:
@@ -15,21 +17,38 @@ On a machine with an NVIDIA GPU, nvcc, CMake and a CUDA build of PyTorch 2.x
     links, never Debian's torch);
  2. configures DIR (default build-gpu) against PY's torch
     (-DTorch_DIR=<torch.utils.cmake_prefix_path>/Torch, -DENERGYLOSS_WITH_CUDA=ON,
-    oracles, OpenMM, LAMMPS, RDKit, examples and benchmarks off) and fails
-    unless CMake enabled the pair ops' CUDA kernels (ENERGYLOSS_TORCH_CUDA);
- 3. builds only energyloss_torch, the Python package and the CUDA gtest (if
-    configuring with the tests fails, e.g. no GoogleTest for torch's C++
-    ABI, it configures without them and the Python checks still run);
+    the analytic oracles on; OpenMM, LAMMPS, RDKit, examples and benchmarks
+    off), with the staged Eigen and GoogleTest of --deps DIR when it holds
+    them, and fails unless CMake enabled the pair ops' CUDA kernels
+    (ENERGYLOSS_TORCH_CUDA);
+ 3. builds only the ops, the analytic oracles, the Python package and the
+    CUDA gtest (if configuring with the tests fails, e.g. no GoogleTest, it
+    configures without them and the Python checks still run);
  4. runs the CUDA gtest (cuda_test_pair_energy; a skipped test counts as a
     failure here), then pytest on tests/gpu/test_pair_cuda.py (CUDA against
     CPU values and gradients for every coefficient and edge mode, masks,
-    gradcheck, streams, torch.compile, opcheck), tests/python/test_pair.py
-    and tests/python/test_pair_devices.py against this torch;
+    gradcheck, streams, torch.compile, opcheck), tests/python/test_pair.py,
+    tests/python/test_pair_devices.py and tests/python/test_device_refusal.py
+    (every CPU-only op refuses CUDA tensors by name) against this torch;
  5. compute-sanitizer memcheck (and racecheck) on the CUDA gtest, and
     memcheck on one Python forward + backward through the op, when
     compute-sanitizer is found;
  6. bench/gpu_pair_bench.py: the paper's table 11 sizes, ours against the
-    dense torch formulation and the paper's L40S figures.
+    dense torch formulation and the paper's L40S figures;
+ 7. examples/ddp/train_ddp.py under DistributedDataParallel with NCCL, one
+    rank per GPU (at most 2), pair energy loss on the GPU and the
+    Lennard-Jones oracle's true energy loss; fails unless every rank ends
+    with the same parameters.
+
+Relative paths (-B, --deps, --stage-deps) are taken from the repository root.
+
+--stage-deps [DIR] (run on a Debian machine with libeigen3-dev and
+googletest installed, e.g. after scripts/install-deps.sh): copies Debian's
+Eigen (headers and CMake package) and GoogleTest sources to DIR (default
+.gpu-deps, git-ignored, about 14 MB) with DIR/deps.cmake, an initial CMake
+cache naming them, and exits. Send DIR along with the tree to a GPU machine
+whose image has CUDA and PyTorch but no Debian -dev packages; step 2 then
+configures with -C DIR/deps.cmake.
 
 Everything (logs, junit XML, the benchmark table, summary.txt) goes to $OUT
 when it is set, else to DIR/gpu-check/. Exits non-zero when any step fails;
@@ -39,8 +58,10 @@ summary.txt lists each step's result. Takes about 5-8 minutes on an H200
   -B DIR          build directory (default build-gpu; never build/)
   --python PY     the Python whose torch to build against (default python3)
   -j N            build jobs (default: nproc)
+  --deps DIR      staged dependencies (default .gpu-deps; used when DIR/deps.cmake exists)
   --no-bench      skip step 6
   --no-sanitizer  skip step 5
+  --no-ddp        skip step 7
   -h, --help      this text
 USAGE
 }
@@ -50,17 +71,52 @@ PY=python3
 JOBS=$(nproc 2>/dev/null || echo 4)
 BENCH=1
 SANITIZER=1
+DDP=1
+DEPS=.gpu-deps
+STAGE=""
 while [ $# -gt 0 ]; do
   case "$1" in
     -B) BUILD=$2; shift 2 ;;
     --python) PY=$2; shift 2 ;;
     -j) JOBS=$2; shift 2 ;;
+    --deps) DEPS=$2; shift 2 ;;
+    --stage-deps)
+      STAGE=.gpu-deps
+      if [ $# -gt 1 ] && [ "${2#-}" = "$2" ]; then STAGE=$2; shift; fi
+      shift ;;
     --no-bench) BENCH=0; shift ;;
     --no-sanitizer) SANITIZER=0; shift ;;
+    --no-ddp) DDP=0; shift ;;
     -h|--help) usage; exit 0 ;;
     *) echo "gpu-check.sh: unknown argument '$1'" >&2; usage >&2; exit 2 ;;
   esac
 done
+# --stage-deps: Debian's Eigen and GoogleTest sources, copied for a machine without them.
+stage_deps() {
+  local dir=$1 needed
+  for needed in /usr/include/eigen3/Eigen/Core /usr/share/eigen3/cmake/Eigen3Config.cmake \
+                /usr/src/googletest/googletest/CMakeLists.txt; do
+    if [ ! -e "$needed" ]; then
+      echo "gpu-check.sh: --stage-deps: $needed not found (Debian's libeigen3-dev and googletest; scripts/install-deps.sh installs them)" >&2
+      exit 2
+    fi
+  done
+  rm -rf "$dir" && mkdir -p "$dir/include" "$dir/share/eigen3" || exit 2
+  # -L: the copies travel as files, never as links into this machine's /usr.
+  cp -RL /usr/include/eigen3 "$dir/include/" && cp -RL /usr/share/eigen3/cmake "$dir/share/eigen3/" \
+    && cp -RL /usr/src/googletest "$dir/googletest" || exit 2
+  cat > "$dir/deps.cmake" <<'CMAKE'
+# Initial cache (cmake -C) written by scripts/gpu-check.sh --stage-deps:
+# Debian's Eigen and GoogleTest sources, copied beside this file.
+set(Eigen3_DIR "${CMAKE_CURRENT_LIST_DIR}/share/eigen3/cmake" CACHE PATH "Eigen's CMake package (staged)")
+set(ENERGYLOSS_GTEST_SOURCE_DIR "${CMAKE_CURRENT_LIST_DIR}/googletest" CACHE PATH
+    "GoogleTest's sources (staged)")
+CMAKE
+  echo "gpu-check.sh: staged Eigen and GoogleTest in $dir ($(du -sh "$dir" | cut -f1)); configure with -C $dir/deps.cmake"
+  exit 0
+}
+[ -n "$STAGE" ] && stage_deps "$STAGE"
+
 if [ "$BUILD" = build ]; then
   echo "gpu-check.sh: -B build would reconfigure the main build; use another folder" >&2
   exit 2
@@ -136,13 +192,18 @@ fi
 
 # 2. Configure against PY's torch.
 TORCH_PREFIX=$("$PY" -c 'import torch; print(torch.utils.cmake_prefix_path)')
+DEPS_CACHE=()
+if [ -f "$DEPS/deps.cmake" ]; then
+  DEPS_CACHE=(-C "$DEPS/deps.cmake")
+  echo "staged dependencies: $DEPS/deps.cmake" >> "$SUMMARY"
+fi
 configure_with() {  # configure_with ON|OFF: the build with or without the tests (GoogleTest)
-  cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Release \
+  cmake ${DEPS_CACHE[@]+"${DEPS_CACHE[@]}"} -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Release \
     -DTorch_DIR="$TORCH_PREFIX/Torch" -DCMAKE_PREFIX_PATH="$TORCH_PREFIX" \
     -DENERGYLOSS_WITH_CUDA=ON -DCMAKE_CUDA_COMPILER="$(command -v nvcc)" \
     -DCMAKE_CUDA_FLAGS="--threads 0" \
     -DENERGYLOSS_PYTHON="$(command -v "$PY")" -DENERGYLOSS_BUILD_TESTS="$1" \
-    -DENERGYLOSS_BUILD_ORACLES=OFF -DENERGYLOSS_WITH_OPENMM=OFF -DENERGYLOSS_WITH_LAMMPS=OFF \
+    -DENERGYLOSS_BUILD_ORACLES=ON -DENERGYLOSS_WITH_OPENMM=OFF -DENERGYLOSS_WITH_LAMMPS=OFF \
     -DENERGYLOSS_WITH_RDKIT=OFF -DENERGYLOSS_BUILD_EXAMPLES=OFF -DENERGYLOSS_BUILD_BENCH=OFF
 }
 configure() {
@@ -160,10 +221,10 @@ configure() {
 }
 step "2 configure" configure.log configure || finish
 
-# 3. Build only what the checks use: the ops and the Python package first,
-# then the CUDA gtest.
+# 3. Build only what the checks use: the ops, the analytic oracles and the
+# Python package first, then the CUDA gtest.
 step "3a build (ops, Python package)" build.log cmake --build "$BUILD" -j "$JOBS" \
-  --target energyloss_torch energyloss_python || finish
+  --target energyloss_torch energyloss_oracles_torch energyloss_python || finish
 GTEST=$BUILD/tests/cuda_test_pair_energy
 if grep -q '^ENERGYLOSS_BUILD_TESTS:BOOL=ON' "$BUILD/CMakeCache.txt"; then
   step "3b build (CUDA gtest)" build_gtest.log cmake --build "$BUILD" -j "$JOBS" \
@@ -187,7 +248,8 @@ python_tests() {
   PYTHONPATH="$BUILD/python${PYTEST_PATH:+:$PYTEST_PATH}" \
     ENERGYLOSS_BUILD_DIR="$BUILD" ENERGYLOSS_SOURCE_DIR="$PWD" \
     "$PY" -m pytest -q -p no:cacheprovider -rfEs --junitxml="$RESULTS/pytest.xml" \
-    tests/gpu/test_pair_cuda.py tests/python/test_pair.py tests/python/test_pair_devices.py
+    tests/gpu/test_pair_cuda.py tests/python/test_pair.py tests/python/test_pair_devices.py \
+    tests/python/test_device_refusal.py
 }
 step "4b pytest (CUDA vs CPU)" pytest.log python_tests
 
@@ -229,4 +291,13 @@ if [ "$BENCH" = 1 ]; then
   step "6 benchmark (table 11)" bench.log env PYTHONPATH="$BUILD/python" timeout 300 \
     "$PY" bench/gpu_pair_bench.py --json "$RESULTS/bench.json"
 fi
+
+# 7. Data-parallel training with NCCL: one rank per GPU, at most 2.
+ddp_nccl() {
+  local ranks
+  ranks=$("$PY" -c 'import torch; print(min(torch.cuda.device_count(), 2))') || return 1
+  PYTHONPATH="$BUILD/python" timeout 300 "$PY" examples/ddp/train_ddp.py --backend nccl \
+    --world-size "$ranks" --steps 20
+}
+[ "$DDP" = 1 ] && step "7 DDP (NCCL)" ddp.log ddp_nccl
 finish
