@@ -5,8 +5,8 @@ cd "$(dirname "$0")/.." || exit 2
 
 usage() {
   cat <<'USAGE'
-Usage: scripts/gpu-check.sh [-B DIR] [--python PY] [-j N] [--deps DIR] [--no-bench]
-                            [--no-sanitizer] [--no-ddp]
+Usage: scripts/gpu-check.sh [-B DIR] [--python PY] [-j N] [--deps DIR] [--time-limit S]
+                            [--no-bench] [--no-ddp] [--no-sanitizer]
        scripts/gpu-check.sh --stage-deps [DIR]
 
 On a machine with an NVIDIA GPU, nvcc, CMake and a CUDA build of PyTorch 2.x
@@ -30,15 +30,15 @@ On a machine with an NVIDIA GPU, nvcc, CMake and a CUDA build of PyTorch 2.x
     gradcheck, streams, torch.compile, opcheck), tests/python/test_pair.py,
     tests/python/test_pair_devices.py and tests/python/test_device_refusal.py
     (every CPU-only op refuses CUDA tensors by name) against this torch;
- 5. compute-sanitizer memcheck (and racecheck) on the CUDA gtest, and
-    memcheck on one Python forward + backward through the op, when
-    compute-sanitizer is found;
- 6. bench/gpu_pair_bench.py: the paper's table 11 sizes, ours against the
+ 5. bench/gpu_pair_bench.py: the paper's table 11 sizes, ours against the
     dense torch formulation and the paper's L40S figures;
- 7. examples/ddp/train_ddp.py under DistributedDataParallel with NCCL, one
+ 6. examples/ddp/train_ddp.py under DistributedDataParallel with NCCL, one
     rank per GPU (at most 2), pair energy loss on the GPU and the
     Lennard-Jones oracle's true energy loss; fails unless every rank ends
-    with the same parameters.
+    with the same parameters;
+ 7. compute-sanitizer memcheck (and racecheck) on the CUDA gtest, and
+    memcheck on one Python forward + backward through the op, when
+    compute-sanitizer is found (slowest, so last).
 
 Relative paths (-B, --deps, --stage-deps) are taken from the repository root.
 
@@ -52,16 +52,19 @@ configures with -C DIR/deps.cmake.
 
 Everything (logs, junit XML, the benchmark table, summary.txt) goes to $OUT
 when it is set, else to DIR/gpu-check/. Exits non-zero when any step fails;
-summary.txt lists each step's result. Takes about 5-8 minutes on an H200
-(the build is most of it).
+summary.txt lists each step's result. Estimated 5-10 minutes on an H200
+(the build is most of it; not yet timed on one).
 
   -B DIR          build directory (default build-gpu; never build/)
   --python PY     the Python whose torch to build against (default python3)
   -j N            build jobs (default: nproc)
   --deps DIR      staged dependencies (default .gpu-deps; used when DIR/deps.cmake exists)
-  --no-bench      skip step 6
-  --no-sanitizer  skip step 5
-  --no-ddp        skip step 7
+  --time-limit S  the whole run in S seconds: every command gets what is left
+                  (timeout), and steps that find none left are listed as not run
+                  (default: no limit)
+  --no-bench      skip step 5
+  --no-ddp        skip step 6
+  --no-sanitizer  skip step 7
   -h, --help      this text
 USAGE
 }
@@ -72,6 +75,7 @@ JOBS=$(nproc 2>/dev/null || echo 4)
 BENCH=1
 SANITIZER=1
 DDP=1
+TIME_LIMIT=0
 DEPS=.gpu-deps
 STAGE=""
 while [ $# -gt 0 ]; do
@@ -80,6 +84,9 @@ while [ $# -gt 0 ]; do
     --python) PY=$2; shift 2 ;;
     -j) JOBS=$2; shift 2 ;;
     --deps) DEPS=$2; shift 2 ;;
+    --time-limit)
+      case "$2" in ''|*[!0-9]*) echo "gpu-check.sh: --time-limit takes whole seconds, got '$2'" >&2; exit 2 ;; esac
+      TIME_LIMIT=$2; shift 2 ;;
     --stage-deps)
       STAGE=.gpu-deps
       if [ $# -gt 1 ] && [ "${2#-}" = "$2" ]; then STAGE=$2; shift; fi
@@ -129,19 +136,47 @@ SUMMARY=$RESULTS/summary.txt
 FAILED=0
 START=$(date +%s)
 
+# Seconds left of --time-limit (a day without one).
+remaining() {
+  if [ "$TIME_LIMIT" = 0 ]; then echo 86400; return; fi
+  local left=$(( TIME_LIMIT - ($(date +%s) - START) ))
+  echo $(( left > 0 ? left : 0 ))
+}
+# limited CAP COMMAND...: COMMAND (an executable) stopped after CAP seconds
+# (0: no cap of its own) or when --time-limit runs out, whichever comes first.
+limited() {
+  local cap=$1 left
+  shift
+  left=$(remaining)
+  [ "$cap" != 0 ] && [ "$cap" -lt "$left" ] && left=$cap
+  [ "$left" -lt 1 ] && left=1  # (timeout 0 would mean none)
+  timeout --kill-after=10 "$left" "$@"
+}
+
 # step NAME LOG COMMAND...: runs COMMAND, output to RESULTS/LOG and the terminal.
 step() {
   local name=$1 logname=$2 log=$RESULTS/$2
   shift 2
-  local t0 status
+  if [ "$(remaining)" = 0 ]; then
+    printf '%-34s NOT RUN (--time-limit %ss reached)\n' "$name" "$TIME_LIMIT" | tee -a "$SUMMARY"
+    FAILED=1
+    return 1
+  fi
+  local t0 status verdict
   t0=$(date +%s)
   echo "=== $name: $*" | tee "$log"
   "$@" 2>&1 | tee -a "$log"
   status=${PIPESTATUS[0]}
+  case "$status" in
+    0) verdict=PASS ;;
+    124|137) verdict="FAIL (stopped by a timeout, exit $status)" ;;
+    *) verdict="FAIL (exit $status)" ;;
+  esac
+  if [ "$status" != 0 ] && grep -q "Device not supported" "$log"; then
+    verdict="$verdict; compute-sanitizer does not support this machine's GPU runtime"
+  fi
   local line
-  line=$(printf '%-34s %s (%ss, log %s)' "$name" \
-    "$([ "$status" = 0 ] && echo PASS || echo "FAIL (exit $status)")" \
-    "$(( $(date +%s) - t0 ))" "$logname")
+  line=$(printf '%-34s %s (%ss, log %s)' "$name" "$verdict" "$(( $(date +%s) - t0 ))" "$logname")
   echo "$line" >> "$SUMMARY"
   echo "--- $line"
   [ "$status" = 0 ] || FAILED=1
@@ -157,9 +192,6 @@ finish() {
 # 1. Preflight.
 preflight() {
   command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv
-  command -v nvcc >/dev/null || { echo "nvcc not on PATH (add /usr/local/cuda/bin)"; return 1; }
-  nvcc --version | tail -2
-  cmake --version | head -1
   "$PY" - <<'PYCODE' || return 1
 import sys
 import torch
@@ -171,6 +203,9 @@ if not torch.cuda.is_available():
              "this torch sees no CUDA device (check nvidia-smi and CUDA_VISIBLE_DEVICES)")
 print("device:", torch.cuda.get_device_name())
 PYCODE
+  command -v nvcc >/dev/null || { echo "nvcc not on PATH (add /usr/local/cuda/bin)"; return 1; }
+  nvcc --version | tail -2
+  cmake --version | head -1
 }
 if [ -z "$(command -v nvcc)" ] && [ -x /usr/local/cuda/bin/nvcc ]; then
   export PATH=/usr/local/cuda/bin:$PATH
@@ -223,11 +258,11 @@ step "2 configure" configure.log configure || finish
 
 # 3. Build only what the checks use: the ops, the analytic oracles and the
 # Python package first, then the CUDA gtest.
-step "3a build (ops, Python package)" build.log cmake --build "$BUILD" -j "$JOBS" \
+step "3a build (ops, Python package)" build.log limited 0 cmake --build "$BUILD" -j "$JOBS" \
   --target energyloss_torch energyloss_oracles_torch energyloss_python || finish
 GTEST=$BUILD/tests/cuda_test_pair_energy
 if grep -q '^ENERGYLOSS_BUILD_TESTS:BOOL=ON' "$BUILD/CMakeCache.txt"; then
-  step "3b build (CUDA gtest)" build_gtest.log cmake --build "$BUILD" -j "$JOBS" \
+  step "3b build (CUDA gtest)" build_gtest.log limited 0 cmake --build "$BUILD" -j "$JOBS" \
     --target cuda_test_pair_energy
 else
   echo "3b build (CUDA gtest)               FAIL (configured without tests; see configure.log)" >> "$SUMMARY"
@@ -236,7 +271,7 @@ fi
 
 # 4. Tests. A gtest skipped for want of a device is a failure here.
 cuda_gtest() {
-  "$GTEST" --gtest_output="xml:$RESULTS/cuda_gtest.xml" || return 1
+  limited 300 "$GTEST" --gtest_output="xml:$RESULTS/cuda_gtest.xml" || return 1
   if grep -q 'result="skipped"' "$RESULTS/cuda_gtest.xml"; then
     echo "some CUDA gtests were skipped (no device seen by the test process)"
     return 1
@@ -247,22 +282,37 @@ cuda_gtest() {
 python_tests() {
   PYTHONPATH="$BUILD/python${PYTEST_PATH:+:$PYTEST_PATH}" \
     ENERGYLOSS_BUILD_DIR="$BUILD" ENERGYLOSS_SOURCE_DIR="$PWD" \
-    "$PY" -m pytest -q -p no:cacheprovider -rfEs --junitxml="$RESULTS/pytest.xml" \
+    limited 900 "$PY" -m pytest -q -p no:cacheprovider -rfEs --junitxml="$RESULTS/pytest.xml" \
     tests/gpu/test_pair_cuda.py tests/python/test_pair.py tests/python/test_pair_devices.py \
     tests/python/test_device_refusal.py
 }
 step "4b pytest (CUDA vs CPU)" pytest.log python_tests
 
-# 5. compute-sanitizer.
+# 5. Benchmark (table 11).
+if [ "$BENCH" = 1 ]; then
+  step "5 benchmark (table 11)" bench.log limited 300 env PYTHONPATH="$BUILD/python" \
+    "$PY" bench/gpu_pair_bench.py --json "$RESULTS/bench.json"
+fi
+
+# 6. Data-parallel training with NCCL: one rank per GPU, at most 2.
+ddp_nccl() {
+  local ranks
+  ranks=$("$PY" -c 'import torch; print(min(torch.cuda.device_count(), 2))') || return 1
+  PYTHONPATH="$BUILD/python" limited 300 "$PY" examples/ddp/train_ddp.py --backend nccl \
+    --world-size "$ranks" --steps 20
+}
+[ "$DDP" = 1 ] && step "6 DDP (NCCL)" ddp.log ddp_nccl
+
+# 7. compute-sanitizer, last: the slowest.
 SANITIZER_BIN=$(command -v compute-sanitizer || true)
 [ -z "$SANITIZER_BIN" ] && [ -x /usr/local/cuda/bin/compute-sanitizer ] && SANITIZER_BIN=/usr/local/cuda/bin/compute-sanitizer
 if [ "$SANITIZER" = 1 ] && [ -n "$SANITIZER_BIN" ]; then
-  [ -x "$GTEST" ] && step "5a memcheck (gtest)" memcheck_gtest.log \
-    "$SANITIZER_BIN" --tool memcheck --error-exitcode 3 "$GTEST"
-  [ -x "$GTEST" ] && step "5b racecheck (gtest)" racecheck_gtest.log \
-    "$SANITIZER_BIN" --tool racecheck --error-exitcode 3 "$GTEST" --gtest_filter='Modes/*'
+  [ -x "$GTEST" ] && step "7a memcheck (gtest)" memcheck_gtest.log \
+    limited 600 "$SANITIZER_BIN" --tool memcheck --error-exitcode 3 "$GTEST"
+  [ -x "$GTEST" ] && step "7b racecheck (gtest)" racecheck_gtest.log \
+    limited 600 "$SANITIZER_BIN" --tool racecheck --error-exitcode 3 "$GTEST" --gtest_filter='Modes/*'
   memcheck_python() {
-    PYTHONPATH="$BUILD/python" timeout 300 "$SANITIZER_BIN" --tool memcheck --error-exitcode 3 \
+    PYTHONPATH="$BUILD/python" limited 300 "$SANITIZER_BIN" --tool memcheck --error-exitcode 3 \
       --target-processes all "$PY" - <<'PYCODE'
 import torch
 import energyloss
@@ -281,23 +331,8 @@ torch.cuda.synchronize()
 print("python memcheck run done")
 PYCODE
   }
-  step "5c memcheck (Python op)" memcheck_python.log memcheck_python
+  step "7c memcheck (Python op)" memcheck_python.log memcheck_python
 elif [ "$SANITIZER" = 1 ]; then
-  echo "5 compute-sanitizer                 not found: memcheck not run" >> "$SUMMARY"
+  echo "7 compute-sanitizer                 not found: memcheck not run" >> "$SUMMARY"
 fi
-
-# 6. Benchmark (table 11).
-if [ "$BENCH" = 1 ]; then
-  step "6 benchmark (table 11)" bench.log env PYTHONPATH="$BUILD/python" timeout 300 \
-    "$PY" bench/gpu_pair_bench.py --json "$RESULTS/bench.json"
-fi
-
-# 7. Data-parallel training with NCCL: one rank per GPU, at most 2.
-ddp_nccl() {
-  local ranks
-  ranks=$("$PY" -c 'import torch; print(min(torch.cuda.device_count(), 2))') || return 1
-  PYTHONPATH="$BUILD/python" timeout 300 "$PY" examples/ddp/train_ddp.py --backend nccl \
-    --world-size "$ranks" --steps 20
-}
-[ "$DDP" = 1 ] && step "7 DDP (NCCL)" ddp.log ddp_nccl
 finish

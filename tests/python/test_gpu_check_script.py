@@ -1,0 +1,51 @@
+"""scripts/gpu-check.sh's command line and its preflight on a machine without
+a CUDA torch (issue 16). The GPU run itself needs a GPU; here: bad arguments
+exit with status 2 naming the argument, and the run against Debian's torch
+(always a CPU-only build) stops at step 1 with the reason in its summary."""
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+SOURCE_DIR = Path(os.environ.get("ENERGYLOSS_SOURCE_DIR", Path(__file__).resolve().parents[2]))
+SCRIPT = SOURCE_DIR / "scripts" / "gpu-check.sh"
+
+
+def run(*args, env=None):
+    return subprocess.run([str(SCRIPT), *args], capture_output=True, text=True, timeout=120,
+                          env=env)
+
+
+def test_help_names_every_option():
+    result = run("--help")
+    assert result.returncode == 0, result.stderr
+    for option in ("-B DIR", "--python PY", "--deps DIR", "--time-limit S", "--stage-deps",
+                   "--no-bench", "--no-ddp", "--no-sanitizer"):
+        assert option in result.stdout, option
+
+
+@pytest.mark.parametrize("args, message", [
+    (("--bogus",), "unknown argument '--bogus'"),
+    (("--time-limit", "10m"), "--time-limit takes whole seconds, got '10m'"),
+    (("--time-limit", ""), "--time-limit takes whole seconds, got ''"),
+    (("-B", "build"), "-B build would reconfigure the main build"),
+])
+def test_bad_arguments_exit_2_naming_them(args, message):
+    result = run(*args)
+    assert result.returncode == 2
+    assert message in result.stderr
+
+
+def test_cpu_only_torch_stops_at_the_preflight(tmp_path):
+    env = dict(os.environ, OUT=str(tmp_path / "out"))
+    result = run("--python", "/usr/bin/python3", "-B", str(tmp_path / "build-gpu"), env=env)
+    assert result.returncode == 1, result.stdout + result.stderr
+    summary = (tmp_path / "out" / "summary.txt").read_text()
+    lines = summary.splitlines()
+    assert lines[0].startswith("1 preflight") and "FAIL" in lines[0], summary
+    assert lines[-1].endswith("SOME STEPS FAILED"), summary
+    assert not any(line.startswith("2 configure") for line in lines), summary
+    log = (tmp_path / "out" / "preflight.log").read_text()
+    assert "this torch is a CPU-only build" in log, log
+    assert not (tmp_path / "build-gpu" / "CMakeCache.txt").exists()
