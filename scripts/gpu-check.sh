@@ -50,9 +50,11 @@ cache naming them, and exits. Send DIR along with the tree to a GPU machine
 whose image has CUDA and PyTorch but no Debian -dev packages; step 2 then
 configures with -C DIR/deps.cmake.
 
-Everything (logs, junit XML, the benchmark table, summary.txt) goes to $OUT
-when it is set, else to DIR/gpu-check/. Exits non-zero when any step fails;
-summary.txt lists each step's result. Estimated 5-10 minutes on an H200
+Logs, junit XML, the benchmark's table and JSON, and summary.txt (one line
+per step) go to DIR/gpu-check/. When $OUT is set (a machine that sends back
+a few files only), summary.txt goes there instead, with logs.tar.gz (all of
+DIR/gpu-check/) and bench.json, refreshed after every step. Exits non-zero
+when any step fails. Estimated 5-10 minutes on an H200
 (the build is most of it; not yet timed on one).
 
   -B DIR          build directory (default build-gpu; never build/)
@@ -129,10 +131,22 @@ if [ "$BUILD" = build ]; then
   exit 2
 fi
 
-RESULTS=${OUT:-$BUILD/gpu-check}
-mkdir -p "$RESULTS" "$BUILD"
-SUMMARY=$RESULTS/summary.txt
+# Logs in RESULTS; summary.txt there too, or in $OUT with the bundle (below).
+RESULTS=$BUILD/gpu-check
+rm -rf "$RESULTS"
+mkdir -p "$RESULTS" ${OUT:+"$OUT"} || exit 2
+SUMMARY=${OUT:-$RESULTS}/summary.txt
 : > "$SUMMARY"
+
+# With $OUT (a machine that sends back a few files only): $OUT/logs.tar.gz
+# (all of RESULTS) and $OUT/bench.json, refreshed after every step, so a run
+# stopped from outside still leaves what it had done.
+bundle() {
+  [ -n "${OUT:-}" ] || return 0
+  tar -czf "$OUT/logs.tar.gz.part" -C "$RESULTS" . && mv "$OUT/logs.tar.gz.part" "$OUT/logs.tar.gz"
+  [ -f "$RESULTS/bench.json" ] && cp "$RESULTS/bench.json" "$OUT/"
+  return 0
+}
 FAILED=0
 START=$(date +%s)
 
@@ -179,12 +193,14 @@ step() {
   line=$(printf '%-34s %s (%ss, log %s)' "$name" "$verdict" "$(( $(date +%s) - t0 ))" "$logname")
   echo "$line" >> "$SUMMARY"
   echo "--- $line"
+  bundle
   [ "$status" = 0 ] || FAILED=1
   return "$status"
 }
 
 finish() {
   echo "total: $(( $(date +%s) - START ))s; $([ "$FAILED" = 0 ] && echo 'all steps passed' || echo 'SOME STEPS FAILED')" >> "$SUMMARY"
+  bundle
   echo; echo "=== summary ($SUMMARY)"; cat "$SUMMARY"
   exit "$FAILED"
 }

@@ -1,9 +1,11 @@
 """scripts/gpu-check.sh's command line and its preflight on a machine without
 a CUDA torch (issue 16). The GPU run itself needs a GPU; here: bad arguments
 exit with status 2 naming the argument, and the run against Debian's torch
-(always a CPU-only build) stops at step 1 with the reason in its summary."""
+(always a CPU-only build) stops at step 1 with the reason in its summary,
+and with $OUT set leaves there only summary.txt and the bundle of the logs."""
 import os
 import subprocess
+import tarfile
 from pathlib import Path
 
 import pytest
@@ -46,6 +48,9 @@ def test_cpu_only_torch_stops_at_the_preflight(tmp_path):
     assert lines[0].startswith("1 preflight") and "FAIL" in lines[0], summary
     assert lines[-1].endswith("SOME STEPS FAILED"), summary
     assert not any(line.startswith("2 configure") for line in lines), summary
-    log = (tmp_path / "out" / "preflight.log").read_text()
+    # $OUT holds the summary and the bundle of the logs only (a few files come back).
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["logs.tar.gz", "summary.txt"]
+    with tarfile.open(tmp_path / "out" / "logs.tar.gz") as bundle:
+        log = bundle.extractfile("./preflight.log").read().decode()
     assert "this torch is a CPU-only build" in log, log
     assert not (tmp_path / "build-gpu" / "CMakeCache.txt").exists()
