@@ -201,6 +201,24 @@ TEST(PairEnergy, MaskedAtomsAreIgnoredAndCountTowardsNothing) {
   EXPECT_EQ(run("exp", pred, ref, 1, N, dim, mask).energy[0], padded.energy[0]);
 }
 
+TEST(PairEnergy, AnEmptyEdgeListHasNoPairs) {
+  // An empty vector's data() may be null, which marks the complete graph:
+  // edge_array() hands over a list with no edges instead.
+  const int64_t B = 2, N = 4, dim = 3;
+  Vec pred(B * N * dim), ref(B * N * dim);
+  for (size_t v = 0; v < pred.size(); ++v) {
+    ref[v] = std::sin(0.7 * double(v));
+    pred[v] = ref[v] + 0.1 * std::cos(1.3 * double(v));
+  }
+  const std::vector<int64_t> no_edges;
+  const Result result = run("exp", pred, ref, B, N, dim, nullptr, edge_array(no_edges.data()), 0);
+  for (double e : result.energy) EXPECT_EQ(e, 0.0);
+  for (double g : result.grad_pred) EXPECT_EQ(g, 0.0);
+  const Result complete = run("exp", pred, ref, B, N, dim);  // edges = nullptr
+  EXPECT_GT(complete.energy[0], 0.0);
+  EXPECT_NE(edge_array<int64_t>(nullptr), nullptr);
+}
+
 TEST(PairEnergy, EdgeListsSharedPerSystemWeightedAndExplicit) {
   std::mt19937_64 rng(5);
   const int64_t B = 2, N = 7, dim = 2;

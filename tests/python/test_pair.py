@@ -104,6 +104,26 @@ def test_explicit_edges_and_weights():
     torch.testing.assert_close(ours, (0.5 * k * (r - r0) ** 2).sum(1))
 
 
+@pytest.mark.parametrize("layout", ["shared", "per_system"])
+@pytest.mark.parametrize("coeff", ["exp", "explicit"])
+def test_an_empty_edge_list_has_no_pairs(layout, coeff):
+    """Zero edges is a sum over no pairs (0), never the complete graph (an
+    empty tensor's data pointer may be null, the kernels' complete-graph mark)."""
+    pred, ref = random_batch(2, 5, 3, seed=4)
+    shape = (0, 2) if layout == "shared" else (2, 0, 2)
+    edges = torch.empty(shape, dtype=torch.long)
+    weights = torch.empty(shape[:-1], dtype=torch.float64) if coeff == "explicit" else None
+    p = pred.clone().requires_grad_()
+    loss = energyloss.pair_energy_loss(p, ref, coeff=coeff, edges=edges, edge_weights=weights,
+                                       reduction="none")
+    assert torch.equal(loss, torch.zeros(2, dtype=torch.float64))
+    (grad,) = torch.autograd.grad(loss.sum(), p)
+    assert torch.equal(grad, torch.zeros_like(pred))
+    energy, atom_energy, pairs = energyloss.pair_energy_terms(pred, ref, coeff=coeff, edges=edges,
+                                                              edge_weights=weights)
+    assert pairs.tolist() == [0, 0] and not energy.any() and not atom_energy.any()
+
+
 def test_cutoff_equals_dense_reference_restricted_to_short_pairs():
     pred, ref = random_batch(2, 20, 3, seed=8)
     ours = energyloss.pair_energy_loss(pred, ref, coeff="constant", cutoff=1.0, reduction="none")

@@ -14,6 +14,16 @@
 
 namespace energyloss {
 
+// A pointer for PairLossInput::edges or ::edge_weights that is never null.
+// An empty std::vector's data(), or an empty tensor's data_ptr(), may be
+// null, which would mean the complete graph (or weights all 1) instead of a
+// list with no edges.
+template <typename T>
+const T* edge_array(const T* data) {
+  static constexpr T kNone[2] = {};  // never read: n_edges is 0
+  return data != nullptr ? data : kNone;
+}
+
 template <typename T>
 struct PairLossInput {
   const T* pred = nullptr;  // [batch, atoms, dim]
@@ -22,7 +32,8 @@ struct PairLossInput {
 
   // Edges as (i, j) index pairs: [n_edges, 2] shared by the batch, or
   // [batch, n_edges, 2] when edges_per_system. A pair with a negative index is
-  // padding and is skipped. nullptr: the complete graph over real atoms.
+  // padding and is skipped. nullptr: the complete graph over real atoms (so a
+  // list that may be empty is handed over as edge_array(data), above).
   const int64_t* edges = nullptr;
   int64_t n_edges = 0;
   bool edges_per_system = false;

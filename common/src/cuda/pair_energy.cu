@@ -286,8 +286,8 @@ void explain_bad_input(const PairLossInput<T>& in, const CoefficientSpec& spec) 
   host.ref = ref.data();
   host.layout.mask =
       layout.mask == nullptr ? nullptr : reinterpret_cast<const bool*>(mask_bytes.data());
-  host.edges = in.edges == nullptr ? nullptr : edges.data();
-  host.edge_weights = in.edge_weights == nullptr ? nullptr : weights.data();
+  host.edges = in.edges == nullptr ? nullptr : energyloss::edge_array(edges.data());
+  host.edge_weights = in.edge_weights == nullptr ? nullptr : energyloss::edge_array(weights.data());
   validate_pair_input(host, spec);
   fail<RuntimeError>(
       "pair_energy_loss (CUDA): the device scan flagged the input but the host checks pass");

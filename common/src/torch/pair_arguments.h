@@ -69,8 +69,8 @@ struct PairArguments {
     in.pred = pred.data_ptr<T>();
     in.ref = ref.data_ptr<T>();
     if (mask.has_value()) in.layout.mask = mask->data_ptr<bool>();
-    if (edges.has_value()) in.edges = edges->data_ptr<int64_t>();
-    if (weights.has_value()) in.edge_weights = weights->data_ptr<T>();
+    if (edges.has_value()) in.edges = edge_array(edges->data_ptr<int64_t>());
+    if (weights.has_value()) in.edge_weights = edge_array(weights->data_ptr<T>());
     return in;
   }
 

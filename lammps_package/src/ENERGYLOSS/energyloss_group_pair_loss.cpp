@@ -217,7 +217,7 @@ double GroupPairLoss::evaluate(bool with_gradient) {
   if (edge_kind == EdgeKind::Sparse || edge_kind == EdgeKind::File) {
     const int64_t n_edges = static_cast<int64_t>(edges.size() / 2);
     const int64_t begin = n_edges * me / nprocs, end = n_edges * (me + 1) / nprocs;
-    input.edges = edges.data() + 2 * begin;
+    input.edges = energyloss::edge_array(edges.data()) + 2 * begin;
     input.n_edges = end - begin;
     if (!edge_springs.empty()) input.edge_weights = edge_springs.data() + begin;
   } else {
