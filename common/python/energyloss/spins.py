@@ -9,7 +9,10 @@ sigmoid(z) and the magnetisation m = tanh(z / 2).
 Losses are computed per system and reduced over the batch with ``reduction``
 ``"none"`` (shape ``[B]``), ``"sum"`` (default) or ``"mean"``. They are
 differentiable with respect to the logits; energies and local fields with
-respect to the spins. Bad input raises an error naming the argument.
+respect to the spins. Targets and couplings have no gradient: while autograd
+records, a target, ``Jh`` or ``Jv`` that requires grad is refused with a
+ValueError naming it (detach it). Bad input raises an error naming the
+argument.
 """
 from ._library import ops
 

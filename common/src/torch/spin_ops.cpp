@@ -235,14 +235,17 @@ std::tuple<Tensor, Tensor> call_spin_kernel(const std::string& op, const Tensor&
 }
 
 // A per-system value [B] of `input` with its gradient from the same kernel
-// call; backward rescales the saved gradient. No gradient reaches target or
-// the couplings.
+// call; backward rescales the saved gradient. The ops are differentiable with
+// respect to `input` alone: the public ops refuse a target or coupling that
+// requires grad (refuse_gradient_through) before they get here.
 struct SpinValueFunction : public torch::autograd::Function<SpinValueFunction> {
   static Tensor forward(AutogradContext* ctx, const Tensor& input,
                         const c10::optional<Tensor>& target, const c10::optional<Tensor>& Jh,
                         const c10::optional<Tensor>& Jv, const std::string& op, double a,
                         double b) {
-    auto [value, grad] = call_spin_kernel(op, input, target, Jh, Jv, a, b, input.requires_grad());
+    const bool want_grad = input.requires_grad();
+    auto [value, grad] = call_spin_kernel(op, input, target, Jh, Jv, a, b, want_grad);
+    ctx->saved_data["has_grad"] = want_grad;
     ctx->save_for_backward({grad});
     return value;
   }
@@ -252,21 +255,21 @@ struct SpinValueFunction : public torch::autograd::Function<SpinValueFunction> {
     // silently return wrong second derivatives.
     require(!torch::GradMode::is_enabled(),
             "spin losses and ising_energy do not support second derivatives (create_graph=True)");
-    const Tensor grad = ctx->get_saved_variables()[0];
-    std::vector<int64_t> per_system(size_t(grad.dim()), 1);
-    per_system[0] = -1;
-    return {grad * grad_outputs[0].reshape(per_system),
-            Tensor(),
-            Tensor(),
-            Tensor(),
-            Tensor(),
-            Tensor(),
-            Tensor()};
+    variable_list grads(7);  // input, target, Jh, Jv, op, a, b: input's alone
+    if (ctx->saved_data["has_grad"].toBool() && grad_outputs[0].defined()) {
+      const Tensor grad = ctx->get_saved_variables()[0];
+      std::vector<int64_t> per_system(size_t(grad.dim()), 1);
+      per_system[0] = -1;
+      grads[0] = grad * grad_outputs[0].reshape(per_system);
+    }
+    return grads;
   }
 };
 
 // h = J y is linear and J symmetric, so its vector-Jacobian product is J g:
 // backward applies the same function, which keeps higher derivatives right.
+// Differentiable with respect to the spins alone (couplings refused by
+// local_fields).
 struct LocalFieldsFunction : public torch::autograd::Function<LocalFieldsFunction> {
   static Tensor forward(AutogradContext* ctx, const Tensor& spins, const Tensor& Jh,
                         const Tensor& Jv) {
@@ -276,15 +279,38 @@ struct LocalFieldsFunction : public torch::autograd::Function<LocalFieldsFunctio
 
   static variable_list backward(AutogradContext* ctx, variable_list grad_outputs) {
     const auto saved = ctx->get_saved_variables();
-    return {LocalFieldsFunction::apply(grad_outputs[0], saved[0], saved[1]), Tensor(), Tensor()};
+    Tensor spins_grad;
+    if (ctx->needs_input_grad(0) && grad_outputs[0].defined()) {
+      spins_grad = LocalFieldsFunction::apply(grad_outputs[0], saved[0], saved[1]);
+    }
+    return {spins_grad, Tensor(), Tensor()};
   }
 };
+
+// The spin ops have no gradient with respect to their targets (exactly +-1)
+// or couplings: while autograd records, such an argument that requires grad
+// is refused by name rather than left without a gradient.
+void refuse_gradient_through(const char* op, const char* name,
+                             const c10::optional<Tensor>& tensor) {
+  require(
+      !(tensor && tensor->defined() && tensor->requires_grad() && torch::GradMode::is_enabled()),
+      op, ": ", name, " requires grad, but ", op, " is not differentiable with respect to ", name,
+      "; detach it");
+}
+
+void refuse_gradients(const char* op, const c10::optional<Tensor>& target,
+                      const c10::optional<Tensor>& Jh, const c10::optional<Tensor>& Jv) {
+  refuse_gradient_through(op, "target", target);
+  refuse_gradient_through(op, "Jh", Jh);
+  refuse_gradient_through(op, "Jv", Jv);
+}
 
 // A public spin op: the device rule, then the inner op under autograd.
 Tensor spin_value(const char* op, const Tensor& input, const c10::optional<Tensor>& target,
                   const c10::optional<Tensor>& Jh, const c10::optional<Tensor>& Jv, double a = 0,
                   double b = 0) {
   require_devices(op, input, target, Jh, Jv);
+  refuse_gradients(op, target, Jh, Jv);
   return SpinValueFunction::apply(input, target, Jh, Jv, std::string(op), a, b);
 }
 
@@ -345,6 +371,7 @@ Tensor ising_energy(const Tensor& spins, const Tensor& Jh, const Tensor& Jv) {
 
 Tensor local_fields(const Tensor& spins, const Tensor& Jh, const Tensor& Jv) {
   require_devices("local_fields", spins, c10::nullopt, Jh, Jv);
+  refuse_gradients("local_fields", c10::nullopt, Jh, Jv);
   return LocalFieldsFunction::apply(spins, Jh, Jv);
 }
 

@@ -7,7 +7,9 @@
 // reduced over the batch with reduction "none" ([B]), "sum" or "mean".
 // Gradients come from the kernels:
 // losses are differentiable wrt the logits only, energies and fields wrt the
-// spins only (not the couplings). Second derivatives are not supported.
+// spins only (not the couplings); a target or coupling that requires grad
+// while autograd records is refused (Error naming it). Second derivatives
+// are not supported, except by local_fields (linear in the spins).
 #pragma once
 
 #include <torch/types.h>
