@@ -132,6 +132,16 @@ def test_cutoff_equals_dense_reference_restricted_to_short_pairs():
     torch.testing.assert_close(ours, (0.5 * (dp - dr) ** 2 * keep).sum((1, 2)))
 
 
+def test_an_infinite_cutoff_is_none_and_other_non_positive_ones_are_refused():
+    pred, ref = random_batch(2, 6, 3, seed=5)
+    everything = energyloss.pair_energy_loss(pred, ref, reduction="none")
+    torch.testing.assert_close(energyloss.pair_energy_loss(pred, ref, cutoff=math.inf,
+                                                           reduction="none"), everything)
+    for bad, shown in ((math.nan, "nan"), (-math.inf, "-inf"), (0.0, "0"), (-1.0, "-1")):
+        with pytest.raises(ValueError, match=f"cutoff must be positive, got {shown}$"):
+            energyloss.pair_energy_loss(pred, ref, cutoff=bad)
+
+
 def test_invariant_to_isometries_of_either_argument():
     pred, ref = random_batch(1, 12, 3, seed=9)
     q, _ = torch.linalg.qr(torch.randn(3, 3, dtype=torch.float64))

@@ -180,6 +180,24 @@ def test_a_tensor_on_another_device_than_pred_is_named(argument):
             getattr(ops, op)(pred, kwargs["ref"], kwargs["mask"])
 
 
+@pytest.mark.parametrize("kind", ["meta", "fake"])
+@pytest.mark.parametrize("argument", ["ref", "mask"])
+def test_sparse_edges_refuse_shapes_only_tensors_by_name(kind, argument):
+    """edges='sparse' draws graphs from ref's values: a meta or fake ref (or
+    mask) is refused by name, not with torch's 'Cannot copy out of meta
+    tensor' or a data-dependent-shape error from inside the wrapper."""
+    pred, ref = batch()
+    args = {"pred": pred, "ref": ref, "mask": MASK}
+    if kind == "meta":
+        args[argument] = args[argument].to("meta")
+    else:
+        fake_tensor = pytest.importorskip("torch._subclasses.fake_tensor")
+        args[argument] = fake_tensor.FakeTensorMode().from_tensor(args[argument])
+    with pytest.raises(ValueError, match=rf"^energyloss: pair_energy_loss: {argument}: a meta or "
+                       r"fake tensor .* edges='sparse' draws each system's graph"):
+        energyloss.pair_energy_loss(args["pred"], args["ref"], args["mask"], edges="sparse")
+
+
 def test_fake_tensors_get_the_meta_kernels_shapes():
     # FakeTensorMode is how torch.compile and torch.export trace ops.
     fake_tensor = pytest.importorskip("torch._subclasses.fake_tensor")

@@ -33,6 +33,17 @@ def _as_batch(pred, ref, mask):
     return pred, ref, mask, False
 
 
+def _shapes_only(tensor):
+    """A meta tensor, or a fake one (FakeTensorMode: torch.compile's tracer)."""
+    if tensor.is_meta:
+        return True
+    try:
+        from torch._subclasses.fake_tensor import FakeTensor
+    except ImportError:  # a torch without fake tensors
+        return False
+    return isinstance(tensor, FakeTensor)
+
+
 def _edge_arguments(edges, ref, mask, degree, seed, symmetrize):
     """Turn the ``edges`` argument into (edge tensor or None, weights or None)."""
     _refuse_edge_tuple(edges)
@@ -44,6 +55,13 @@ def _edge_arguments(edges, ref, mask, degree, seed, symmetrize):
                 f"energyloss: edges must be 'complete', 'sparse' or an index tensor, got '{edges}'")
         from .graphs import sparse_rigid_edges
 
+        for name, value in (("ref", ref), ("mask", mask)):
+            if value is not None and _shapes_only(value):
+                raise ValueError(
+                    f"energyloss: pair_energy_loss: {name}: a meta or fake tensor (shapes only, "
+                    "as under torch.compile), but edges='sparse' draws each system's graph from "
+                    "ref's values; draw it outside the traced code (energyloss.sparse_rigid_edges) "
+                    "and pass the edges and edge_weights")
         # One rigid graph per system, drawn on its real atoms only. The graph
         # code runs on the CPU; the op copies the edges to ref's device.
         ref = ref.detach().cpu()
@@ -129,7 +147,7 @@ def pair_energy_loss(pred, ref, mask=None, coeff="exp", k0=None, edges="complete
     if sparse_weights is not None:
         edge_weights = (sparse_weights if edge_weights is None
                         else edge_weights * sparse_weights.to(edge_weights.device))
-    if cutoff is not None and not math.isfinite(cutoff):
+    if cutoff == math.inf:  # (NaN goes on to the op, which refuses it)
         cutoff = None
     result = ops.pair_energy_loss(pred, ref, mask, coeff, k0, per_atom, float(length_scale),
                                   float(eps), edge_tensor, edge_weights, cutoff, reduction)
