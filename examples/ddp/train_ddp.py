@@ -39,11 +39,13 @@ def parse_arguments(argv=None):
     parser.add_argument("--world-size", type=int, default=2, help="processes (default 2)")
     parser.add_argument("--steps", type=int, default=20, help="optimizer steps (default 20)")
     parser.add_argument("--batch", type=int, default=8,
-                        help="systems per step, split over the ranks (default 8)")
+                        help="systems per step, split over the ranks: a multiple of --world-size "
+                        "(default 8)")
     parser.add_argument("--atoms", type=int, default=8, help="atoms per system (default 8)")
-    parser.add_argument("--lr", type=float, default=0.05, help="SGD learning rate")
+    parser.add_argument("--lr", type=float, default=0.05, help="SGD learning rate (default 0.05)")
     parser.add_argument("--energy-weight", type=float, default=0.01,
-                        help="weight of the true energy loss (0: pair energy loss only)")
+                        help="weight of the true energy loss, >= 0 (0: pair energy loss only; "
+                        "default 0.01)")
     parser.add_argument("--backend", choices=["auto", "gloo", "nccl"], default="auto",
                         help="auto: nccl when CUDA is available, else gloo")
     parser.add_argument("--seed", type=int, default=0)
@@ -53,18 +55,23 @@ def parse_arguments(argv=None):
             parser.error(f"--{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}")
     if not args.lr > 0 or args.lr == float("inf"):  # SGD would refuse it in every rank
         parser.error(f"--lr must be a finite number > 0, got {args.lr}")
+    if not 0 <= args.energy_weight < float("inf"):  # a negative weight rewards high energies
+        parser.error(f"--energy-weight must be a finite number >= 0, got {args.energy_weight}")
     if args.batch % args.world_size:
         parser.error(f"--batch ({args.batch}) must be a multiple of --world-size "
                      f"({args.world_size}), so every rank gets the same share")
     chosen = args.backend
     if args.backend == "auto":
         args.backend = "nccl" if torch.cuda.is_available() else "gloo"
+    if args.backend == "nccl" and torch.cuda.device_count() == 0:
+        parser.error("--backend nccl needs GPUs, and none is visible (torch.cuda.device_count() "
+                     "is 0); use --backend gloo to train on the CPU")
     if args.backend == "nccl" and torch.cuda.device_count() < args.world_size:
         picked = " (nccl: CUDA is available)" if chosen == "auto" else ""
         parser.error(f"--backend {chosen}{picked} needs one GPU per rank: "
                      f"{torch.cuda.device_count()} visible for "
                      f"--world-size {args.world_size}; pass --world-size "
-                     f"{max(torch.cuda.device_count(), 1)}, or --backend gloo to train on the CPU")
+                     f"{torch.cuda.device_count()}, or --backend gloo to train on the CPU")
     return args
 
 
