@@ -80,13 +80,21 @@ DDP=1
 TIME_LIMIT=0
 DEPS=.gpu-deps
 STAGE=""
+DEPS_GIVEN=0
+value_of() {  # value_of OPTION ARGS...: the option's value, or exit 2 naming it
+  if [ $# -lt 2 ]; then
+    echo "gpu-check.sh: $1 needs a value" >&2
+    exit 2
+  fi
+}
 while [ $# -gt 0 ]; do
   case "$1" in
-    -B) BUILD=$2; shift 2 ;;
-    --python) PY=$2; shift 2 ;;
-    -j) JOBS=$2; shift 2 ;;
-    --deps) DEPS=$2; shift 2 ;;
+    -B) value_of "$@"; BUILD=$2; shift 2 ;;
+    --python) value_of "$@"; PY=$2; shift 2 ;;
+    -j) value_of "$@"; JOBS=$2; shift 2 ;;
+    --deps) value_of "$@"; DEPS=$2; DEPS_GIVEN=1; shift 2 ;;
     --time-limit)
+      value_of "$@"
       case "$2" in ''|*[!0-9]*) echo "gpu-check.sh: --time-limit takes whole seconds, got '$2'" >&2; exit 2 ;; esac
       TIME_LIMIT=$2; shift 2 ;;
     --stage-deps)
@@ -121,13 +129,17 @@ set(Eigen3_DIR "${CMAKE_CURRENT_LIST_DIR}/share/eigen3/cmake" CACHE PATH "Eigen'
 set(ENERGYLOSS_GTEST_SOURCE_DIR "${CMAKE_CURRENT_LIST_DIR}/googletest" CACHE PATH
     "GoogleTest's sources (staged)")
 CMAKE
-  echo "gpu-check.sh: staged Eigen and GoogleTest in $dir ($(du -sh "$dir" | cut -f1)); configure with -C $dir/deps.cmake"
+  echo "gpu-check.sh: staged Eigen and GoogleTest in $dir ($(du -sh "$dir" | cut -f1)). Send it with the tree; on the GPU machine run scripts/gpu-check.sh$([ "$dir" = .gpu-deps ] || echo " --deps $dir") (it configures with -C $dir/deps.cmake)"
   exit 0
 }
 [ -n "$STAGE" ] && stage_deps "$STAGE"
 
-if [ "$BUILD" = build ]; then
-  echo "gpu-check.sh: -B build would reconfigure the main build; use another folder" >&2
+if [ "$(realpath -m -- "$BUILD")" = "$(realpath -m build)" ]; then
+  echo "gpu-check.sh: -B $BUILD would reconfigure the main build (build/); use another folder" >&2
+  exit 2
+fi
+if [ "$DEPS_GIVEN" = 1 ] && [ ! -f "$DEPS/deps.cmake" ]; then
+  echo "gpu-check.sh: --deps $DEPS holds no deps.cmake (scripts/gpu-check.sh --stage-deps $DEPS writes it)" >&2
   exit 2
 fi
 
@@ -210,7 +222,11 @@ preflight() {
   command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv
   "$PY" - <<'PYCODE' || return 1
 import sys
-import torch
+try:
+    import torch
+except ImportError as error:
+    sys.exit(f"{sys.executable} cannot import torch ({error}): pass --python PY, "
+             "a Python whose torch is a CUDA build")
 print(f"python {sys.version.split()[0]}, torch {torch.__version__}, CUDA {torch.version.cuda}, "
       f"cxx11 ABI {torch._C._GLIBCXX_USE_CXX11_ABI}, cmake prefix {torch.utils.cmake_prefix_path}")
 if not torch.cuda.is_available():

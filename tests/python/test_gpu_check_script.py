@@ -32,6 +32,12 @@ def test_help_names_every_option():
     (("--time-limit", "10m"), "--time-limit takes whole seconds, got '10m'"),
     (("--time-limit", ""), "--time-limit takes whole seconds, got ''"),
     (("-B", "build"), "-B build would reconfigure the main build"),
+    (("-B", "./build/"), "-B ./build/ would reconfigure the main build"),
+    (("-B", str(SOURCE_DIR / "build")), "would reconfigure the main build"),
+    (("-B",), "-B needs a value"),
+    (("--python",), "--python needs a value"),
+    (("--time-limit",), "--time-limit needs a value"),
+    (("--deps", "/nonexistent/deps"), "--deps /nonexistent/deps holds no deps.cmake"),
 ])
 def test_bad_arguments_exit_2_naming_them(args, message):
     result = run(*args)
@@ -54,3 +60,15 @@ def test_cpu_only_torch_stops_at_the_preflight(tmp_path):
         log = bundle.extractfile("./preflight.log").read().decode()
     assert "this torch is a CPU-only build" in log, log
     assert not (tmp_path / "build-gpu" / "CMakeCache.txt").exists()
+
+
+def test_a_python_without_torch_is_named(tmp_path):
+    python = tmp_path / "python-without-torch"
+    python.write_text("#!/bin/sh\nexec /usr/bin/python3 -S \"$@\"\n")  # -S: no dist-packages
+    python.chmod(0o755)
+    env = dict(os.environ, OUT=str(tmp_path / "out"))
+    result = run("--python", str(python), "-B", str(tmp_path / "build-gpu"), env=env)
+    assert result.returncode == 1
+    with tarfile.open(tmp_path / "out" / "logs.tar.gz") as bundle:
+        log = bundle.extractfile("./preflight.log").read().decode()
+    assert "cannot import torch" in log and "pass --python PY" in log, log
