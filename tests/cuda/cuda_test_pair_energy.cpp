@@ -252,6 +252,22 @@ TEST(CudaPair, EmptyBatchWritesNothing) {
   EXPECT_NO_THROW(cuda::pair_energy_loss(in, CoefficientSpec::preset(CoefficientMode::Exp), out));
 }
 
+// Without a device (or driver) the call says so, not just "allocation
+// failed"; with one there is nothing to check here.
+TEST(CudaPair, NoDeviceIsNamed) {
+  if (cuda::device_available()) return;
+  const std::vector<double> x = {0, 0, 0, 1, 0, 0};
+  std::vector<double> energy(1);
+  PairLossInput<double> in;
+  in.pred = in.ref = x.data();
+  in.layout = {1, 2, 3, nullptr};
+  PairLossOutput<double> out;
+  out.energy = energy.data();
+  expect_error<RuntimeError>(
+      [&] { cuda::pair_energy_loss(in, CoefficientSpec::preset(CoefficientMode::Exp), out); },
+      "no usable CUDA device in this process");
+}
+
 TEST(CudaPair, RejectsRowRanges) {
   if (!cuda::device_available()) GTEST_SKIP() << "no CUDA device on this machine";
   const std::vector<double> x = {0, 0, 0, 1, 0, 0};

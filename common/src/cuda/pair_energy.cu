@@ -25,8 +25,13 @@ constexpr int kThreads = 128;
 constexpr int kWarp = 32;
 
 void check(cudaError_t status, const char* what) {
+  // No device, or no driver, shows first as a failed allocation: say so.
+  const bool no_device = status == cudaErrorNoDevice || status == cudaErrorInsufficientDriver;
   require<RuntimeError>(status == cudaSuccess, "CUDA ", what,
-                        " failed: ", cudaGetErrorString(status));
+                        " failed: ", cudaGetErrorString(status),
+                        no_device ? " (no usable CUDA device in this process; "
+                                    "energyloss::cuda::device_available() tells beforehand)"
+                                  : "");
 }
 
 template <typename T>
