@@ -6,6 +6,7 @@ valid and broken generators that test_generator.cpp loads.
 """
 import math
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -251,6 +252,18 @@ def test_bad_input_raises_value_error(oracles):
     with pytest.raises(ValueError, match="method must be"):
         oracles.force_field_coefficients(oracle, torch.eye(3, dtype=torch.float64), [[0, 1]],
                                          method="magic")
+
+
+@pytest.mark.parametrize("make, name", [
+    (lambda o, n: o.LennardJonesOracle(n), "LennardJonesOracle"),
+    (lambda o, n: o.MorseOracle(n, D=1.0, a=1.0, r0=1.0), "MorseOracle"),
+    (lambda o, n: o.HarmonicBondOracle([[0, 1]], [1.0], [1.0], n), "HarmonicBondOracle"),
+])
+@pytest.mark.parametrize("n_atoms", [2.5, 3.0, True, "3"])
+def test_a_non_integer_atom_count_is_refused_not_rounded(oracles, make, name, n_atoms):
+    with pytest.raises(ValueError, match=rf"^energyloss: {name}: n_atoms must be an integer, "
+                                         rf"got {re.escape(repr(n_atoms))}$"):
+        make(oracles, n_atoms)
 
 
 def test_engine_oracles_fail_clearly(oracles, tmp_path):

@@ -235,11 +235,20 @@ class MMFFOracle(Oracle):
                            str(variant), int(workers))
 
 
+def _atom_count(oracle, n_atoms):
+    """n_atoms as an int; a value that is not an integer (2.5, True) raises
+    ValueError naming the oracle, where int() would silently round it."""
+    if isinstance(n_atoms, bool) or not isinstance(n_atoms, numbers.Integral):
+        raise ValueError(f"energyloss: {oracle}: n_atoms must be an integer, got {n_atoms!r}")
+    return int(n_atoms)
+
+
 class LennardJonesOracle(Oracle):
     """4 epsilon ((sigma/r)^12 - (sigma/r)^6) over all pairs; with a cutoff the
     potential is truncated there and shifted to 0. ``units`` are labels."""
 
     def __init__(self, n_atoms, epsilon=1.0, sigma=1.0, cutoff=None, units=("lj", "lj")):
+        n_atoms = _atom_count("LennardJonesOracle", n_atoms)
         super().__init__(ops.lennard_jones_oracle(
             int(n_atoms), float(epsilon), float(sigma),
             None if cutoff is None else float(cutoff), units[0], units[1]))
@@ -251,6 +260,7 @@ class MorseOracle(Oracle):
     """D ((1 - exp(-a (r - r0)))^2 - 1) over all pairs (minimum -D at r0)."""
 
     def __init__(self, n_atoms, D, a, r0, cutoff=None, units=("lj", "lj")):
+        n_atoms = _atom_count("MorseOracle", n_atoms)
         super().__init__(ops.morse_oracle(
             int(n_atoms), float(D), float(a), float(r0),
             None if cutoff is None else float(cutoff), units[0], units[1]))
@@ -266,6 +276,7 @@ class HarmonicBondOracle(Oracle):
     """
 
     def __init__(self, bonds, k, r0, n_atoms, units=("lj", "lj")):
+        n_atoms = _atom_count("HarmonicBondOracle", n_atoms)
         bonds = torch.as_tensor(bonds, dtype=torch.long)
         k = torch.as_tensor(k, dtype=torch.float64)
         r0 = torch.as_tensor(r0, dtype=torch.float64)
