@@ -23,8 +23,7 @@ def device():
     if not torch.cuda.is_available():
         pytest.fail(f"torch {torch.__version__} sees no CUDA device (torch.version.cuda = "
                     f"{torch.version.cuda}); this check needs one")
-    if not torch._C._dispatch_has_kernel_for_dispatch_key("energyloss::_pair_energy_fused",
-                                                          "CUDA"):
+    if not energyloss.cuda_kernels_available():
         pytest.fail("energyloss was built without the pair ops' CUDA kernels "
                     "(ENERGYLOSS_TORCH_CUDA OFF): configure with -DENERGYLOSS_WITH_CUDA=ON "
                     "against this torch")

@@ -10,6 +10,9 @@
   device 'cuda' (or 'xla') and fails if any kernel touches its data.
 The GPU itself is checked by tests/gpu/test_pair_cuda.py (scripts/gpu-check.sh).
 """
+import os
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -196,6 +199,17 @@ def test_sparse_edges_refuse_shapes_only_tensors_by_name(kind, argument):
     with pytest.raises(ValueError, match=rf"^energyloss: pair_energy_loss: {argument}: a meta or "
                        r"fake tensor .* edges='sparse' draws each system's graph"):
         energyloss.pair_energy_loss(args["pred"], args["ref"], args["mask"], edges="sparse")
+
+
+def test_cuda_kernels_available_says_what_cmake_built():
+    """energyloss.cuda_kernels_available() against the build's own record
+    (CMakeCache.txt: ENERGYLOSS_TORCH_CUDA)."""
+    cache = Path(os.environ.get("ENERGYLOSS_BUILD_DIR", "build")) / "CMakeCache.txt"
+    if not cache.exists():
+        pytest.skip(f"no CMake cache at {cache} (set ENERGYLOSS_BUILD_DIR)")
+    built = "ENERGYLOSS_TORCH_CUDA:INTERNAL=ON" in cache.read_text().splitlines()
+    assert energyloss.cuda_kernels_available() is built
+    assert HAS_CUDA_KERNEL is built
 
 
 def test_fake_tensors_get_the_meta_kernels_shapes():

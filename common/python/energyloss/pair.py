@@ -5,10 +5,18 @@ import torch
 
 from ._library import ops
 
-__all__ = ["pair_energy_loss", "pair_energy_terms", "COEFFICIENT_MODES"]
+__all__ = ["pair_energy_loss", "pair_energy_terms", "COEFFICIENT_MODES", "cuda_kernels_available"]
 
 # The C++ list of coefficient modes (energyloss::coefficient_mode_names).
 COEFFICIENT_MODES = tuple(ops.coefficient_modes())
+
+
+def cuda_kernels_available():
+    """True when this build of the ops has the pair ops' CUDA kernels (built
+    against a CUDA-enabled torch with -DENERGYLOSS_WITH_CUDA=ON): then
+    ``pair_energy_loss`` and ``pair_energy_terms`` take CUDA tensors.
+    Whether a GPU is present is ``torch.cuda.is_available()``'s question."""
+    return torch._C._dispatch_has_kernel_for_dispatch_key("energyloss::_pair_energy_fused", "CUDA")
 
 
 def _refuse_edge_tuple(edges, name="edges"):
