@@ -20,6 +20,13 @@
 #     functions, which would otherwise surface as undefined references at
 #     link time (or crashes at run time).
 #
+#   energyloss_torch_cxx_standard(<out> <include dir>...)
+#     <out> = the C++ standard (e.g. "20") that the LibTorch headers under the
+#     include dirs (TORCH_INCLUDE_DIRS) require, the newest that any of their
+#     ATen/ATen.h asks for in its guard
+#     `__cplusplus < 202002L` (torch >= 2.14: "C++20 or later compatible
+#     compiler is required to use ATen"); "" when they accept C++17.
+#
 #   energyloss_torch_base_version(<out> <version>)
 #     <out> = "X.Y.Z" from a torch version such as "2.3.1+cu121",
 #     "1.13.0a0" or "2.6.0.dev20241112" (CMake's Torch_VERSION has no local
@@ -70,6 +77,23 @@ function(energyloss_check_cxx11_abi abi name library)
       "LibTorch download), or leave ${name} out of this build (its ENERGYLOSS_WITH_* / "
       "ENERGYLOSS_BUILD_* option OFF).")
   endif()
+endfunction()
+
+function(energyloss_torch_cxx_standard out)
+  set(standard "")
+  foreach(dir ${ARGN})
+    if(EXISTS "${dir}/ATen/ATen.h")
+      file(STRINGS "${dir}/ATen/ATen.h" guards REGEX "__cplusplus *< *20[0-9][0-9][0-9][0-9]L")
+      foreach(guard ${guards})
+        # __cplusplus by year: 201703L is C++17 (no change), 202002L C++20, 202302L C++23.
+        if(guard MATCHES "20([0-9][0-9])[0-9][0-9]L" AND CMAKE_MATCH_1 GREATER_EQUAL 20
+           AND (standard STREQUAL "" OR CMAKE_MATCH_1 GREATER standard))
+          set(standard ${CMAKE_MATCH_1})
+        endif()
+      endforeach()
+    endif()
+  endforeach()
+  set(${out} "${standard}" PARENT_SCOPE)
 endfunction()
 
 function(energyloss_torch_base_version out version)

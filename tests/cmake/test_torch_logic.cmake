@@ -1,6 +1,7 @@
 # cmake.torch_logic: cmake/EnergyLossTorch.cmake's functions on made-up
 # inputs (TORCH_CXX_FLAGS with ABI 0, 1 or none; stand-in library files whose
-# symbols use either libstdc++ ABI or neither; torch version strings).
+# symbols use either libstdc++ ABI or neither; torch version strings; stand-in
+# ATen/ATen.h headers with each torch's C++ standard guard).
 # Run: cmake -DMODULE=<cmake/EnergyLossTorch.cmake> -DWORK_DIR=<scratch> -P test_torch_logic.cmake
 # With -DCHILD_ABI=<abi> -DCHILD_LIBRARY=<file> it only runs
 # energyloss_check_cxx11_abi (the parent checks that it fails or passes).
@@ -48,8 +49,28 @@ foreach(version base IN ZIP_LISTS versions bases)
   expect("base version of '${version}'" "${got}" "${base}")
 endforeach()
 
-# Stand-in libraries: a string table like a .so's .dynstr.
+# Stand-in include dirs -> the C++ standard torch's headers require (ATen/ATen.h's
+# guard: torch 1.13 says C++14, 2.1-2.13 C++17, >= 2.14 C++20 and names MSVC too).
 file(MAKE_DIRECTORY ${WORK_DIR})
+foreach(case "14;#if !defined(_MSC_VER) && __cplusplus < 201402L;"
+             "17;#if !defined(_MSC_VER) && __cplusplus < 201703L;"
+             "20;#if !defined(_MSC_VER) && __cplusplus < 202002L;20"
+             "20b;#if __cplusplus < 202002L;20"
+             "23;#if __cplusplus <202302L;23")
+  list(GET case 0 name)
+  list(GET case 1 guard)
+  list(GET case 2 want)
+  file(WRITE ${WORK_DIR}/torch${name}/include/ATen/ATen.h
+       "#pragma once\n\n${guard}\n#error C++ too old to use ATen.\n#endif\n")
+  energyloss_torch_cxx_standard(standard ${WORK_DIR}/missing ${WORK_DIR}/torch${name}/include)
+  expect("C++ standard of ATen.h with '${guard}'" "${standard}" "${want}")
+endforeach()
+energyloss_torch_cxx_standard(standard ${WORK_DIR}/missing)
+expect("C++ standard without ATen/ATen.h" "${standard}" "")
+energyloss_torch_cxx_standard(standard ${WORK_DIR}/torch17/include ${WORK_DIR}/torch20/include)
+expect("C++ standard of two include dirs" "${standard}" "20")
+
+# Stand-in libraries: a string table like a .so's .dynstr.
 set(new_abi ${WORK_DIR}/libnew.so)
 set(old_abi ${WORK_DIR}/libold.so)
 set(neither ${WORK_DIR}/libneither.so)

@@ -11,6 +11,10 @@
 #      and the package records that ABI.
 # With its version 9.9.9 (flags kept):
 #   3. the configure warns that ENERGYLOSS_PYTHON imports another torch.
+# With its headers asking for C++20 (torch >= 2.14's ATen/ATen.h guard; a
+# stand-in ATen.h with that guard, forwarding to the real one):
+#   4. the configure switches to C++20 and says so, and energyloss_torch
+#      compiles as C++20 against the real headers.
 # Variables: SOURCE_DIR (the project), WORK_DIR (scratch), TORCH_DIR, OTHER_ABI.
 file(REMOVE_RECURSE ${WORK_DIR})
 set(fake ${WORK_DIR}/torch)
@@ -84,3 +88,40 @@ if(NOT status EQUAL 0 OR NOT out MATCHES "CMake Warning.*ENERGYLOSS_PYTHON \\(.*
   message(FATAL_ERROR "configure against torch 9.9.9 did not warn that ENERGYLOSS_PYTHON's torch differs:\n${out}")
 endif()
 message(STATUS "3. warned: ENERGYLOSS_PYTHON imports another torch than 9.9.9")
+
+# (Outside the source tree, where a build folder may be: an exported include
+# dir must not lie inside it.)
+set(tmp "$ENV{TMPDIR}")
+if(NOT tmp)
+  set(tmp /tmp)
+endif()
+string(RANDOM LENGTH 8 suffix)
+set(cxx20_headers ${tmp}/energyloss-torch-configure-${suffix})
+# Torch 2.14's guard, then the real header (this dir may come first in the search).
+file(WRITE ${cxx20_headers}/ATen/ATen.h "#pragma once
+#if !defined(_MSC_VER) && __cplusplus < 202002L
+#error C++20 or later compatible compiler is required to use ATen.
+#endif
+#include_next <ATen/ATen.h>
+")
+file(WRITE ${fake}/TorchConfigVersion.cmake "include(${TORCH_DIR}/TorchConfigVersion.cmake)\n")
+file(WRITE ${fake}/TorchConfig.cmake "include(${TORCH_DIR}/TorchConfig.cmake)
+list(APPEND TORCH_INCLUDE_DIRS ${cxx20_headers})
+")
+configure(cxx20 -DENERGYLOSS_WITH_OPENMM=OFF -DENERGYLOSS_WITH_LAMMPS=OFF
+          -DENERGYLOSS_WITH_RDKIT=OFF -DENERGYLOSS_BUILD_TESTS=OFF -DENERGYLOSS_BUILD_BENCH=OFF
+          -DENERGYLOSS_BUILD_EXAMPLES=OFF -DENERGYLOSS_BUILD_ORACLES=OFF)
+if(NOT status EQUAL 0 OR NOT out MATCHES "energyloss: C\\+\\+20, which LibTorch [0-9.]+'s headers require")
+  message(FATAL_ERROR "configure against headers requiring C++20 did not switch to it:\n${out}")
+endif()
+file(READ ${WORK_DIR}/cxx20/common/CMakeFiles/energyloss_torch.dir/flags.make torch_flags)
+if(NOT torch_flags MATCHES "-std=c\\+\\+20")
+  message(FATAL_ERROR "energyloss_torch does not compile as C++20:\n${torch_flags}")
+endif()
+execute_process(COMMAND ${CMAKE_COMMAND} --build ${WORK_DIR}/cxx20 -j 2 --target energyloss_torch
+                RESULT_VARIABLE status OUTPUT_VARIABLE out ERROR_VARIABLE out)
+file(REMOVE_RECURSE ${cxx20_headers})
+if(NOT status EQUAL 0)
+  message(FATAL_ERROR "energyloss_torch failed to build as C++20:\n${out}")
+endif()
+message(STATUS "4. C++20 for headers that require it; energyloss_torch built as C++20")

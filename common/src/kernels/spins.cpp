@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <exception>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -48,9 +49,14 @@ struct ArrayShape {
   int64_t size() const { return batch * per_system(); }
   std::string position(int64_t index) const {
     const int64_t b = index / per_system(), within = index % per_system();
-    if (flat) return "[" + std::to_string(b) + ", " + std::to_string(within) + "]";
-    return "[" + std::to_string(b) + ", " + std::to_string(within / columns) + ", " +
-           std::to_string(within % columns) + "]";
+    std::ostringstream text;  // (not "[" + std::string: GCC 12 -Wrestrict false positive in C++20)
+    text << "[" << b << ", ";
+    if (flat) {
+      text << within << "]";
+    } else {
+      text << within / columns << ", " << within % columns << "]";
+    }
+    return text.str();
   }
 };
 
