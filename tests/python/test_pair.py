@@ -1,5 +1,6 @@
 """pair_energy_loss against the dense reference formulation written with torch ops."""
 import math
+import re
 
 import pytest
 import torch
@@ -140,6 +141,29 @@ def test_an_infinite_cutoff_is_none_and_other_non_positive_ones_are_refused():
     for bad, shown in ((math.nan, "nan"), (-math.inf, "-inf"), (0.0, "0"), (-1.0, "-1")):
         with pytest.raises(ValueError, match=f"cutoff must be positive, got {shown}$"):
             energyloss.pair_energy_loss(pred, ref, cutoff=bad)
+
+
+@pytest.mark.parametrize("dtype, kwargs, message", [
+    (torch.float32, {"coeff": "inv", "eps": 1e-40}, "eps (1e-40) is below the smallest normal float"),
+    (torch.float64, {"coeff": "inv2", "eps": 1e-310},
+     "eps (1e-310) is below the smallest normal double"),
+    (torch.float32, {"coeff": "exp", "k0": 1e300}, "k0 (1e+300) is beyond the largest float"),
+    (torch.float32, {"coeff": "morse", "length_scale": 1e-39},
+     "length_scale (1e-39) is below the smallest normal float"),
+])
+def test_parameters_outside_the_dtypes_range_are_refused(dtype, kwargs, message):
+    """They pass as doubles but would make k infinite (or 0 x inf) in the
+    kernel's dtype: every energy came out NaN."""
+    pred, ref = random_batch(2, 4, 3, seed=6)
+    with pytest.raises(ValueError, match=re.escape(message)):
+        energyloss.pair_energy_loss(pred.to(dtype), ref.to(dtype), **kwargs)
+
+
+def test_small_normal_eps_is_finite():
+    pred, ref = random_batch(2, 4, 3, seed=6)
+    for dtype, eps in ((torch.float32, 1e-30), (torch.float64, 1e-300)):
+        loss = energyloss.pair_energy_loss(pred.to(dtype), ref.to(dtype), coeff="inv", eps=eps)
+        assert torch.isfinite(loss)
 
 
 def test_invariant_to_isometries_of_either_argument():

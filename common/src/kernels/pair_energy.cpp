@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <vector>
 
 #include "energyloss/error.h"
@@ -290,6 +291,16 @@ void validate_pair_arguments(const PairLossInput<T>& in, const CoefficientSpec& 
   check_layout_shape(in.layout, "pair_energy_loss");
   require(in.pred != nullptr && in.ref != nullptr, "pair_energy_loss: pred and ref are required");
   check_coefficient_spec(spec);
+  // In T's range: k0 multiplies k; length_scale and eps divide (a subnormal
+  // eps made every energy NaN).
+  const char* type = sizeof(T) == sizeof(float) ? "float" : "double";
+  require(spec.k0 <= std::numeric_limits<T>::max(), "pair_energy_loss: k0 (", spec.k0,
+          ") is beyond the largest ", type);
+  require(spec.length_scale >= std::numeric_limits<T>::min(), "pair_energy_loss: length_scale (",
+          spec.length_scale, ") is below the smallest normal ", type);
+  if (spec.mode == CoefficientMode::Inv || spec.mode == CoefficientMode::Inv2)
+    require(spec.eps >= std::numeric_limits<T>::min(), "pair_energy_loss: eps (", spec.eps,
+            ") is below the smallest normal ", type);
   require(!(in.cutoff <= 0.0) && !std::isnan(in.cutoff),
           "pair_energy_loss: cutoff must be positive, got ", in.cutoff);
   if (in.edges == nullptr) {

@@ -42,7 +42,8 @@ size_t workspace_bytes(int64_t batch, size_t value_bytes);
 // output.pair_count [B], all in device memory. Inputs get the CPU kernel's
 // checks before the loss kernel runs: the arrays are scanned on the device,
 // and only input the scan flags is copied back, so the error names the
-// first bad value. Throws energyloss::Error on bad input or a CUDA failure.
+// first bad value. Throws energyloss::Error on bad input and
+// energyloss::RuntimeError on a CUDA failure (no device, no driver, a fault).
 template <typename T>
 void pair_energy_loss(const PairLossInput<T>& device_input, const CoefficientSpec& coefficients,
                       const PairLossOutput<T>& device_output, const LaunchOptions& launch = {});
