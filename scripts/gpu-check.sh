@@ -81,7 +81,7 @@ TIME_LIMIT=0
 DEPS=.gpu-deps
 STAGE=""
 DEPS_GIVEN=0
-value_of() {  # value_of OPTION ARGS...: the option's value, or exit 2 naming it
+need_value() {  # need_value OPTION ARGS...: exit 2 naming OPTION when its value is missing
   if [ $# -lt 2 ]; then
     echo "gpu-check.sh: $1 needs a value" >&2
     exit 2
@@ -89,12 +89,12 @@ value_of() {  # value_of OPTION ARGS...: the option's value, or exit 2 naming it
 }
 while [ $# -gt 0 ]; do
   case "$1" in
-    -B) value_of "$@"; BUILD=$2; shift 2 ;;
-    --python) value_of "$@"; PY=$2; shift 2 ;;
-    -j) value_of "$@"; JOBS=$2; shift 2 ;;
-    --deps) value_of "$@"; DEPS=$2; DEPS_GIVEN=1; shift 2 ;;
+    -B) need_value "$@"; BUILD=$2; shift 2 ;;
+    --python) need_value "$@"; PY=$2; shift 2 ;;
+    -j) need_value "$@"; JOBS=$2; shift 2 ;;
+    --deps) need_value "$@"; DEPS=$2; DEPS_GIVEN=1; shift 2 ;;
     --time-limit)
-      value_of "$@"
+      need_value "$@"
       case "$2" in ''|*[!0-9]*) echo "gpu-check.sh: --time-limit takes whole seconds, got '$2'" >&2; exit 2 ;; esac
       TIME_LIMIT=$2; shift 2 ;;
     --stage-deps)

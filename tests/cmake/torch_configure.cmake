@@ -33,6 +33,10 @@ function(configure name)
   set(out "${out}" PARENT_SCOPE)
 endfunction()
 
+# Torch alone: the engines, benchmarks and examples off.
+set(without_engines -DENERGYLOSS_WITH_OPENMM=OFF -DENERGYLOSS_WITH_LAMMPS=OFF
+    -DENERGYLOSS_WITH_RDKIT=OFF -DENERGYLOSS_BUILD_BENCH=OFF -DENERGYLOSS_BUILD_EXAMPLES=OFF)
+
 configure(with_openmm -DENERGYLOSS_WITH_OPENMM=ON -DENERGYLOSS_BUILD_TESTS=OFF
           -DENERGYLOSS_BUILD_BENCH=OFF -DENERGYLOSS_BUILD_EXAMPLES=OFF)
 if(status EQUAL 0)
@@ -43,9 +47,7 @@ if(NOT out MATCHES "C\\+\\+ ABI mismatch.*_GLIBCXX_USE_CXX11_ABI=${OTHER_ABI} \\
 endif()
 message(STATUS "1. refused: ABI mismatch with OpenMM named")
 
-configure(torch_only -DENERGYLOSS_WITH_OPENMM=OFF -DENERGYLOSS_WITH_LAMMPS=OFF
-          -DENERGYLOSS_WITH_RDKIT=OFF -DENERGYLOSS_BUILD_TESTS=ON -DENERGYLOSS_BUILD_BENCH=OFF
-          -DENERGYLOSS_BUILD_EXAMPLES=OFF)
+configure(torch_only ${without_engines} -DENERGYLOSS_BUILD_TESTS=ON)
 if(EXISTS /usr/src/googletest/googletest/CMakeLists.txt)
   if(NOT status EQUAL 0)
     message(FATAL_ERROR "configure without the engines failed:\n${out}")
@@ -61,9 +63,7 @@ else()
     message(FATAL_ERROR "without GoogleTest's sources the configure must refuse its prebuilt one:\n${out}")
   endif()
   message(STATUS "2a. refused: a prebuilt GoogleTest has the other ABI (no sources here)")
-  configure(torch_only -DENERGYLOSS_WITH_OPENMM=OFF -DENERGYLOSS_WITH_LAMMPS=OFF
-            -DENERGYLOSS_WITH_RDKIT=OFF -DENERGYLOSS_BUILD_TESTS=OFF -DENERGYLOSS_BUILD_BENCH=OFF
-            -DENERGYLOSS_BUILD_EXAMPLES=OFF)
+  configure(torch_only ${without_engines} -DENERGYLOSS_BUILD_TESTS=OFF)
   if(NOT status EQUAL 0)
     message(FATAL_ERROR "configure without the engines and tests failed:\n${out}")
   endif()
@@ -81,9 +81,7 @@ message(STATUS "2. configured: energyloss_core compiles with _GLIBCXX_USE_CXX11_
 
 file(WRITE ${fake}/TorchConfigVersion.cmake "set(PACKAGE_VERSION 9.9.9)\nset(PACKAGE_VERSION_COMPATIBLE TRUE)\n")
 file(WRITE ${fake}/TorchConfig.cmake "include(${TORCH_DIR}/TorchConfig.cmake)\n")
-configure(other_version -DENERGYLOSS_WITH_OPENMM=OFF -DENERGYLOSS_WITH_LAMMPS=OFF
-          -DENERGYLOSS_WITH_RDKIT=OFF -DENERGYLOSS_BUILD_TESTS=OFF -DENERGYLOSS_BUILD_BENCH=OFF
-          -DENERGYLOSS_BUILD_EXAMPLES=OFF -DENERGYLOSS_WITH_PYTHON=ON)
+configure(other_version ${without_engines} -DENERGYLOSS_BUILD_TESTS=OFF -DENERGYLOSS_WITH_PYTHON=ON)
 if(NOT status EQUAL 0 OR NOT out MATCHES "CMake Warning.*ENERGYLOSS_PYTHON \\(.*\\) imports torch '[^']*', but the LibTorch found is 9.9.9")
   message(FATAL_ERROR "configure against torch 9.9.9 did not warn that ENERGYLOSS_PYTHON's torch differs:\n${out}")
 endif()
@@ -108,9 +106,7 @@ file(WRITE ${fake}/TorchConfigVersion.cmake "include(${TORCH_DIR}/TorchConfigVer
 file(WRITE ${fake}/TorchConfig.cmake "include(${TORCH_DIR}/TorchConfig.cmake)
 list(APPEND TORCH_INCLUDE_DIRS ${cxx20_headers})
 ")
-configure(cxx20 -DENERGYLOSS_WITH_OPENMM=OFF -DENERGYLOSS_WITH_LAMMPS=OFF
-          -DENERGYLOSS_WITH_RDKIT=OFF -DENERGYLOSS_BUILD_TESTS=OFF -DENERGYLOSS_BUILD_BENCH=OFF
-          -DENERGYLOSS_BUILD_EXAMPLES=OFF -DENERGYLOSS_BUILD_ORACLES=OFF)
+configure(cxx20 ${without_engines} -DENERGYLOSS_BUILD_TESTS=OFF -DENERGYLOSS_BUILD_ORACLES=OFF)
 if(NOT status EQUAL 0 OR NOT out MATCHES "energyloss: C\\+\\+20, which LibTorch [0-9.]+'s headers require")
   message(FATAL_ERROR "configure against headers requiring C++20 did not switch to it:\n${out}")
 endif()
