@@ -422,6 +422,80 @@ TEST(PairEnergy, BadInputIsRejectedWithAClearMessage) {
   expect_error([&] { check_coefficient_spec(spec); }, "eps must be positive");
 }
 
+// The raw C++ API's contract: arguments that no tensor adapter would build,
+// but a direct caller can, are refused by name instead of read wrongly.
+TEST(PairEnergy, RawArgumentsOutsideTheContractAreRefused) {
+  const Vec x = {0, 0, 0, 1, 0, 0, 0, 1, 0};
+  Vec energy(1);
+  PairLossInput<double> in;
+  in.pred = in.ref = x.data();
+  in.layout = {1, 3, 3, nullptr};
+  PairLossOutput<double> out;
+  out.energy = energy.data();
+  const CoefficientSpec exp = CoefficientSpec::preset(CoefficientMode::Exp);
+  auto call = [&](const CoefficientSpec& spec) { pair_energy_loss(in, spec, out); };
+
+  in.n_edges = 2;  // a count without a list: was the complete graph
+  expect_error([&] { call(exp); }, {"n_edges is 2", "edges is null"});
+  in.n_edges = 0;
+  in.edges_per_system = true;
+  expect_error([&] { call(exp); }, "edges_per_system is set but edges is null");
+  in.edges_per_system = false;
+  in.row_end = -2;  // only -1 means "to the last row"
+  expect_error([&] { call(exp); }, "row range [0, -2)");
+  in.row_end = -1;
+  in.layout = {1 << 20, int64_t(1) << 42, 3, nullptr};  // 2^62 x 3 values
+  expect_error([&] { call(exp); }, "more values than memory can hold");
+  in.layout = {1, 3, 3, nullptr};
+
+  CoefficientSpec bad_mode = exp;
+  bad_mode.mode = static_cast<CoefficientMode>(42);  // was: k never written
+  expect_error([&] { call(bad_mode); }, "coefficient mode 42 is not a CoefficientMode");
+  // morse's k = 2 k0 / length_scale^2 overflows a double at length_scale
+  // 1e-200, though length_scale itself is a normal double.
+  CoefficientSpec morse = CoefficientSpec::preset(CoefficientMode::Morse);
+  morse.length_scale = 1e-200;
+  expect_error([&] { check_coefficient_spec(morse); }, "'morse': k overflows a double");
+  morse.length_scale = 1e-100;  // k = 2e200: a double, not a float
+  EXPECT_DOUBLE_EQ(peak_coefficient(morse), 2.0 / (1e-100 * 1e-100));
+  EXPECT_NO_THROW(call(morse));
+  PairLossInput<float> in_float;
+  const std::vector<float> x_float(x.begin(), x.end());
+  in_float.pred = in_float.ref = x_float.data();
+  in_float.layout = in.layout;
+  std::vector<float> energy_float(1);
+  PairLossOutput<float> out_float;
+  out_float.energy = energy_float.data();
+  expect_error([&] { pair_energy_loss(in_float, morse, out_float); },
+               {"mode 'morse' gives k up to 2e+200", "beyond the largest float"});
+}
+
+// Finite input whose loss does not fit the dtype: |x| ~ 1e308 makes the
+// distances inf and their difference NaN. Refused, naming the system, before
+// any output is written.
+TEST(PairEnergy, AnOverflowingLossIsRefusedNotPassedOnAsNaN) {
+  const Vec ref = {0, 0, 0, 1, 0, 0, 0, 1, 0, /* system 1 */ 0, 0, 0, 1, 0, 0, 0, 1, 0};
+  Vec pred = ref;
+  pred[9 + 3] = 1e308;
+  pred[9 + 6] = -1e308;
+  Result result{{-7.0, -7.0}, {}, {}};
+  PairLossInput<double> in;
+  in.pred = pred.data();
+  in.ref = ref.data();
+  in.layout = {2, 3, 3, nullptr};
+  PairLossOutput<double> out;
+  out.energy = result.energy.data();
+  expect_error(
+      [&] { pair_energy_loss(in, CoefficientSpec::preset(CoefficientMode::Constant), out); },
+      {"the loss of system 1 overflows double", "rescale"});
+  EXPECT_EQ(result.energy, Vec({-7.0, -7.0}));  // nothing written
+  pred[9 + 3] = 1e150;  // large but representable: a finite loss, as the naive sum
+  pred[9 + 6] = -1e150;
+  pair_energy_loss(in, CoefficientSpec::preset(CoefficientMode::Constant), out);
+  EXPECT_DOUBLE_EQ(result.energy[1],
+                   naive_energy("constant", pred.data() + 9, ref.data() + 9, 3, 3));
+}
+
 // The one list of mode names: every CoefficientMode, in enum order, each
 // parsing back to its mode; the unknown-mode error lists them.
 TEST(PairEnergy, CoefficientModeNamesListEveryModeInOrder) {

@@ -133,6 +133,23 @@ def test_cutoff_equals_dense_reference_restricted_to_short_pairs():
     torch.testing.assert_close(ours, (0.5 * (dp - dr) ** 2 * keep).sum((1, 2)))
 
 
+def test_edges_touching_a_masked_atom_are_skipped():
+    """README: an edge with a masked-out atom at either end counts as no edge."""
+    pred, ref = random_batch(2, 5, 3, seed=11)
+    pred[1, 4] = math.nan  # padding is never read
+    mask = torch.ones(2, 5, dtype=torch.bool)
+    mask[1, 4] = False
+    edges = torch.tensor([[0, 1], [1, 4], [2, 3], [4, 0], [3, 1]])
+    ours = energyloss.pair_energy_loss(pred, ref, mask=mask, edges=edges, coeff="constant",
+                                       reduction="none")
+    def naive(b, kept):
+        return sum(0.5 * (torch.dist(ref[b, i], ref[b, j]) - torch.dist(pred[b, i], pred[b, j])) ** 2
+                   for i, j in kept)
+    every = edges.tolist()
+    torch.testing.assert_close(ours[0], naive(0, every))
+    torch.testing.assert_close(ours[1], naive(1, [e for e in every if 4 not in e]))
+
+
 def test_an_infinite_cutoff_is_none_and_other_non_positive_ones_are_refused():
     pred, ref = random_batch(2, 6, 3, seed=5)
     everything = energyloss.pair_energy_loss(pred, ref, reduction="none")
@@ -145,9 +162,17 @@ def test_an_infinite_cutoff_is_none_and_other_non_positive_ones_are_refused():
 
 @pytest.mark.parametrize("dtype, kwargs, message", [
     (torch.float32, {"coeff": "inv", "eps": 1e-40}, "eps (1e-40) is below the smallest normal float"),
+    # 9 / 1e-310 overflows before eps is compared with the dtype.
     (torch.float64, {"coeff": "inv2", "eps": 1e-310},
-     "eps (1e-310) is below the smallest normal double"),
-    (torch.float32, {"coeff": "exp", "k0": 1e300}, "k0 (1e+300) is beyond the largest float"),
+     "'inv2': k overflows a double (k0 = 9, length_scale = 1, eps = 1e-310)"),
+    (torch.float32, {"coeff": "exp", "k0": 1e300},
+     "mode 'exp' gives k up to 1e+300, beyond the largest float"),
+    # 2 k0 / length_scale^2 = 2e40: each argument is a normal float, k is not.
+    (torch.float32, {"coeff": "morse", "length_scale": 1e-20},
+     "mode 'morse' gives k up to 2e+40, beyond the largest float"),
+    (torch.float64, {"coeff": "morse", "length_scale": 1e-200}, "'morse': k overflows a double"),
+    (torch.float32, {"coeff": "inv", "k0": 1e10, "eps": 1e-30},
+     "mode 'inv' gives k up to 1e+40, beyond the largest float"),
     (torch.float32, {"coeff": "morse", "length_scale": 1e-39},
      "length_scale (1e-39) is below the smallest normal float"),
 ])
@@ -157,6 +182,22 @@ def test_parameters_outside_the_dtypes_range_are_refused(dtype, kwargs, message)
     pred, ref = random_batch(2, 4, 3, seed=6)
     with pytest.raises(ValueError, match=re.escape(message)):
         energyloss.pair_energy_loss(pred.to(dtype), ref.to(dtype), **kwargs)
+
+
+@pytest.mark.parametrize("dtype, far", [(torch.float32, 1e20), (torch.float64, 1e308)])
+def test_a_loss_that_overflows_the_dtype_is_refused_not_passed_on(dtype, far):
+    """Finite coordinates whose distances overflow (inf - inf): the loss was NaN."""
+    pred, ref = random_batch(2, 4, 3, seed=7)
+    pred, ref = pred.to(dtype), ref.to(dtype)
+    pred[1, 0, 0], pred[1, 1, 0] = far, -far
+    name = "float" if dtype == torch.float32 else "double"
+    with pytest.raises(ValueError, match=f"the loss of system 1 overflows {name}"):
+        energyloss.pair_energy_loss(pred, ref, coeff="constant")
+    pred[1, 0, 0], pred[1, 1, 0] = far ** 0.4, -far ** 0.4  # representable: as cdist says
+    dp, dr = torch.cdist(pred.double(), pred.double()), torch.cdist(ref.double(), ref.double())
+    naive = (0.25 * (dp - dr) ** 2).sum((1, 2))
+    ours = energyloss.pair_energy_loss(pred, ref, coeff="constant", reduction="none")
+    torch.testing.assert_close(ours.double(), naive, rtol=1e-5, atol=0)
 
 
 def test_small_normal_eps_is_finite():

@@ -63,8 +63,15 @@ const char* coefficient_mode_name(CoefficientMode mode);
 // op energyloss::coefficient_modes and the OpenMM plugin's Python read.
 std::vector<std::string> coefficient_mode_names();
 
-// Throws when the spec can produce negative or non-finite k.
+// Throws when the spec can produce negative or non-finite k, or its mode is
+// not a CoefficientMode.
 void check_coefficient_spec(const CoefficientSpec& spec);
+
+// The largest spring constant the spec gives, in double (inf on overflow):
+// k at r = 0 for the modes whose k falls with r (constant, exp, inv, inv2,
+// morse; explicit: k0, the factor on each edge's k). lj's k0 / r^2 has no
+// bound near 0, so its k at r = 1, k0, stands in.
+double peak_coefficient(const CoefficientSpec& spec);
 
 // 1 / x for x > 0 and 0 for x = 0 (x >= 0), without a branch, so loops
 // using it still vectorise: a zero distance has no direction (gradient 0)

@@ -17,8 +17,9 @@ struct BatchLayout {
   int64_t stride() const { return atoms * dim; }
 };
 
-// Validates sizes (dim in {2, 3}, at least one atom; the batch may be empty)
-// without reading the mask. `what` names the caller.
+// Validates sizes (dim in {2, 3}, at least one atom; the batch may be empty;
+// batch * atoms * dim values of 8 bytes fit in memory) without reading the
+// mask. `what` names the caller.
 void check_layout_shape(const BatchLayout& layout, const char* what);
 
 // check_layout_shape, then that no system is empty; returns the number of

@@ -313,6 +313,10 @@ size_t k0_bytes(int64_t batch, size_t value_bytes) {
 }  // namespace
 
 size_t workspace_bytes(int64_t batch, size_t value_bytes) {
+  require(batch >= 0, "workspace_bytes: negative batch size ", batch);
+  require(value_bytes == sizeof(float) || value_bytes == sizeof(double),
+          "workspace_bytes: value_bytes must be sizeof(float) or sizeof(double), got ",
+          value_bytes);
   return k0_bytes(batch, value_bytes) + sizeof(int);
 }
 

@@ -100,6 +100,8 @@ const char* coefficient_mode_name(CoefficientMode mode) {
 
 void check_coefficient_spec(const CoefficientSpec& spec) {
   const char* name = coefficient_mode_name(spec.mode);
+  require(std::string(name) != "unknown", "coefficient mode ", static_cast<int>(spec.mode),
+          " is not a CoefficientMode");
   require(std::isfinite(spec.k0) && spec.k0 >= 0.0, "coefficient mode '", name,
           "': k0 must be finite and non-negative, got ", spec.k0);
   require(std::isfinite(spec.length_scale) && spec.length_scale > 0.0, "coefficient mode '", name,
@@ -107,6 +109,16 @@ void check_coefficient_spec(const CoefficientSpec& spec) {
   if (spec.mode == CoefficientMode::Inv || spec.mode == CoefficientMode::Inv2)
     require(std::isfinite(spec.eps) && spec.eps > 0.0, "coefficient mode '", name,
             "': eps must be positive (it keeps k finite at coincident atoms), got ", spec.eps);
+  require(std::isfinite(peak_coefficient(spec)), "coefficient mode '", name,
+          "': k overflows a double (k0 = ", spec.k0, ", length_scale = ", spec.length_scale,
+          ", eps = ", spec.eps, ")");
+}
+
+double peak_coefficient(const CoefficientSpec& spec) {
+  if (spec.mode == CoefficientMode::LennardJones) return spec.k0;
+  double k = 0.0, dk_dr = 0.0;
+  coefficient(spec, spec.k0, 0.0, k, dk_dr);
+  return k;
 }
 
 }  // namespace energyloss

@@ -1,6 +1,9 @@
 #include "energyloss/layout.h"
 
+#include <algorithm>
 #include <cmath>
+#include <cstddef>
+#include <limits>
 
 #include "energyloss/error.h"
 
@@ -12,6 +15,12 @@ void check_layout_shape(const BatchLayout& layout, const char* what) {
   // An empty batch (B = 0) is valid: the kernels then write nothing.
   require(layout.batch >= 0, what, ": negative batch size ", layout.batch);
   require(layout.atoms >= 1, what, ": systems have no atoms");
+  // No array in memory holds more values (of 8 bytes) than this; larger
+  // sizes are a wrong layout, and B * N * d would overflow the index maths.
+  constexpr int64_t kMostValues = std::numeric_limits<std::ptrdiff_t>::max() / 8;
+  require(layout.atoms <= kMostValues / layout.dim / std::max<int64_t>(layout.batch, 1), what,
+          ": batch ", layout.batch, " x atoms ", layout.atoms, " x dim ", layout.dim,
+          " is more values than memory can hold");
 }
 
 void check_layout(const BatchLayout& layout, const char* what, int64_t* counts) {

@@ -291,19 +291,29 @@ void validate_pair_arguments(const PairLossInput<T>& in, const CoefficientSpec& 
   check_layout_shape(in.layout, "pair_energy_loss");
   require(in.pred != nullptr && in.ref != nullptr, "pair_energy_loss: pred and ref are required");
   check_coefficient_spec(spec);
-  // In T's range: k0 multiplies k; length_scale and eps divide (a subnormal
-  // eps made every energy NaN).
+  // In T's range: length_scale and eps divide (a subnormal eps made every
+  // energy NaN), and the largest k (a tiny morse length_scale or inv eps
+  // makes k overflow a float).
   const char* type = sizeof(T) == sizeof(float) ? "float" : "double";
-  require(spec.k0 <= std::numeric_limits<T>::max(), "pair_energy_loss: k0 (", spec.k0,
-          ") is beyond the largest ", type);
   require(spec.length_scale >= std::numeric_limits<T>::min(), "pair_energy_loss: length_scale (",
           spec.length_scale, ") is below the smallest normal ", type);
   if (spec.mode == CoefficientMode::Inv || spec.mode == CoefficientMode::Inv2)
     require(spec.eps >= std::numeric_limits<T>::min(), "pair_energy_loss: eps (", spec.eps,
             ") is below the smallest normal ", type);
+  require(peak_coefficient(spec) <= std::numeric_limits<T>::max(), "pair_energy_loss: mode '",
+          coefficient_mode_name(spec.mode), "' gives k up to ", peak_coefficient(spec),
+          ", beyond the largest ", type, " (k0 = ", spec.k0, ", length_scale = ", spec.length_scale,
+          ", eps = ", spec.eps, ")");
   require(!(in.cutoff <= 0.0) && !std::isnan(in.cutoff),
           "pair_energy_loss: cutoff must be positive, got ", in.cutoff);
+  require(in.row_begin >= 0 && in.row_end >= -1, "pair_energy_loss: row range [", in.row_begin,
+          ", ", in.row_end, ") must have row_begin >= 0 and row_end >= 0 (or -1: the last row)");
   if (in.edges == nullptr) {
+    require(in.n_edges == 0, "pair_energy_loss: n_edges is ", in.n_edges,
+            " but edges is null (null edges means the complete graph; pass edge_array(data) for "
+            "a list)");
+    require(!in.edges_per_system,
+            "pair_energy_loss: edges_per_system is set but edges is null (the complete graph)");
     require(spec.mode != CoefficientMode::Explicit,
             "pair_energy_loss: coefficient mode 'explicit' needs an edge list with per-edge k");
     require(in.edge_weights == nullptr,
@@ -393,16 +403,24 @@ void pair_energy_loss(const PairLossInput<T>& in, const CoefficientSpec& spec,
     });
   }
 
-  // Sum the thread shares into the caller's (AoS) outputs.
+  // Sum the thread shares into the caller's (AoS) outputs. Every input was
+  // finite, but coordinates or springs near T's range can still overflow
+  // (|x| ~ 1e308 makes inf - inf): refuse that rather than pass on NaN.
+  std::vector<T> energies(B);
   for (int64_t b = 0; b < B; ++b) {
     double energy = 0;
+    for (const auto& acc : shares) energy += acc.energy[b];
+    energies[b] = T(energy);
+    require(std::isfinite(energies[b]), "pair_energy_loss: the loss of system ", b, " overflows ",
+            sizeof(T) == sizeof(float) ? "float" : "double", " (", energy,
+            "): coordinates or coefficients too large for it; rescale the coordinates or k0");
+  }
+  for (int64_t b = 0; b < B; ++b) {
+    out.energy[b] = energies[b];
+    if (out.pair_count == nullptr) continue;
     int64_t pairs = 0;
-    for (const auto& acc : shares) {
-      energy += acc.energy[b];
-      pairs += acc.pairs[b];
-    }
-    out.energy[b] = T(energy);
-    if (out.pair_count != nullptr) out.pair_count[b] = pairs;
+    for (const auto& acc : shares) pairs += acc.pairs[b];
+    out.pair_count[b] = pairs;
   }
   auto gather = [&](T* target, std::vector<T> Accumulator<T>::*field) {
     if (target == nullptr) return;

@@ -34,7 +34,8 @@ struct LaunchOptions {
 };
 
 // Bytes of scratch one call needs for a batch of `batch` systems whose
-// values are `value_bytes` wide (sizeof(float) or sizeof(double)).
+// values are `value_bytes` wide (sizeof(float) or sizeof(double)). Throws
+// Error on a negative batch or another width.
 size_t workspace_bytes(int64_t batch, size_t value_bytes);
 
 // Fills output.energy [B] and, when given, output.grad_pred / grad_ref
