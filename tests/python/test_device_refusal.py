@@ -214,6 +214,16 @@ def test_other_device_is_refused_naming_op_and_argument(op, position, argument, 
 FAKE_CASES = [(op, position, name) for op, position, name in CASES if op not in META_OPS]
 
 
+def _refused_with(op, args, position, value, pattern):
+    """The call `args` of `op` with argument `position` replaced by `value`
+    raises a ValueError matching `pattern`; returns pytest's ExceptionInfo."""
+    args = list(args)
+    args[position] = value
+    with pytest.raises(ValueError, match=pattern) as raised:
+        getattr(ops, op)(*args)
+    return raised
+
+
 @pytest.mark.parametrize("op,position,argument", FAKE_CASES,
                          ids=[f"{op}-{name}" for op, _, name in FAKE_CASES])
 def test_fake_tensor_is_refused_naming_op_and_argument(op, position, argument):
@@ -221,12 +231,10 @@ def test_fake_tensor_is_refused_naming_op_and_argument(op, position, argument):
     reads it (not 'data is not allocated yet', nor FakeTensorMode's 'convert
     all Tensors to FakeTensors', which a later check would give)."""
     fake_tensor = pytest.importorskip("torch._subclasses.fake_tensor")
-    args = list(CALLS[op][0])
-    args[position] = fake_tensor.FakeTensorMode().from_tensor(args[position])
-    pattern = (rf"^energyloss: {op}: {argument}: a fake tensor \(shapes only, as under "
-               rf"torch\.compile\), but .*outside the traced code")
-    with pytest.raises(ValueError, match=pattern):
-        getattr(ops, op)(*args)
+    fake = fake_tensor.FakeTensorMode().from_tensor(CALLS[op][0][position])
+    _refused_with(op, CALLS[op][0], position, fake,
+                  rf"^energyloss: {op}: {argument}: a fake tensor \(shapes only, as under "
+                  rf"torch\.compile\), but .*outside the traced code")
 
 
 def test_fake_cases_cover_the_oracles_and_graph_builders():
@@ -372,8 +380,11 @@ def test_half_precision_is_refused_by_name(op, dtype):
     label = "Half" if dtype == torch.float16 else "BFloat16"
     pattern = (rf"^energyloss: {op}: ({names}): expected float32 or float64, got {label} "
                rf"\({str(dtype)[6:]}\): {op} computes in float32 or float64 only")
-    with pytest.raises(ValueError, match=pattern):
+    with pytest.raises(ValueError, match=pattern) as raised:
         getattr(ops, op)(*args)
+    # The cast to use, spelt for both front ends (C++ users read it too).
+    assert (".float() or .double() in Python, .to(torch::kFloat) or .to(torch::kDouble) in C++"
+            in str(raised.value))
 
 
 def test_half_precision_bond_parameters_are_converted():
@@ -498,3 +509,88 @@ def test_aot_autograd_traces_through_the_inner_op(op, inner):
     assert f"energyloss.{inner}" in graphs[0]
     for ours, expected in zip(results[1], results[0]):
         torch.testing.assert_close(ours, expected, rtol=1e-12, atol=0)
+
+
+# The ops of the LibTorch adapters in common/src/torch (CALLS' first part).
+# The oracle and coefficient ops (common/src/oracles) check their tensors in
+# their own order and are not covered yet.
+ADAPTER_OPS = {"mse_loss", "mae_loss", "kabsch_mse", "kabsch_align", "ising_energy",
+               "local_fields", "local_field_energy_loss", "spin_bce_loss", "spin_margin_loss",
+               "spin_true_energy_loss", "ising_ground_state", "sparse_rigid_edges", "rigidity",
+               "automorphisms", "symmetrize_edges"}
+
+
+def _undefined_tensor_calls():
+    """{op: valid positional arguments}: the adapters' ops in CALLS, the pair
+    ops and the device-generic diffusion helpers."""
+    pred, ref = _double(2, 4, 3, seed=1), _double(2, 4, 3, seed=2)
+    alpha, sigma = torch.tensor([0.8, 0.6], dtype=torch.float64), torch.tensor(
+        [0.6, 0.8], dtype=torch.float64)
+    calls = {op: CALLS[op][0] for op in ADAPTER_OPS}
+    calls.update({
+        "pair_energy_loss": (pred, ref),
+        "pair_energy_terms": (pred, ref),
+        "x0_from_eps": (pred, ref, alpha, sigma),
+        "eps_weight": (alpha, sigma),
+        "x0_from_velocity": (pred, ref, alpha),
+        "flow_weight": (alpha,),
+        "noise_schedule": (alpha,),
+    })
+    return calls
+
+
+UNDEFINED_CALLS = _undefined_tensor_calls()
+UNDEFINED_CASES = [(op, k, a.name) for op in sorted(UNDEFINED_CALLS)
+                   for k, a in enumerate(_schema(op).arguments)
+                   if str(a.type) == "Tensor" and k < len(UNDEFINED_CALLS[op])]
+
+
+@pytest.mark.parametrize("op,position,argument", UNDEFINED_CASES,
+                         ids=[f"{op}-{name}" for op, _, name in UNDEFINED_CASES])
+def test_none_for_a_required_tensor_is_refused_naming_op_and_argument(op, position, argument):
+    """None for a required Tensor reaches the op as an undefined tensor (what
+    torch::Tensor() is in C++; tests/cpp/torch_test_argument_checks.cpp):
+    refused by name (torch_ops::require_defined), not with c10's "tensor does
+    not have a device"."""
+    _refused_with(op, UNDEFINED_CALLS[op], position, None,
+                  rf"^energyloss: {op}: {argument}: got an undefined tensor \(a "
+                  r"default-constructed torch::Tensor in C\+\+, None in Python\)")
+
+
+def test_undefined_cases_cover_every_family():
+    covered = {op for op, _, _ in UNDEFINED_CASES}
+    assert {"pair_energy_loss", "pair_energy_terms", "mse_loss", "kabsch_align",
+            "spin_true_energy_loss", "ising_ground_state", "symmetrize_edges",
+            "x0_from_eps", "noise_schedule"} <= covered
+    assert len(UNDEFINED_CASES) >= 40
+
+
+# Ops whose floating tensors share one dtype (no conversion): each floating
+# argument but the first, in float32 next to float64 others.
+SAME_DTYPE_OPS = {"mse_loss", "mae_loss", "kabsch_mse", "kabsch_align", "ising_energy",
+                  "local_fields", "local_field_energy_loss", "spin_bce_loss", "spin_margin_loss",
+                  "spin_true_energy_loss", "ising_ground_state", "pair_energy_loss",
+                  "pair_energy_terms", "x0_from_eps", "x0_from_velocity"}
+MIXED_CASES = [(op, k, a.name) for op in sorted(SAME_DTYPE_OPS)
+               for k, a in list(enumerate(_schema(op).arguments))[1:len(UNDEFINED_CALLS[op])]
+               if isinstance(UNDEFINED_CALLS[op][k], torch.Tensor)
+               and UNDEFINED_CALLS[op][k].is_floating_point()
+               and not (op.startswith("x0_from") and a.name in ("alpha", "sigma", "t"))]
+
+
+@pytest.mark.parametrize("op,position,argument", MIXED_CASES,
+                         ids=[f"{op}-{name}" for op, _, name in MIXED_CASES])
+def test_float32_next_to_float64_is_refused_naming_op_and_both_arguments(op, position, argument):
+    """The noise levels of x0_from_* are converted to x_t's dtype by design
+    (levels, not data), so they are not among these."""
+    pattern = (rf"^energyloss: {op}: {argument} has dtype Float but (\w+) has dtype Double; "
+               r"convert one of them \(\.float\(\) or \.double\(\)\)")
+    raised = _refused_with(op, UNDEFINED_CALLS[op], position,
+                           UNDEFINED_CALLS[op][position].float(), pattern)
+    other = re.match(pattern, str(raised.value)).group(1)
+    assert other != argument and other in [a.name for a in _schema(op).arguments]
+
+
+def test_mixed_cases_cover_the_spin_baseline_and_pair_ops():
+    covered = {op for op, _, _ in MIXED_CASES}
+    assert SAME_DTYPE_OPS == covered

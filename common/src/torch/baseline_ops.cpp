@@ -42,7 +42,7 @@ struct BaselineArguments {
     require_devices(op, pred, ref, mask);
     // pred's dtype first: under torch.autocast pred may be bfloat16 and ref not.
     torch_ops::require_float_or_double(op, "pred", pred);
-    torch_ops::require_same_shape(ref, "ref", pred, "pred");
+    torch_ops::require_same_shape(op, ref, "ref", pred, "pred");
     layout = torch_ops::batch_layout(op, pred, mask, "pred");
     // The kernel's size checks, here too for meta tensors (which never reach
     // the kernel) and for N = 0 (kabsch_align's empty output has no data).

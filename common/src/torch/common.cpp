@@ -19,6 +19,7 @@ std::string op_or_this(const char* op) {
 // so the ops with Meta kernels can trace with them.
 void require_cpu_device(const char* op, const char* argument, const torch::Tensor& tensor,
                         const char* explanation) {
+  require_defined(op, argument, tensor);
   if (tensor.device().is_cpu()) return;
   if (explanation != nullptr) {
     fail(op_prefix(op), argument, ": expected a CPU tensor, got one on ", tensor.device(), ": ",
@@ -34,6 +35,12 @@ void require_cpu_device(const char* op, const char* argument, const torch::Tenso
 }
 
 }  // namespace
+
+void require_defined(const char* op, const char* argument, const torch::Tensor& tensor) {
+  require(tensor.defined(), op_prefix(op), argument,
+          ": got an undefined tensor (a default-constructed torch::Tensor in C++, None in "
+          "Python); pass a tensor, or leave an optional argument out (std::nullopt, None)");
+}
 
 bool shapes_only(const torch::Tensor& tensor) {
   return tensor.is_meta() || (tensor.has_storage() && tensor.storage().device().is_meta());
@@ -53,13 +60,15 @@ void require_cpu(const char* op, const char* argument, const torch::Tensor& tens
 }
 
 void require_float_or_double(const char* op, const char* argument, const torch::Tensor& tensor) {
+  require_defined(op, argument, tensor);
   const torch::ScalarType dtype = tensor.scalar_type();
   if (dtype == torch::kFloat || dtype == torch::kDouble) return;
   if (dtype == torch::kHalf || dtype == torch::kBFloat16) {
     fail(op_prefix(op), argument, ": expected float32 or float64, got ", dtype, " (",
          dtype == torch::kHalf ? "float16" : "bfloat16", "): ", op_or_this(op),
-         " computes in float32 or float64 only; convert with .float() or .double() (outside "
-         "torch.autocast, or cast the op's inputs inside it)");
+         " computes in float32 or float64 only; convert with .float() or .double() in Python, "
+         ".to(torch::kFloat) or .to(torch::kDouble) in C++ (outside torch.autocast, or cast the "
+         "op's inputs inside it)");
   }
   fail(op_prefix(op), argument, ": expected float32 or float64, got ", dtype);
 }
@@ -75,6 +84,7 @@ void require_cpu_or_meta(
   for (const auto& entry : tensors) {
     if (entry.second == nullptr) continue;
     const torch::Tensor& tensor = *entry.second;
+    require_defined(op, entry.first, tensor);
     if (!tensor.device().is_meta()) require_cpu_device(op, entry.first, tensor, nullptr);
     if (first == nullptr) {
       first = &entry;
@@ -88,6 +98,8 @@ void require_cpu_or_meta(
 
 BatchLayout batch_layout(const char* op, torch::Tensor& positions,
                          std::optional<torch::Tensor>& mask, const char* name) {
+  require_defined(op, name, positions);
+  if (mask.has_value()) require_defined(op, "mask", *mask);
   require(positions.dim() == 3, op_prefix(op), name, ": expected shape [B, N, d], got ",
           positions.sizes());
   require_cpu_or_meta(op, {{name, &positions}});
@@ -110,13 +122,22 @@ BatchLayout batch_layout(const char* op, torch::Tensor& positions,
   return layout;
 }
 
-void require_same_shape(const torch::Tensor& tensor, const char* name,
+void require_same_dtype(const char* op, const torch::Tensor& tensor, const char* name,
                         const torch::Tensor& reference, const char* reference_name) {
-  require(tensor.sizes() == reference.sizes(), name, " has shape ", tensor.sizes(), " but ",
-          reference_name, " has shape ", reference.sizes());
-  require(tensor.scalar_type() == reference.scalar_type(), name, " has dtype ",
+  require_defined(op, reference_name, reference);
+  require_defined(op, name, tensor);
+  require(tensor.scalar_type() == reference.scalar_type(), op_prefix(op), name, " has dtype ",
           tensor.scalar_type(), " but ", reference_name, " has dtype ", reference.scalar_type(),
           "; convert one of them (.float() or .double())");
+}
+
+void require_same_shape(const char* op, const torch::Tensor& tensor, const char* name,
+                        const torch::Tensor& reference, const char* reference_name) {
+  require_defined(op, reference_name, reference);
+  require_defined(op, name, tensor);
+  require(tensor.sizes() == reference.sizes(), op_prefix(op), name, " has shape ", tensor.sizes(),
+          " but ", reference_name, " has shape ", reference.sizes());
+  require_same_dtype(op, tensor, name, reference, reference_name);
 }
 
 torch::Tensor reduce(const torch::Tensor& per_system, const std::string& reduction) {

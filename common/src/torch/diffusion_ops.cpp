@@ -3,6 +3,8 @@
 // validate every noise level first, so errors read the same from C++ and Python.
 #include <torch/library.h>
 
+#include <initializer_list>
+#include <utility>
 #include <vector>
 
 #include "energyloss/diffusion.h"
@@ -14,6 +16,12 @@ namespace energyloss {
 namespace {
 
 using torch::Tensor;
+
+// Every argument of `op` defined ({name, tensor}), before any is read.
+void require_defined(const char* op,
+                     std::initializer_list<std::pair<const char*, const Tensor*>> tensors) {
+  for (const auto& [name, tensor] : tensors) torch_ops::require_defined(op, name, *tensor);
+}
 
 void require_floating(const Tensor& tensor, const char* name) {
   require(tensor.is_floating_point(), name, ": expected a floating-point tensor, got ",
@@ -69,8 +77,10 @@ std::tuple<Tensor, Tensor> noise_schedule_op(const Tensor& t, const std::string&
 
 Tensor x0_from_eps(const Tensor& x_t, const Tensor& eps_hat, const Tensor& alpha,
                    const Tensor& sigma) {
+  require_defined("x0_from_eps",
+                  {{"x_t", &x_t}, {"eps_hat", &eps_hat}, {"alpha", &alpha}, {"sigma", &sigma}});
   require_floating(x_t, "x_t");
-  torch_ops::require_same_shape(eps_hat, "eps_hat", x_t, "x_t");
+  torch_ops::require_same_shape("x0_from_eps", eps_hat, "eps_hat", x_t, "x_t");
   const Tensor a = along_leading(alpha, "alpha", x_t, "x_t");
   const Tensor s = along_leading(sigma, "sigma", x_t, "x_t");
   const auto levels = flat_values({a, s}, "alpha, sigma");
@@ -81,6 +91,7 @@ Tensor x0_from_eps(const Tensor& x_t, const Tensor& eps_hat, const Tensor& alpha
 }
 
 Tensor eps_weight(const Tensor& alpha, const Tensor& sigma) {
+  require_defined("eps_weight", {{"alpha", &alpha}, {"sigma", &sigma}});
   require_floating(alpha, "alpha");
   require_floating(sigma, "sigma");
   const auto levels = flat_values({alpha, sigma}, "alpha, sigma");
@@ -91,8 +102,9 @@ Tensor eps_weight(const Tensor& alpha, const Tensor& sigma) {
 }
 
 Tensor x0_from_velocity(const Tensor& x_t, const Tensor& velocity, const Tensor& t) {
+  require_defined("x0_from_velocity", {{"x_t", &x_t}, {"velocity", &velocity}, {"t", &t}});
   require_floating(x_t, "x_t");
-  torch_ops::require_same_shape(velocity, "velocity", x_t, "x_t");
+  torch_ops::require_same_shape("x0_from_velocity", velocity, "velocity", x_t, "x_t");
   const Tensor time = along_leading(t, "t", x_t, "x_t");
   const Tensor times = flat_values({time}, "t")[0];
   const double* values = times.data_ptr<double>();
@@ -101,6 +113,7 @@ Tensor x0_from_velocity(const Tensor& x_t, const Tensor& velocity, const Tensor&
 }
 
 Tensor flow_weight(const Tensor& t) {
+  torch_ops::require_defined("flow_weight", "t", t);
   require_floating(t, "t");
   const Tensor times = flat_values({t}, "t")[0];
   const double* values = times.data_ptr<double>();

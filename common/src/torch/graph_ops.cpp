@@ -15,6 +15,7 @@ namespace {
 using torch::Tensor;
 
 EdgeList edge_list(const char* op, const Tensor& edges, const char* name) {
+  torch_ops::require_defined(op, name, edges);
   require(edges.dim() == 2 && edges.size(1) == 2, op, ": ", name, ": expected shape [E, 2], got ",
           edges.sizes());
   require(edges.scalar_type() == torch::kLong, op, ": ", name, ": expected int64, got ",
@@ -34,6 +35,7 @@ Tensor edge_tensor(const EdgeList& edges) {
 
 // Contiguous CPU float/double [N, d] positions.
 Tensor point_set(const char* op, const Tensor& points, const char* name) {
+  torch_ops::require_defined(op, name, points);
   require(points.dim() == 2, op, ": ", name, ": expected shape [N, d], got ", points.sizes());
   torch_ops::require_floating_cpu(op, name, points);
   return points.contiguous();
@@ -122,6 +124,7 @@ std::tuple<Tensor, bool> automorphisms(const Tensor& ref, double tolerance, int6
   options.max_count = max_count;
   Tensor label_values;
   if (labels.has_value()) {
+    torch_ops::require_defined("automorphisms", "labels", *labels);
     require(labels->dim() == 1 && labels->size(0) == n, "automorphisms: labels: expected shape [",
             n, "], got ", labels->sizes());
     require(labels->scalar_type() == torch::kLong, "automorphisms: labels: expected int64, got ",
@@ -142,6 +145,7 @@ std::tuple<Tensor, bool> automorphisms(const Tensor& ref, double tolerance, int6
 
 std::tuple<Tensor, Tensor> symmetrize_edges(const Tensor& edges, const Tensor& permutations) {
   const EdgeList list = edge_list("symmetrize_edges", edges, "edges");
+  torch_ops::require_defined("symmetrize_edges", "permutations", permutations);
   require(permutations.dim() == 2 && permutations.size(0) >= 1,
           "symmetrize_edges: permutations: expected shape [G, N] with G >= 1, got ",
           permutations.sizes());

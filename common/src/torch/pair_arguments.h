@@ -47,6 +47,12 @@ CoefficientSpec coefficient_spec(const PairLossOptions& options);
 void require_on_device(const char* op, const char* name, const Tensor& tensor,
                        const torch::Device& device);
 
+// Error naming `op` and the argument unless each tensor given is defined
+// (an undefined torch::Tensor, or None for a required tensor in Python).
+void require_defined(const char* op, const Tensor& pred, const Tensor& ref,
+                     const c10::optional<Tensor>& mask, const c10::optional<Tensor>& edges,
+                     const c10::optional<Tensor>& edge_weights);
+
 // The tensors of one call, checked without reading any data (so the same
 // checks serve CPU, CUDA and meta tensors): shapes, dtypes (float32/float64;
 // float16 and bfloat16 refused by name), every tensor on pred's device.

@@ -53,14 +53,25 @@ void require_on_device(const char* op, const char* name, const Tensor& tensor,
           device, "; pass every tensor on one device");
 }
 
+void require_defined(const char* op, const Tensor& pred, const Tensor& ref,
+                     const c10::optional<Tensor>& mask, const c10::optional<Tensor>& edges,
+                     const c10::optional<Tensor>& edge_weights) {
+  torch_ops::require_defined(op, "pred", pred);
+  torch_ops::require_defined(op, "ref", ref);
+  if (mask.has_value()) torch_ops::require_defined(op, "mask", *mask);
+  if (edges.has_value()) torch_ops::require_defined(op, "edges", *edges);
+  if (edge_weights.has_value()) torch_ops::require_defined(op, "edge_weights", *edge_weights);
+}
+
 PairArguments::PairArguments(const char* op, const Tensor& pred_in, const Tensor& ref_in,
                              const c10::optional<Tensor>& mask_in,
                              const c10::optional<Tensor>& edges_in,
                              const c10::optional<Tensor>& weights_in) {
+  require_defined(op, pred_in, ref_in, mask_in, edges_in, weights_in);
   // pred's dtype first: an autocast float16 prediction against a float32
   // reference is refused naming the op and float16, not as a dtype mismatch.
   torch_ops::require_float_or_double(op, "pred", pred_in);
-  torch_ops::require_same_shape(ref_in, "ref", pred_in, "pred");
+  torch_ops::require_same_shape(op, ref_in, "ref", pred_in, "pred");
   require(pred_in.dim() == 3, op, ": pred: expected shape [B, N, d], got ", pred_in.sizes());
   const auto same_device = [&](const char* name, const Tensor& tensor) {
     require_on_device(op, name, tensor, pred_in.device());
@@ -194,6 +205,7 @@ struct OnDevice {
 OnDevice on_pred_device(const char* op, const Tensor& pred, const Tensor& ref,
                         const c10::optional<Tensor>& mask, const c10::optional<Tensor>& edges,
                         const c10::optional<Tensor>& edge_weights) {
+  require_defined(op, pred, ref, mask, edges, edge_weights);
   const torch::Device device = pred.device();
   if (device.is_cuda()) {
     require(has_cuda_kernel(), op, ": pred is on ", device,

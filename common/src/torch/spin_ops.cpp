@@ -25,13 +25,6 @@ using torch::Tensor;
 using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
 
-void require_same_dtype(const Tensor& tensor, const char* name, const Tensor& reference,
-                        const char* reference_name) {
-  require(tensor.scalar_type() == reference.scalar_type(), name, " has dtype ",
-          tensor.scalar_type(), " but ", reference_name, " has dtype ", reference.scalar_type(),
-          "; convert one of them (.float() or .double())");
-}
-
 // Contiguous couplings of a batch of L x L lattices, checked against B and L;
 // `op` names the op in errors.
 struct Couplings {
@@ -43,7 +36,7 @@ struct Couplings {
       : batch(batch_size), side(lattice_side) {
     require(side >= 1, shape_source, ": lattice side L must be >= 1, got ", side);
     torch_ops::require_float_or_double(op, "Jh", Jh);
-    require_same_dtype(Jv, "Jv", Jh, "Jh");
+    torch_ops::require_same_dtype(op, Jv, "Jv", Jh, "Jh");
     require(Jh.sizes() == torch::IntArrayRef({batch, side, side - 1}),
             "Jh: expected shape [B, L, L-1] = [", batch, ", ", side, ", ", side - 1, "] to match ",
             shape_source, ", got ", Jh.sizes());
@@ -60,7 +53,7 @@ struct Couplings {
     torch_ops::require_float_or_double(op, name, sites);
     require(sites.dim() == 3 && sites.size(1) == sites.size(2), name,
             ": expected shape [B, L, L], got ", sites.sizes());
-    require_same_dtype(Jh, "Jh", sites, name);
+    torch_ops::require_same_dtype(op, Jh, "Jh", sites, name);
     return Couplings(op, Jh, Jv, sites.size(0), sites.size(1), name);
   }
 
@@ -102,7 +95,7 @@ Tensor classification_loss(const char* op, const Tensor& logits, const Tensor& t
                            Call call) {
   torch_ops::require_float_or_double(op, "logits", logits);
   require(logits.dim() >= 1, "logits: expected shape [B, ...], got a scalar");
-  torch_ops::require_same_shape(target, "target", logits, "logits");
+  torch_ops::require_same_shape(op, target, "target", logits, "logits");
   const Tensor input = logits.detach().contiguous();
   const Tensor labels = target.detach().contiguous();
   const int64_t batch = logits.size(0);
@@ -183,7 +176,7 @@ std::tuple<Tensor, Tensor> spin_kernel(const std::string& op_name, const Tensor&
   } else if (op_name == "local_field_energy_loss") {
     const Couplings couplings =
         Couplings::for_sites(op, input, "logits", given(Jh, op, "Jh"), given(Jv, op, "Jv"));
-    torch_ops::require_same_shape(given(target, op, "target"), "target", input, "logits");
+    torch_ops::require_same_shape(op, given(target, op, "target"), "target", input, "logits");
     const Tensor labels = target->detach().contiguous();
     value = lattice_loss(input, couplings, wanted, [&](auto lattice, auto* z, auto* loss, auto* g) {
       using T = std::remove_const_t<std::remove_pointer_t<decltype(z)>>;

@@ -13,6 +13,15 @@
 
 namespace energyloss::torch_ops {
 
+// Error unless `tensor` is defined: an undefined tensor (a default-constructed
+// torch::Tensor in C++, or None passed to an op's required Tensor argument in
+// Python) is refused naming `op` and `argument`, before c10 could fail with
+// "tensor does not have a device" or the like. The checks below (require_cpu,
+// require_float_or_double, require_cpu_or_meta) make it first; an op calls it
+// itself for an argument it reads before any of them, and for an optional
+// argument that holds a tensor.
+void require_defined(const char* op, const char* argument, const torch::Tensor& tensor);
+
 // The device and dtype checks of every op with CPU-only code (one place, so
 // every op refuses the same way). `op` is the op's name in
 // torch.ops.energyloss, `argument` the schema's name of the tensor; both and
@@ -53,8 +62,13 @@ void require_cpu_or_meta(
 BatchLayout batch_layout(const char* op, torch::Tensor& positions,
                          std::optional<torch::Tensor>& mask, const char* name);
 
-// Same shape and dtype as `reference`, or an error naming both arguments.
-void require_same_shape(const torch::Tensor& tensor, const char* name,
+// Same dtype as `reference`, or an error naming `op`, both arguments and both
+// dtypes (float32 and float64 are never mixed silently).
+void require_same_dtype(const char* op, const torch::Tensor& tensor, const char* name,
+                        const torch::Tensor& reference, const char* reference_name);
+// Same shape and dtype as `reference`, or an error naming `op` and both
+// arguments.
+void require_same_shape(const char* op, const torch::Tensor& tensor, const char* name,
                         const torch::Tensor& reference, const char* reference_name);
 
 // LibTorch 1.13 registers ops with c10::optional (a type distinct from

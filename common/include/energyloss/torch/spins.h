@@ -1,7 +1,8 @@
 // LibTorch front end of the spin kernels (energyloss/spins.h), registered as
 // torch.ops.energyloss.<name>. All tensors are CPU float32 or float64 of one
 // dtype (or all on the meta device, shapes only, except ising_ground_state;
-// other devices are refused): spins / logits / target [B, L, L], couplings
+// other devices are refused; so are mixed dtypes and undefined tensors,
+// naming the op and the arguments): spins / logits / target [B, L, L], couplings
 // Jh [B, L, L-1] (bond (r, c)-(r, c+1)) and Jv [B, L-1, L] (bond
 // (r, c)-(r+1, c)). Targets are exactly +-1. Losses are per system, then
 // reduced over the batch with reduction "none" ([B]), "sum" or "mean".
