@@ -192,5 +192,40 @@ TEST(TorchArgumentChecks, HalfPrecisionNamesTheCppCast) {
        ".float() or .double() in Python", ".to(torch::kFloat) or .to(torch::kDouble) in C++"});
 }
 
+// The weights are constants: without the refusal the loss had a grad_fn (from
+// pred) and the weights silently kept no gradient.
+TEST(TorchArgumentChecks, EdgeWeightsThatRequireGradAreRefused) {
+  const Tensor pred = randn({2, 4, 3}, 1), ref = randn({2, 4, 3}, 2);
+  const Tensor edges = torch::tensor({0, 1, 1, 2, 2, 3}, torch::kLong).view({3, 2});
+  const Tensor weights = torch::tensor({1.0, 2.0, 3.0}, torch::kDouble).requires_grad_();
+  PairLossOptions options;
+  options.coeff = "explicit";
+  options.reduction = "none";
+  expect_error(
+      [&] {
+        pair_energy_loss(pred.clone().requires_grad_(), ref, options, std::nullopt, edges, weights);
+      },
+      "energyloss: pair_energy_loss: edge_weights requires grad, but pair_energy_loss is "
+      "not differentiable with respect to edge_weights; the weights are constants: pass "
+      "edge_weights.detach()");
+  // Detached, or with autograd off, the same weights give the explicit-k
+  // energy: sum over edges of k/2 (|r_i - r_j| - |p_i - p_j|)^2.
+  const auto distance = [&](const Tensor& x, int64_t i, int64_t j) {
+    return (x.select(1, i) - x.select(1, j)).norm(2, -1);
+  };
+  Tensor expected = torch::zeros({2}, torch::kDouble);
+  for (int64_t e = 0; e < 3; ++e) {
+    const int64_t i = edges[e][0].item<int64_t>(), j = edges[e][1].item<int64_t>();
+    expected +=
+        0.5 * weights[e].item<double>() * (distance(ref, i, j) - distance(pred, i, j)).square();
+  }
+  const Tensor detached =
+      pair_energy_loss(pred, ref, options, std::nullopt, edges, weights.detach());
+  EXPECT_TRUE(torch::allclose(detached, expected, 1e-12, 1e-12));
+  torch::NoGradGuard no_grad;
+  EXPECT_TRUE(
+      torch::equal(pair_energy_loss(pred, ref, options, std::nullopt, edges, weights), detached));
+}
+
 }  // namespace
 }  // namespace energyloss

@@ -105,6 +105,48 @@ def test_explicit_edges_and_weights():
     torch.testing.assert_close(ours, (0.5 * k * (r - r0) ** 2).sum(1))
 
 
+@pytest.mark.parametrize("edges_kind", ["tensor", "sparse"])
+def test_edge_weights_that_require_grad_are_refused_by_name(edges_kind):
+    """The loss has no gradient with respect to edge_weights (constants): weights
+    that require grad used to be accepted and silently keep .grad None; now
+    refused by name while autograd records. Without autograd recording, the
+    same weights give the explicit-k energy, computed here independently."""
+    pred, ref = random_batch(2, 6, 3, seed=3)
+    if edges_kind == "tensor":
+        edges = torch.tensor([[0, 1], [1, 2], [2, 3], [3, 4], [4, 5], [5, 0], [0, 3]])
+        k = torch.tensor([1.0, 2.0, 0.5, 1.5, 1.0, 3.0, 0.25], dtype=torch.float64)
+    else:  # the wrapper multiplies the sparse graph's weights into them
+        edges = "sparse"
+        k = torch.tensor(2.0, dtype=torch.float64)
+    weights = k.clone().requires_grad_()
+    p = pred.clone().requires_grad_()
+    message = ("energyloss: pair_energy_loss: edge_weights requires grad, but pair_energy_loss "
+               "is not differentiable with respect to edge_weights; the weights are constants: "
+               "pass edge_weights.detach()")
+    with pytest.raises(ValueError) as raised:
+        energyloss.pair_energy_loss(p, ref, coeff="explicit", edges=edges, edge_weights=weights)
+    assert str(raised.value).splitlines()[0] == message
+    assert weights.grad is None
+    if edges_kind == "sparse":
+        return
+    i, j = edges[:, 0], edges[:, 1]
+    r = (pred[:, i] - pred[:, j]).norm(dim=-1)
+    r0 = (ref[:, i] - ref[:, j]).norm(dim=-1)
+    expected = (0.5 * k * (r - r0) ** 2).sum(1)
+    detached = energyloss.pair_energy_loss(p, ref, coeff="explicit", edges=edges,
+                                           edge_weights=weights.detach(), reduction="none")
+    torch.testing.assert_close(detached, expected)
+    with torch.no_grad():
+        torch.testing.assert_close(energyloss.pair_energy_loss(
+            p, ref, coeff="explicit", edges=edges, edge_weights=weights, reduction="none"), expected)
+    # pair_energy_terms has no autograd at all (pred and ref are taken as
+    # constants too): it takes such weights, and its outputs have no graph.
+    energy, _, pairs = energyloss.pair_energy_terms(p, ref, coeff="explicit", edges=edges,
+                                                    edge_weights=weights)
+    torch.testing.assert_close(energy, expected)
+    assert energy.grad_fn is None and pairs.tolist() == [7, 7]
+
+
 @pytest.mark.parametrize("layout", ["shared", "per_system"])
 @pytest.mark.parametrize("coeff", ["exp", "explicit"])
 def test_an_empty_edge_list_has_no_pairs(layout, coeff):

@@ -136,7 +136,9 @@ def pair_energy_loss(pred, ref, mask=None, coeff="exp", k0=None, edges="complete
             2d-regular graph per system, see ``sparse_rigid_edges``) or an
             int tensor ``[E, 2]`` shared by the batch / ``[B, E, 2]`` per
             system (rows of -1 are padding).
-        edge_weights: ``[E]`` / ``[B, E]`` multiplying k (not differentiable).
+        edge_weights: ``[E]`` / ``[B, E]`` multiplying k. Constants, not
+            differentiable: while autograd records, weights that require grad
+            are refused with a ValueError naming them (pass ``.detach()``).
         reduction: ``"none"`` (per system ``[B]``), ``"sum"``, ``"mean"``
             (over systems) or ``"mean_pair"`` (each system's energy divided by
             its pair count, averaged over systems). An empty batch ``[0, N, d]``
@@ -165,7 +167,8 @@ def pair_energy_loss(pred, ref, mask=None, coeff="exp", k0=None, edges="complete
 def pair_energy_terms(pred, ref, mask=None, coeff="exp", k0=None, edges=None, edge_weights=None,
                       per_atom=None, length_scale=1.0, eps=1e-5, cutoff=None):
     """Per-system energies ``[B]``, per-atom shares ``[B, N]`` (each atom gets
-    half of each of its pairs) and pair counts ``[B]``; no autograd."""
+    half of each of its pairs) and pair counts ``[B]``; no autograd (inputs
+    that require grad are taken as constants)."""
     _refuse_edge_tuple(edges)
     pred, ref, mask, _ = _as_batch(pred, ref, mask)
     return ops.pair_energy_terms(pred, ref, mask, coeff, k0, per_atom, float(length_scale),

@@ -1,5 +1,7 @@
 #include "energyloss/torch/common.h"
 
+#include <torch/autograd.h>
+
 #include "energyloss/error.h"
 
 namespace energyloss::torch_ops {
@@ -94,6 +96,13 @@ void require_cpu_or_meta(
             tensor.device(), " but ", first->first, " is on ", first->second->device(),
             "; pass every tensor on one device");
   }
+}
+
+void refuse_gradient(const char* op, const char* argument, const torch::Tensor& tensor,
+                     const char* advice) {
+  require(!(tensor.defined() && tensor.requires_grad() && torch::GradMode::is_enabled()),
+          op_prefix(op), argument, " requires grad, but ", op_or_this(op),
+          " is not differentiable with respect to ", argument, "; ", advice);
 }
 
 BatchLayout batch_layout(const char* op, torch::Tensor& positions,

@@ -308,6 +308,11 @@ Tensor pair_energy_loss(const Tensor& pred, const Tensor& ref, const PairLossOpt
   const pair_ops::OnDevice moved =
       pair_ops::on_pred_device("pair_energy_loss", pred, ref, torch_ops::to_c10(mask),
                                torch_ops::to_c10(edges), torch_ops::to_c10(edge_weights));
+  // The weights are constants: the loss has no gradient with respect to them.
+  if (edge_weights.has_value()) {
+    torch_ops::refuse_gradient("pair_energy_loss", "edge_weights", *edge_weights,
+                               "the weights are constants: pass edge_weights.detach()");
+  }
   const auto outputs = pair_ops::PairEnergyFunction::apply(
       pred, ref, torch_ops::to_c10(mask), moved.edges, moved.edge_weights, options);
   const Tensor& energy = outputs[0];

@@ -285,10 +285,7 @@ struct LocalFieldsFunction : public torch::autograd::Function<LocalFieldsFunctio
 // is refused by name rather than left without a gradient.
 void refuse_gradient_through(const char* op, const char* name,
                              const c10::optional<Tensor>& tensor) {
-  require(
-      !(tensor && tensor->defined() && tensor->requires_grad() && torch::GradMode::is_enabled()),
-      op, ": ", name, " requires grad, but ", op, " is not differentiable with respect to ", name,
-      "; detach it");
+  if (tensor.has_value()) torch_ops::refuse_gradient(op, name, *tensor);
 }
 
 void refuse_gradients(const char* op, const c10::optional<Tensor>& target,

@@ -54,6 +54,14 @@ void require_floating_cpu(const char* op, const char* argument, const torch::Ten
 void require_cpu_or_meta(
     const char* op, std::initializer_list<std::pair<const char*, const torch::Tensor*>> tensors);
 
+// While autograd records (GradMode enabled), error if `tensor` requires
+// grad: "<op>: <argument> requires grad, but <op> is not differentiable with
+// respect to <argument>; <advice>". For the arguments an op has no gradient
+// for (spin targets and couplings, pair edge weights), which would otherwise
+// silently get none.
+void refuse_gradient(const char* op, const char* argument, const torch::Tensor& tensor,
+                     const char* advice = "detach it");
+
 // Checks `positions` is [B, N, d] float32/float64 on the CPU, and `mask` (if
 // given) is boolean [B, N] on the CPU (or both on the meta device, shapes
 // only: the layout's mask pointer is then null); returns contiguous copies in

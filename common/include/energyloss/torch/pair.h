@@ -32,7 +32,10 @@ struct PairLossOptions {
 //   see README "GPU through PyTorch") or meta (shapes only); ref and mask on
 //   pred's device; CPU edges / edge_weights are copied to it. Otherwise, and
 //   for float16 / bfloat16, an Error names the op, the argument and why.
-// Differentiable wrt pred and ref.
+// Differentiable wrt pred and ref. edge_weights are constants: while
+//   autograd records, weights that require grad are refused (Error naming
+//   them: pass edge_weights.detach()). An undefined tensor (torch::Tensor())
+//   is refused by name; leave an optional argument out with std::nullopt.
 torch::Tensor pair_energy_loss(const torch::Tensor& pred, const torch::Tensor& ref,
                                const PairLossOptions& options = {},
                                const std::optional<torch::Tensor>& mask = std::nullopt,
