@@ -227,5 +227,15 @@ TEST(TorchArgumentChecks, EdgeWeightsThatRequireGradAreRefused) {
       torch::equal(pair_energy_loss(pred, ref, options, std::nullopt, edges, weights), detached));
 }
 
+TEST(TorchArgumentChecks, GroundStateCouplingsThatRequireGradAreRefused) {
+  const Tensor Jh = randn({1, 3, 2}, 5), Jv = randn({1, 2, 3}, 6);
+  expect_error([&] { ising_ground_state(Jh.clone().requires_grad_(), Jv); },
+               "energyloss: ising_ground_state: Jh requires grad, but ising_ground_state is not "
+               "differentiable with respect to Jh; detach it");
+  expect_error([&] { ising_ground_state(Jh, Jv.clone().requires_grad_()); },
+               "energyloss: ising_ground_state: Jv requires grad, but ising_ground_state is not "
+               "differentiable with respect to Jv; detach it");
+}
+
 }  // namespace
 }  // namespace energyloss

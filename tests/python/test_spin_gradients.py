@@ -108,9 +108,34 @@ def test_local_fields_second_derivative_with_couplings_not_requiring_grad():
     assert torch.autograd.gradgradcheck(function, (spins,))
 
 
-def test_ground_state_is_not_differentiable_and_says_so_by_having_no_graph():
-    data = lattice(seed=5)
-    Jh, Jv = data["Jh"].requires_grad_(), data["Jv"].requires_grad_()
-    spins, energy = energyloss.ising_ground_state(Jh, Jv)
+def brute_force_ground_energy(Jh, Jv):
+    """Minimum over all 2^(L*L) spin states of -sum J s_i s_j (one system)."""
+    side = Jh.shape[0]
+    states = torch.tensor(list(itertools.product((-1.0, 1.0), repeat=side * side)),
+                          dtype=Jh.dtype).reshape(-1, side, side)
+    energy = -((Jh * states[:, :, :-1] * states[:, :, 1:]).sum((1, 2)) +
+               (Jv * states[:, :-1, :] * states[:, 1:, :]).sum((1, 2)))
+    return energy.min()
+
+
+@pytest.mark.parametrize("needs_grad", [("Jh",), ("Jv",), ("Jh", "Jv")])
+def test_ground_state_refuses_couplings_that_require_grad(needs_grad):
+    """ising_ground_state is not differentiable: couplings that require grad
+    used to be accepted silently (outputs without a graph); now refused by
+    name, as the other spin ops refuse theirs. Without autograd recording the
+    ground state is computed: its energy is the brute-force minimum."""
+    data = lattice(seed=5, side=3)
+    Jh, Jv = (data[n].clone().requires_grad_(n in needs_grad) for n in ("Jh", "Jv"))
+    name = needs_grad[0]
+    message = (f"energyloss: ising_ground_state: {name} requires grad, but ising_ground_state "
+               f"is not differentiable with respect to {name}; detach it")
+    with pytest.raises(ValueError) as raised:
+        energyloss.ising_ground_state(Jh, Jv)
+    assert str(raised.value).splitlines()[0] == message
+    with torch.no_grad():
+        spins, energy = energyloss.ising_ground_state(Jh, Jv)
     assert spins.grad_fn is None and energy.grad_fn is None
-    assert not spins.requires_grad and not energy.requires_grad
+    for b in range(spins.shape[0]):
+        expected = brute_force_ground_energy(Jh[b].detach(), Jv[b].detach())
+        torch.testing.assert_close(energy[b], expected)
+    torch.testing.assert_close(energy, energyloss.ising_energy(spins, Jh.detach(), Jv.detach()))

@@ -97,6 +97,8 @@ def ising_ground_state(Jh, Jv):
 
     Returns ``(spins [B, L, L] of +-1, energies [B])`` minimising
     :func:`ising_energy`. Cost O(L^2 2^L) time and L^2 2^L bits per instance
-    (tens of milliseconds at L = 16); L is limited to 22. Not differentiable.
+    (tens of milliseconds at L = 16); L is limited to 22. Not differentiable:
+    while autograd records, ``Jh`` or ``Jv`` that requires grad is refused
+    with a ValueError naming it (detach it).
     """
     return ops.ising_ground_state(Jh, Jv)

@@ -396,7 +396,10 @@ std::tuple<Tensor, Tensor> ising_ground_state(const Tensor& Jh, const Tensor& Jv
                                 .findSchemaOrThrow("energyloss::_ising_ground_state", "")
                                 .typed<Signature>();
   require_ground_state_devices(Jh, Jv);
-  const at::AutoDispatchBelowADInplaceOrView no_autograd;  // not differentiable
+  // Not differentiable: couplings that require grad are refused as the other
+  // spin ops refuse theirs, not silently left without a gradient.
+  refuse_gradients("ising_ground_state", c10::nullopt, Jh, Jv);
+  const at::AutoDispatchBelowADInplaceOrView no_autograd;
   return inner.call(Jh.detach(), Jv.detach());
 }
 

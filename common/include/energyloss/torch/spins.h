@@ -57,6 +57,8 @@ torch::Tensor spin_true_energy_loss(const torch::Tensor& logits, const torch::Te
                                     const std::string& reduction = "sum");
 
 // Exact ground states (spins [B, L, L] of +-1, energies [B]) for L <= 22.
+// Not differentiable: Jh or Jv that requires grad while autograd records is
+// refused (Error naming it), as the other spin ops refuse couplings.
 std::tuple<torch::Tensor, torch::Tensor> ising_ground_state(const torch::Tensor& Jh,
                                                             const torch::Tensor& Jv);
 
