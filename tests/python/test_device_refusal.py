@@ -21,6 +21,11 @@ reports device 'cuda' for every op, and, where a GPU is present, a CUDA
 tensor. The op list comes from the registered schemas, so a new op fails
 test_every_tensor_op_is_covered until it is listed here. The pair ops
 (pair_energy_loss, pair_energy_terms) get a CUDA path and are tested with it.
+
+The same ops with the pair ops and the diffusion helpers (ADAPTER_OPS and
+UNDEFINED_CALLS) also refuse None for a required Tensor (an undefined tensor,
+torch_ops::require_defined) and float32 next to float64, naming the op and
+the arguments; tests/cpp/torch_test_argument_checks.cpp checks both from C++.
 """
 import re
 
