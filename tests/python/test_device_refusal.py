@@ -22,10 +22,15 @@ tensor. The op list comes from the registered schemas, so a new op fails
 test_every_tensor_op_is_covered until it is listed here. The pair ops
 (pair_energy_loss, pair_energy_terms) get a CUDA path and are tested with it.
 
-The same ops with the pair ops and the diffusion helpers (ADAPTER_OPS and
-UNDEFINED_CALLS) also refuse None for a required Tensor (an undefined tensor,
-torch_ops::require_defined) and float32 next to float64, naming the op and
-the arguments; tests/cpp/torch_test_argument_checks.cpp checks both from C++.
+Every op with a required Tensor (UNDEFINED_CALLS: the ops above, the oracle
+and coefficient ops of common/src/oracles among them, the pair ops, the
+diffusion helpers and the coefficient ops' inner ops; only the adapters'
+inner ops are left out, and a new op fails
+test_every_op_with_a_required_tensor_has_none_cases until it is listed) also
+refuses None for it (an undefined tensor, torch_ops::require_defined), naming
+the op and the argument; the losses (true_energy_loss included) refuse
+float32 next to float64, naming both arguments.
+tests/cpp/torch_test_argument_checks.cpp checks the adapters' ops from C++.
 """
 import re
 
@@ -517,21 +522,30 @@ def test_aot_autograd_traces_through_the_inner_op(op, inner):
 
 
 # The ops of the LibTorch adapters in common/src/torch (CALLS' first part).
-# The oracle and coefficient ops (common/src/oracles) check their tensors in
-# their own order and are not covered yet.
 ADAPTER_OPS = {"mse_loss", "mae_loss", "kabsch_mse", "kabsch_align", "ising_energy",
                "local_fields", "local_field_energy_loss", "spin_bce_loss", "spin_margin_loss",
                "spin_true_energy_loss", "ising_ground_state", "sparse_rigid_edges", "rigidity",
                "automorphisms", "symmetrize_edges"}
+# The oracle and coefficient ops (common/src/oracles: CALLS' second part, there
+# when built with the oracles), and the inner ops of the coefficient ops with
+# Meta kernels, called directly with their public op's arguments: their CPU
+# kernels run the public op's checks, so their errors name the public op.
+ORACLE_OPS = set(CALLS) - ADAPTER_OPS
+ORACLE_INNER_OPS = {"_" + op for op in ORACLE_OPS} & INNER_OPS
+# The adapters' inner ops are reached through their public ops only (the pair
+# ops' too, _is_pair_op): they have no None case of their own.
+ADAPTER_INNER_OPS = {"_baseline_loss", "_kabsch_align", "_spin_value", "_ising_ground_state"}
 
 
 def _undefined_tensor_calls():
-    """{op: valid positional arguments}: the adapters' ops in CALLS, the pair
-    ops and the device-generic diffusion helpers."""
+    """{op: valid positional arguments}: the ops in CALLS (adapters, oracles,
+    coefficient ops), the oracles' inner ops, the pair ops and the
+    device-generic diffusion helpers."""
     pred, ref = _double(2, 4, 3, seed=1), _double(2, 4, 3, seed=2)
     alpha, sigma = torch.tensor([0.8, 0.6], dtype=torch.float64), torch.tensor(
         [0.6, 0.8], dtype=torch.float64)
-    calls = {op: CALLS[op][0] for op in ADAPTER_OPS}
+    calls = {op: CALLS[op][0] for op in ADAPTER_OPS | ORACLE_OPS}
+    calls.update({op: CALLS[op[1:]][0] for op in ORACLE_INNER_OPS})
     calls.update({
         "pair_energy_loss": (pred, ref),
         "pair_energy_terms": (pred, ref),
@@ -556,9 +570,10 @@ def test_none_for_a_required_tensor_is_refused_naming_op_and_argument(op, positi
     """None for a required Tensor reaches the op as an undefined tensor (what
     torch::Tensor() is in C++; tests/cpp/torch_test_argument_checks.cpp):
     refused by name (torch_ops::require_defined), not with c10's "tensor does
-    not have a device"."""
+    not have a device" nor a shape message about a tensor of shape [0]. An
+    oracle inner op (_<op>) names its public op."""
     _refused_with(op, UNDEFINED_CALLS[op], position, None,
-                  rf"^energyloss: {op}: {argument}: got an undefined tensor \(a "
+                  rf"^energyloss: {op.lstrip('_')}: {argument}: got an undefined tensor \(a "
                   r"default-constructed torch::Tensor in C\+\+, None in Python\)")
 
 
@@ -568,6 +583,29 @@ def test_undefined_cases_cover_every_family():
             "spin_true_energy_loss", "ising_ground_state", "symmetrize_edges",
             "x0_from_eps", "noise_schedule"} <= covered
     assert len(UNDEFINED_CASES) >= 40
+    if hasattr(ops, "oracle_evaluate"):  # built with the oracles
+        assert {"oracle_energy", "true_energy_loss", "force_field_coefficients",
+                "harmonic_bond_oracle", "nnls", "seminario_pair_springs",
+                "shell_balanced_coefficients", "_spring_network_hessian"} <= covered
+        assert len(UNDEFINED_CASES) >= 80
+
+
+def _required_tensors(op):
+    return [k for k, a in enumerate(_schema(op).arguments) if str(a.type) == "Tensor"]
+
+
+def test_every_op_with_a_required_tensor_has_none_cases():
+    """Each registered op with a required Tensor argument (from the schemas:
+    a new op fails here until it is listed) is in UNDEFINED_CALLS with every
+    such argument given, unless it is an adapter's inner op; the oracle and
+    coefficient ops (common/src/oracles) included."""
+    required = [op for op in _energyloss_ops() if _required_tensors(op)]
+    missing = [op for op in required if op not in UNDEFINED_CALLS
+               and op not in ADAPTER_INNER_OPS and not _is_pair_op(op)]
+    assert not missing, f"ops with a required Tensor and no None case: {missing}"
+    short = [op for op in UNDEFINED_CALLS if op in required
+             and max(_required_tensors(op)) >= len(UNDEFINED_CALLS[op])]
+    assert not short, f"calls that leave out a required Tensor: {short}"
 
 
 # Ops whose floating tensors share one dtype (no conversion): each floating
@@ -599,3 +637,28 @@ def test_float32_next_to_float64_is_refused_naming_op_and_both_arguments(op, pos
 def test_mixed_cases_cover_the_spin_baseline_and_pair_ops():
     covered = {op for op, _, _ in MIXED_CASES}
     assert SAME_DTYPE_OPS == covered
+
+
+@pytest.mark.skipif(not hasattr(ops, "true_energy_loss"), reason="built without the oracles")
+@pytest.mark.parametrize("single", ["pred", "ref"])
+def test_true_energy_loss_refuses_float32_next_to_float64(single):
+    """pred and ref of one dtype, as in the pair and baseline losses: float32
+    next to float64 (either way round) is refused naming the op, both
+    arguments and both dtypes, not converted to pred's dtype; one dtype, either
+    one, runs (float32 gives the float64 loss to float32 precision)."""
+    oracle, pred, ref = CALLS["true_energy_loss"][0][:3]
+    mixed = {"pred": pred, "ref": ref}
+    mixed[single] = mixed[single].float()
+    label = {name: "Float" if name == single else "Double" for name in ("pred", "ref")}
+    pattern = (rf"^energyloss: true_energy_loss: ref has dtype {label['ref']} but pred has "
+               rf"dtype {label['pred']}; convert one of them \(\.float\(\) or \.double\(\)\)")
+    with pytest.raises(ValueError, match=pattern):
+        ops.true_energy_loss(oracle, mixed["pred"], mixed["ref"], 1.0, "none")
+    with pytest.raises(ValueError, match=pattern):
+        energyloss.true_energy_loss(oracle, mixed["pred"], mixed["ref"], 1.0, reduction="none")
+    double = ops.true_energy_loss(oracle, pred, ref, 1.0, "none")
+    single_precision = ops.true_energy_loss(oracle, pred.float(), ref.float(), 1.0, "none")
+    assert single_precision.dtype == torch.float32
+    expected = oracle.evaluate(pred)[0] - oracle.evaluate(ref)[0]
+    torch.testing.assert_close(double, expected, rtol=1e-12, atol=0)
+    torch.testing.assert_close(single_precision, expected.float(), rtol=1e-4, atol=1e-4)

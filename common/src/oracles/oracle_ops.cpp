@@ -100,7 +100,9 @@ torch::Tensor floating_cpu(const char* op, const torch::Tensor& tensor, const ch
   return tensor.detach().to(torch::kDouble).contiguous();
 }
 
-void require_index_tuples(const torch::Tensor& tuples, int64_t width, const char* name) {
+void require_index_tuples(const char* op, const torch::Tensor& tuples, int64_t width,
+                          const char* name) {
+  torch_ops::require_defined(op, name, tuples);
   require(!tuples.is_floating_point() && !tuples.is_complex() && tuples.dim() == 2 &&
               tuples.size(1) == width,
           name, ": expected an integer tensor [E, ", width, "], got ", tuples.scalar_type(), " ",
@@ -109,7 +111,7 @@ void require_index_tuples(const torch::Tensor& tuples, int64_t width, const char
 
 torch::Tensor index_tuples(const char* op, const torch::Tensor& tuples, int64_t width,
                            const char* name) {
-  require_index_tuples(tuples, width, name);
+  require_index_tuples(op, tuples, width, name);
   torch_ops::require_cpu(op, name, tuples);
   return tuples.to(torch::kLong).contiguous();
 }
@@ -201,6 +203,7 @@ std::tuple<Tensor, Tensor, int64_t, double> force_field_coefficients(
     const Handle& handle, const Tensor& reference, const Tensor& edges, double step,
     c10::optional<double> floor, const std::string& method) {
   EnergyOracle& oracle = oracle_of(handle);
+  torch_ops::require_defined("force_field_coefficients", "reference", reference);
   require(reference.dim() == 2, "reference: expected shape [N, 3], got ", reference.sizes());
   const Tensor positions = oracle_batch("force_field_coefficients", oracle, reference, "reference");
   const Tensor pairs = index_tuples("force_field_coefficients", edges, 2, "edges");
@@ -230,6 +233,7 @@ std::tuple<Tensor, Tensor, int64_t, double> force_field_coefficients(
 Tensor force_field_hessian_tensor(const Handle& handle, const Tensor& reference, double step,
                                   int64_t chunk) {
   EnergyOracle& oracle = oracle_of(handle);
+  torch_ops::require_defined("force_field_hessian", "reference", reference);
   require(reference.dim() == 2, "reference: expected shape [N, 3], got ", reference.sizes());
   const Tensor positions = oracle_batch("force_field_hessian", oracle, reference, "reference");
   HessianOptions options;
@@ -249,6 +253,8 @@ std::tuple<Tensor, Tensor> oracle_evaluate(const Handle& oracle, const Tensor& p
 }
 
 Tensor oracle_energy(const Handle& oracle, const Tensor& positions) {
+  // Before autograd's apply, which reads the device of every tensor.
+  torch_ops::require_defined("oracle_energy", "positions", positions);
   return OracleEnergyFunction::apply(positions, oracle, false)[0];
 }
 
@@ -260,6 +266,7 @@ std::tuple<Tensor, Tensor, Tensor> oracle_evaluate_masked(const Handle& oracle,
 }
 
 std::tuple<Tensor, Tensor> oracle_energy_masked(const Handle& oracle, const Tensor& positions) {
+  torch_ops::require_defined("oracle_energy_masked", "positions", positions);
   const variable_list outputs = OracleEnergyFunction::apply(positions, oracle, true);
   return {outputs[0], outputs[1]};
 }
@@ -268,14 +275,13 @@ Tensor true_energy_loss(const Handle& oracle, const Tensor& pred, const Tensor& 
                         double temperature, const std::string& reduction) {
   require(std::isfinite(temperature) && temperature > 0, "temperature: expected > 0, got ",
           temperature);
-  require(pred.sizes() == ref.sizes(), "ref has shape ", ref.sizes(), " but pred has shape ",
-          pred.sizes());
   torch_ops::require_floating_cpu("true_energy_loss", "pred", pred);
   torch_ops::require_floating_cpu("true_energy_loss", "ref", ref);
+  // One shape and one dtype: float32 next to float64 is refused, not converted.
+  torch_ops::require_same_shape("true_energy_loss", ref, "ref", pred, "pred");
   const Tensor pred_energy = oracle_energy(oracle, pred);
   const Tensor ref_energy = std::get<0>(oracle_evaluate(oracle, ref.detach()));
-  return torch_ops::reduce((pred_energy - ref_energy.to(pred_energy.scalar_type())) / temperature,
-                           reduction);
+  return torch_ops::reduce((pred_energy - ref_energy) / temperature, reduction);
 }
 
 }  // namespace energyloss

@@ -45,7 +45,9 @@ std::string absolute_path(const std::string& file);
 
 // In the helpers below, `op` (the op's name in torch.ops.energyloss) and
 // `name` (the argument's) appear in errors; the device and dtype checks are
-// torch_ops::require_cpu / require_floating_cpu (energyloss/torch/common.h).
+// torch_ops::require_cpu / require_floating_cpu (energyloss/torch/common.h),
+// which refuse an undefined tensor (None in Python) first. An op that reads a
+// tensor before these (its shape, say) calls torch_ops::require_defined itself.
 
 // `tensor` (float32 or float64, CPU) as a contiguous float64 copy.
 torch::Tensor floating_cpu(const char* op, const torch::Tensor& tensor, const char* name);
@@ -61,8 +63,10 @@ torch::Tensor oracle_batch(const char* op, const EnergyOracle& oracle,
 torch::Tensor index_tuples(const char* op, const torch::Tensor& tuples, int64_t width,
                            const char* name);
 // Its shape and dtype check alone (no device check, no data read): also for
-// meta tensors, in the coefficient ops' Meta shape functions.
-void require_index_tuples(const torch::Tensor& tuples, int64_t width, const char* name);
+// meta tensors, in the coefficient ops' Meta shape functions. Both refuse an
+// undefined tensor (None in Python) first, naming `op` and `name`.
+void require_index_tuples(const char* op, const torch::Tensor& tuples, int64_t width,
+                          const char* name);
 
 // `values` reshaped to `shape`, in the dtype of `like`.
 torch::Tensor values_like(const std::vector<double>& values, std::vector<int64_t> shape,

@@ -41,6 +41,8 @@ Handle harmonic_bond_oracle(const Tensor& bonds, const Tensor& k, const Tensor& 
   const char* op = "harmonic_bond_oracle";
   const Tensor pairs = index_tuples(op, bonds, 2, "bonds");
   const int64_t count = pairs.size(0);
+  torch_ops::require_defined(op, "k", k);
+  torch_ops::require_defined(op, "r0", r0);
   require(k.dim() == 1 && k.size(0) == count, "k: expected shape [", count,
           "] to match bonds, got ", k.sizes());
   require(r0.dim() == 1 && r0.size(0) == count, "r0: expected shape [", count,

@@ -52,6 +52,7 @@ using TensorArguments = std::initializer_list<std::pair<const char*, const Tenso
 
 // N of `reference` [N, 3] (float32 or float64).
 int64_t check_reference(const char* op, const Tensor& reference) {
+  torch_ops::require_defined(op, "reference", reference);
   require(reference.dim() == 2 && reference.size(1) == 3 && reference.size(0) >= 1,
           "reference: expected shape [N, 3] with N >= 1, got ", reference.sizes());
   torch_ops::require_float_or_double(op, "reference", reference);
@@ -59,6 +60,7 @@ int64_t check_reference(const char* op, const Tensor& reference) {
 }
 
 void check_square_hessian(const char* op, const Tensor& hessian, int64_t atoms) {
+  torch_ops::require_defined(op, "hessian", hessian);
   require(hessian.dim() == 2 && hessian.size(0) == 3 * atoms && hessian.size(1) == 3 * atoms,
           "hessian: expected shape [3N, 3N] = [", 3 * atoms, ", ", 3 * atoms,
           "] for the reference's N = ", atoms, " atoms, got ", hessian.sizes());
@@ -67,7 +69,8 @@ void check_square_hessian(const char* op, const Tensor& hessian, int64_t atoms) 
 
 // k [E], one constant per row of `edges` [E, 2].
 void check_edge_constants(const char* op, const Tensor& k, const Tensor& edges) {
-  require_index_tuples(edges, 2, "edges");
+  require_index_tuples(op, edges, 2, "edges");
+  torch_ops::require_defined(op, "k", k);
   require(k.dim() == 1 && k.size(0) == edges.size(0), "k: expected shape [", edges.size(0),
           "] to match edges, got ", k.sizes());
   torch_ops::require_float_or_double(op, "k", k);
@@ -83,13 +86,17 @@ Tensor square_hessian(const char* op, const Tensor& hessian, int64_t atoms) {
   return floating_cpu(op, hessian, "hessian");
 }
 
-// The ops without a Meta kernel refuse shape-only tensors first, naming the
-// op, the argument and `why` (the part of the output that depends on
-// values): meta tensors, and fake tensors (FakeTensorMode, torch.compile),
-// which report the CPU but hold meta storage and no data.
+// The ops without a Meta kernel refuse undefined tensors (None in Python;
+// a null entry is an optional argument left out) and shape-only tensors
+// first, naming the op, the argument and, for the latter, `why` (the part of
+// the output that depends on values): meta tensors, and fake tensors
+// (FakeTensorMode, torch.compile), which report the CPU but hold meta
+// storage and no data.
 void refuse_meta(const char* op, const char* why, TensorArguments tensors) {
   for (const auto& [name, tensor] : tensors) {
-    if (tensor == nullptr || !torch_ops::shapes_only(*tensor)) continue;
+    if (tensor == nullptr) continue;
+    torch_ops::require_defined(op, name, *tensor);
+    if (!torch_ops::shapes_only(*tensor)) continue;
     const std::string explanation = std::string(op) +
                                     " has CPU code only, by design (no Meta kernel: " + why +
                                     "); pass CPU tensors (.cpu())";
@@ -259,8 +266,8 @@ int64_t seminario_atoms(const Tensor& hessian, const Tensor& reference, const Te
                         const c10::optional<Tensor>& angles) {
   const int64_t atoms = check_reference("modified_seminario", reference);
   check_square_hessian("modified_seminario", hessian, atoms);
-  require_index_tuples(bonds, 2, "bonds");
-  if (angles.has_value()) require_index_tuples(*angles, 3, "angles");
+  require_index_tuples("modified_seminario", bonds, 2, "bonds");
+  if (angles.has_value()) require_index_tuples("modified_seminario", *angles, 3, "angles");
   return atoms;
 }
 
