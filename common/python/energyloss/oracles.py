@@ -308,7 +308,9 @@ def oracle_energy(oracle, positions, errors="raise"):
 def true_energy_loss(oracle, pred, ref, temperature, reduction="mean"):
     """The paper's "true energy" objective ``(E(pred) - E(ref)) / T`` per system,
     reduced with "none" (per-sample energies, an evaluation metric), "sum" or
-    "mean". Differentiable with respect to ``pred``; ``T`` in energy units."""
+    "mean". Differentiable with respect to ``pred``; ``T`` in energy units.
+    ``pred`` and ``ref`` share shape and dtype (float32 or float64); mixing
+    them raises ValueError naming both."""
     return ops.true_energy_loss(_handle(oracle), pred, ref, float(temperature), reduction)
 
 

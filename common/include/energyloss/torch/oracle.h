@@ -26,7 +26,9 @@ struct OracleHandle : torch::CustomClassHolder {
 };
 
 // (energies [B], forces [B, N, 3]) in the oracle's units; positions [B, N, 3]
-// or [N, 3] in its length unit, any float dtype (evaluated in double).
+// or [N, 3] in its length unit, float32 or float64 (evaluated in double;
+// results in the positions' dtype). Error (naming the op) for other dtypes,
+// an undefined tensor or one off the CPU.
 std::tuple<torch::Tensor, torch::Tensor> oracle_evaluate(
     const c10::intrusive_ptr<OracleHandle>& oracle, const torch::Tensor& positions);
 
@@ -46,7 +48,9 @@ std::tuple<torch::Tensor, torch::Tensor> oracle_energy_masked(
     const c10::intrusive_ptr<OracleHandle>& oracle, const torch::Tensor& positions);
 
 // The paper's "true energy" objective (E(pred) - E(ref)) / T per system,
-// reduced with "none" | "sum" | "mean". Differentiable wrt pred.
+// reduced with "none" | "sum" | "mean". Differentiable wrt pred. pred and
+// ref: same shape and one dtype (float32 or float64); Error naming both
+// otherwise.
 torch::Tensor true_energy_loss(const c10::intrusive_ptr<OracleHandle>& oracle,
                                const torch::Tensor& pred, const torch::Tensor& ref,
                                double temperature, const std::string& reduction = "mean");
