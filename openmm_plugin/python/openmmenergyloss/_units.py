@@ -1,11 +1,14 @@
-"""Numbers and positions in OpenMM's MD units (nm, kJ/mol, ps, K) from plain
+"""Numbers and positions in OpenMM's units (nm, kJ/mol, ps, K) from plain
 numbers, arrays, lists of Vec3 or Quantities. Every function raises
 ValueError naming the argument when the value has the wrong unit or is not a
-number."""
+number. A Quantity is always converted to the unit the argument needs
+(never to "MD units" in general, which would read 5 K as a 5 nm cutoff)."""
+import operator
+
 import numpy as np
 from openmm import unit
 
-__all__ = ["md_value", "in_unit", "positions_nm"]
+__all__ = ["in_unit", "values_in_unit", "integer", "positions_nm"]
 
 
 def _strip_unit(value, convert, complaint):
@@ -32,18 +35,34 @@ def _nm(value, name):
                        lambda q: f"{name}: {q.unit} is not a length unit")
 
 
-def md_value(value, name):
-    """`value` as a float in OpenMM's MD unit system; plain numbers pass as they are."""
-    value = _strip_unit(value, lambda q: q.value_in_unit_system(unit.md_unit_system),
-                        lambda q: f"{name}: cannot express {q} in OpenMM's MD units")
-    return _float(value, name, "a number")
+def values_in_unit(value, wanted, name):
+    """`value` (a number or a sequence, or a Quantity of either) in `wanted`
+    units, unconverted to float; plain values pass as they are."""
+    return _strip_unit(value, lambda q: q.value_in_unit(wanted),
+                       lambda q: f"{name}: {q} is not convertible to {wanted}")
 
 
-def in_unit(value, wanted, name):
-    """`value` as a float in `wanted` units from a compatible Quantity; plain numbers pass."""
-    value = _strip_unit(value, lambda q: q.value_in_unit(wanted),
-                        lambda q: f"{name}: {q} is not convertible to {wanted}")
-    return _float(value, name, f"a number or a Quantity in {wanted}")
+def in_unit(value, wanted, name, expected=None):
+    """`value` as a float in `wanted` units from a compatible Quantity; plain
+    numbers pass (unit.dimensionless: a plain number or a unitless ratio).
+    `expected` words the complaint about a non-number (default: a number or
+    a Quantity in `wanted`)."""
+    return _float(values_in_unit(value, wanted, name), name,
+                  expected or f"a number or a Quantity in {wanted}")
+
+
+def integer(value, name, minimum=None):
+    """`value` as an int: an integer (Python or numpy; not a bool or a float,
+    which would be truncated silently), at least `minimum` when given."""
+    try:
+        if isinstance(value, bool):
+            raise TypeError
+        number = operator.index(value)  # ints, numpy and torch integers; not 2.5
+    except TypeError as error:
+        raise ValueError(f"{name}: expected an integer, got {value!r}") from error
+    if minimum is not None and number < minimum:
+        raise ValueError(f"{name}: must be >= {minimum}, got {number}")
+    return number
 
 
 def positions_nm(positions, name="reference_positions"):

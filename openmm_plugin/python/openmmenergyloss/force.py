@@ -8,7 +8,7 @@ import openmm
 from openmm import unit
 
 from . import _core, _core_ext
-from ._units import in_unit, md_value, positions_nm
+from ._units import in_unit, integer, positions_nm, values_in_unit
 
 __all__ = ["EnergyLossForce", "COEFFICIENT_MODES", "EDGE_MODES"]
 
@@ -23,6 +23,45 @@ _ENERGY, _NM = unit.kilojoule_per_mole, unit.nanometer
 _K0_UNIT = {"exp": _ENERGY / _NM**2, "constant": _ENERGY / _NM**2, "inv": _ENERGY / _NM,
             "inv2": _ENERGY, "lj": _ENERGY, "morse": _ENERGY}
 _EPS_UNIT = {"inv": _NM, "inv2": _NM**2}
+_K_UNIT = _ENERGY / _NM**2
+
+# Which coeff and edges modes use each optional keyword; any other use is
+# refused by name (it would be silently ignored), as the LAMMPS front end does.
+_K_OF_R_MODES = tuple(mode for mode in _K0_UNIT)
+_COEFF_KEYWORDS = {"k0": _K_OF_R_MODES, "per_atom": _K_OF_R_MODES,
+                   "length_scale": ("exp", "morse"), "eps": tuple(_EPS_UNIT)}
+_EDGE_KEYWORDS = {"cutoff": ("complete", "cutoff"), "degree": ("sparse",),
+                  "seed": ("sparse",), "symmetrize": ("sparse",)}
+
+
+def _number(value, wanted, name):
+    """A plain number, or a Quantity converted to `wanted`; ValueError naming
+    `name` for another unit or a non-number."""
+    return in_unit(value, wanted, name, expected="a number")
+
+
+def _listed(names):
+    quoted = [repr(name) for name in names]
+    return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " and " + quoted[-1]
+
+
+def _refuse_unused(coeff, edges, keywords):
+    """ValueError naming the first given keyword (not None) that this coeff
+    and edges do not use."""
+    edges_mode = edges if isinstance(edges, str) else None
+    edges_text = f"edges={edges!r}" if edges_mode else "an explicit edge list"
+    for name, value in keywords.items():
+        if value is None:
+            continue
+        if name in _COEFF_KEYWORDS and coeff not in _COEFF_KEYWORDS[name]:
+            raise ValueError(f"keyword '{name}' applies to coeff "
+                             f"{_listed(_COEFF_KEYWORDS[name])}, not {coeff!r}")
+        if name in _EDGE_KEYWORDS and edges_mode not in _EDGE_KEYWORDS[name]:
+            raise ValueError(f"keyword '{name}' applies to edges "
+                             f"{_listed(_EDGE_KEYWORDS[name])}, not {edges_text}")
+        if name == "system" and edges_mode != "bonds" and coeff != "forcefield":
+            raise ValueError(f"keyword 'system' applies to edges='bonds' and "
+                             f"coeff='forcefield', not coeff={coeff!r} with {edges_text}")
 
 
 def _edge_pairs(edges):
@@ -32,11 +71,21 @@ def _edge_pairs(edges):
             and all(hasattr(part, "shape") for part in edges) and np.ndim(edges[0]) == 2):
         raise TypeError("edges: got a tuple of (edges, weights), as sparse_rigid_edges returns; "
                         "pass its first entry (edges=result[0]), or edges='sparse'")
-    pairs = []
-    for pair in edges:
+    pairs, first = [], {}
+    for position, pair in enumerate(edges):
         if np.ndim(pair) != 1 or len(pair) != 2:
             raise ValueError(f"edges: expected a list of (i, j) pairs, got an entry {pair!r}")
-        pairs.append((int(pair[0]), int(pair[1])))
+        i, j = integer(pair[0], "edges"), integer(pair[1], "edges")
+        # A pair listed twice would be restrained twice (double k), as in
+        # LAMMPS's `edges file`, where it is an error too.
+        earlier = first.setdefault((min(i, j), max(i, j)), position)
+        if earlier != position:
+            raise ValueError(f"edges: pair ({i}, {j}) at position {position} is listed twice "
+                             f"(in either order): ({pairs[earlier][0]}, {pairs[earlier][1]}) "
+                             f"is at position {earlier}")
+        pairs.append((i, j))
+    if not pairs:
+        raise ValueError("edges: the list of pairs is empty (a restraint with no pairs)")
     return pairs
 
 
@@ -45,29 +94,19 @@ def _flat_positions(positions):
     return positions_nm(positions).ravel().tolist()
 
 
-def _in_unit_or_md(value, wanted, name):
-    """A Quantity in `wanted` (when the mode gives the argument a unit), else MD units."""
-    if wanted is not None and unit.is_quantity(value):
-        return in_unit(value, wanted, name)
-    return md_value(value, name)
-
-
 def _coefficient_spec(coeff, k0, per_atom, length_scale, eps):
     """The C++ CoefficientSpec of mode `coeff`: the force's nm preset with the
     given k0, per_atom, length_scale and eps (None keeps the preset's)."""
-    if coeff not in COEFFICIENT_MODES:
-        raise ValueError(f"coeff: unknown coefficient mode {coeff!r}; expected one of "
-                         f"{', '.join(COEFFICIENT_MODES)}")
     # The paper's preset (made for angstrom) in nm: length_scale 0.1 nm, ...
     spec = _core.EnergyLossForce.presetCoefficients(_core.parse_coefficient_mode(coeff))
     if k0 is not None:
-        spec.k0 = _in_unit_or_md(k0, _K0_UNIT.get(coeff), "k0")
+        spec.k0 = _number(k0, _K0_UNIT[coeff], "k0")
     if per_atom is not None:
         spec.per_atom = bool(per_atom)
     if length_scale is not None:
-        spec.length_scale = _in_unit_or_md(length_scale, _NM, "length_scale")
+        spec.length_scale = _number(length_scale, _NM, "length_scale")
     if eps is not None:
-        spec.eps = _in_unit_or_md(eps, _EPS_UNIT.get(coeff), "eps")
+        spec.eps = _number(eps, _EPS_UNIT[coeff], "eps")
     return spec
 
 
@@ -75,19 +114,34 @@ def _cutoff_limit(edges, cutoff):
     """The pair rule's cutoff in nm (infinite for 'complete')."""
     if edges == "cutoff" and cutoff is None:
         raise ValueError("edges='cutoff' needs cutoff (a length)")
-    return math.inf if cutoff is None else md_value(cutoff, "cutoff")
+    return math.inf if cutoff is None else _number(cutoff, _NM, "cutoff")
+
+
+def _require_rule_pairs(reference, limit):
+    """ValueError unless two reference positions are closer than `limit` nm:
+    a pair rule without pairs restrains nothing (LAMMPS refuses it too).
+    Row by row, stopping at the first pair found."""
+    if len(reference) < 2:
+        raise ValueError(f"reference_positions: {len(reference)} particle gives no pairs "
+                         "to restrain")
+    nearest = math.inf
+    for i in range(len(reference) - 1):
+        nearest = min(nearest, float(np.linalg.norm(reference[i + 1:] - reference[i],
+                                                    axis=1).min()))
+        if nearest < limit:
+            return
+    raise ValueError(f"cutoff: {limit:g} nm gives no pairs: no two reference positions are "
+                     f"closer than that (the nearest are {nearest:.6g} nm apart)")
 
 
 def _add_explicit_edges(force, edges, k):
     """coeff='explicit': the given pairs with one k, or one k per pair."""
-    if isinstance(edges, str):
-        raise ValueError("coeff='explicit' needs edges given as a list of (i, j) pairs and k")
     pairs = _edge_pairs(edges)
     if k is None:
         raise ValueError("coeff='explicit' needs k: one spring constant or one per edge")
-    values = k.value_in_unit_system(unit.md_unit_system) if unit.is_quantity(k) else k
-    ks = ([md_value(value, "k") for value in values] if np.ndim(values)
-          else [md_value(values, "k")] * len(pairs))
+    values = values_in_unit(k, _K_UNIT, "k")
+    ks = ([_number(value, _K_UNIT, "k") for value in values] if np.ndim(values)
+          else [_number(values, _K_UNIT, "k")] * len(pairs))
     if len(ks) != len(pairs):
         raise ValueError(f"k: {len(ks)} spring constants for {len(pairs)} edges")
     for (i, j), value in zip(pairs, ks):
@@ -106,15 +160,18 @@ def _add_force_field_edges(force, edges, cutoff, degree, seed, symmetrize, syste
     flat = force._getReferenceFlat()
     reference = np.asarray(flat).reshape(-1, 3)
     weights = None
-    if edges == "complete" or edges == "cutoff":
+    mode = edges if isinstance(edges, str) else None
+    if mode in ("complete", "cutoff"):
         limit = _cutoff_limit(edges, cutoff)
+        _require_rule_pairs(reference, limit)
         i, j = np.triu_indices(len(reference), 1)
         keep = np.linalg.norm(reference[i] - reference[j], axis=1) < limit
         pairs = list(zip(i[keep].tolist(), j[keep].tolist()))
-    elif edges in ("bonds", "sparse"):
+    elif mode in ("bonds", "sparse"):
         # The same graph with unit k gives the edges (and symmetrisation weights).
         graph = EnergyLossForce(reference, coeff="constant", k0=1.0, per_atom=False, edges=edges,
-                                degree=degree, seed=seed, symmetrize=symmetrize, system=system)
+                                degree=degree, seed=seed, symmetrize=symmetrize,
+                                system=system if mode == "bonds" else None)
         parameters = [graph.getEdgeParameters(e) for e in range(graph.getNumEdges())]
         pairs = [(i, j) for i, j, _, _ in parameters]
         weights = [w for _, _, w, _ in parameters]
@@ -128,27 +185,41 @@ def _add_force_field_edges(force, edges, cutoff, degree, seed, symmetrize, syste
 def _add_edges(force, coeff, k0, edges, cutoff, k, per_atom, length_scale, eps, degree, seed,
                symmetrize, system):
     """The edges of EnergyLossForce's keyword constructor (see its docstring)."""
+    if coeff not in COEFFICIENT_MODES:
+        raise ValueError(f"coeff: unknown coefficient mode {coeff!r}; expected one of "
+                         f"{', '.join(COEFFICIENT_MODES)}")
     if isinstance(edges, str) and edges not in EDGE_MODES:
         raise ValueError(f"edges: unknown edge mode {edges!r}; expected 'complete', 'cutoff', "
                          "'sparse', 'bonds' or a list of (i, j) pairs")
+    if coeff == "explicit" and isinstance(edges, str):
+        raise ValueError("coeff='explicit' needs edges given as a list of (i, j) pairs and k")
+    if coeff != "explicit" and k is not None:
+        raise ValueError(f"k is only used with coeff='explicit' (coeff is {coeff!r})")
+    _refuse_unused(coeff, edges, dict(k0=k0, per_atom=per_atom, length_scale=length_scale,
+                                      eps=eps, cutoff=cutoff, degree=degree, seed=seed,
+                                      symmetrize=symmetrize, system=system))
     if coeff == "explicit":
         _add_explicit_edges(force, edges, k)
         return
-    if k is not None:
-        raise ValueError(f"k is only used with coeff='explicit' (coeff is {coeff!r})")
     if coeff == "forcefield":
         _add_force_field_edges(force, edges, cutoff, degree, seed, symmetrize, system)
         return
+    mode = edges if isinstance(edges, str) else None  # (an array == "bonds" is elementwise)
     spec = _coefficient_spec(coeff, k0, per_atom, length_scale, eps)
-    if edges == "complete" or edges == "cutoff":
-        force.setPairsWithinCutoff(spec, _cutoff_limit(edges, cutoff))
-    elif edges == "sparse":
-        options = _core.SparseRigidOptions()
-        options.degree = int(degree)
-        options.seed = int(seed)
-        options.symmetrize = bool(symmetrize)
+    if mode in ("complete", "cutoff"):
+        limit = _cutoff_limit(edges, cutoff)
+        force.setPairsWithinCutoff(spec, limit)
+        _require_rule_pairs(np.asarray(force._getReferenceFlat()).reshape(-1, 3), limit)
+    elif mode == "sparse":
+        options = _core.SparseRigidOptions()  # None keeps common/'s default
+        if degree is not None:
+            options.degree = integer(degree, "degree")
+        if seed is not None:
+            options.seed = integer(seed, "seed", minimum=0)
+        if symmetrize is not None:
+            options.symmetrize = bool(symmetrize)
         force.addSparseRigidEdges(spec, options)
-    elif edges == "bonds":
+    elif mode == "bonds":
         if system is None:
             raise ValueError("edges='bonds' needs system (whose HarmonicBondForce gives the bonds)")
         force.addBondEdges(system, spec)
@@ -173,15 +244,20 @@ class EnergyLossForce(_core.EnergyLossForce):
         eps 1e-7 nm^2, constant 100 kJ/mol/nm^2, lj 72 kJ/mol, morse 1 kJ/mol
         with length_scale 0.1 nm (N: particle count; per_atom=False keeps
         k0 whole), so the energy in kJ/mol equals the paper's loss computed
-        in angstrom. Plain numbers are in OpenMM's units (nm, kJ/mol); k0,
-        length_scale and eps also accept Quantities.
+        in angstrom. Plain numbers are in OpenMM's units (nm, kJ/mol); every
+        number also accepts a Quantity, converted to its own unit (cutoff and
+        length_scale nm, eps nm or nm^2, k0 and k as the mode's k): a Quantity
+        of another dimension (5 K as a cutoff) raises ValueError.
+        length_scale applies to exp and morse only, eps to inv and inv2 only.
         "explicit" (k given per edge) or "forcefield" (k = the curvature of
         system's force field along each pair; explicit edges).
         COEFFICIENT_MODES lists them all.
-    edges: "complete" (all pairs, walked without storing them), "cutoff"
-        (pairs closer than cutoff in the reference), "sparse" (a random
-        globally rigid graph: degree, seed, symmetrize), "bonds" (the bonds of
-        system's HarmonicBondForce) or a list of (i, j) pairs.
+    edges: "complete" (all pairs, walked without storing them; a cutoff
+        makes it "cutoff"), "cutoff" (pairs closer than cutoff in the
+        reference), "sparse" (a random globally rigid graph: degree, seed >= 0,
+        symmetrize), "bonds" (the bonds of system's HarmonicBondForce) or a
+        list of (i, j) pairs, each pair once (in either order). A rule or list
+        that gives no pairs raises ValueError.
     k: with coeff="explicit", one spring constant or one per edge.
     scale_name, default_scale: the global parameter s (default
         "energyloss_scale") and its default value (1).
@@ -192,21 +268,26 @@ class EnergyLossForce(_core.EnergyLossForce):
         as bonded pairs, so what it couples is one molecule, wrapped whole.
         Needed for positions wrapped particle by particle (other programs).
 
+    A keyword the chosen coeff and edges do not use (length_scale with
+    "constant", seed with "complete", cutoff with a list, system without
+    "bonds" or "forcefield", ...) raises ValueError naming it, rather than
+    being ignored.
+
     Bad arguments raise ValueError (TypeError for the wrong kind of object)
     naming the argument. From system.getForce(i) or XmlSerializer, recover
     the typed force with EnergyLossForce.fromForce(force).
     """
 
     def __init__(self, reference_positions, coeff="exp", k0=None, edges="complete", *,
-                 cutoff=None, k=None, per_atom=None, length_scale=None, eps=None, degree=0,
-                 seed=0, symmetrize=False, system=None, scale_name=None, default_scale=1.0,
+                 cutoff=None, k=None, per_atom=None, length_scale=None, eps=None, degree=None,
+                 seed=None, symmetrize=None, system=None, scale_name=None, default_scale=1.0,
                  periodic=False):
         _core_ext.EnergyLossForce_swiginit(
             self, _core_ext.new_EnergyLossForce(_flat_positions(reference_positions)))
         self.setUsesPeriodicBoundaryConditions(bool(periodic))
         if scale_name is not None:  # else the C++ default, "energyloss_scale"
             self.setScaleParameterName(scale_name)
-        self.setDefaultScale(md_value(default_scale, "default_scale"))
+        self.setDefaultScale(_number(default_scale, unit.dimensionless, "default_scale"))
         _add_edges(self, coeff, k0, edges, cutoff, k, per_atom, length_scale, eps, degree, seed,
                    symmetrize, system)
 

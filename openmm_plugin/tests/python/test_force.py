@@ -432,3 +432,127 @@ def test_cutoff_rule_reports_a_spanning_forest_of_its_pairs():
                              openmm.Platform.getPlatformByName("Reference"))
     molecules = sorted(sorted(m) for m in context.getMolecules())
     assert molecules == [[0, 1, 2], [3, 4], [5]]
+
+
+# --- Keywords: units, keywords a mode does not use, edge lists, empty rules
+# (trial B's findings F6 and F7; each case used to be accepted silently).
+
+def test_length_keywords_refuse_units_that_are_not_lengths():
+    """cutoff used to go through OpenMM's MD unit system, which reads 5 K as
+    5 (taken as nm); every keyword is now converted to its own unit."""
+    reference = random_structure(6, 30)
+    refusals = [
+        (dict(edges="cutoff", cutoff=5 * unit.kelvin), r"cutoff: 5 K is not convertible to nanometer"),
+        (dict(length_scale=2 * unit.kelvin), r"length_scale: 2 K is not convertible to nanometer"),
+        (dict(coeff="inv", eps=1 * unit.kelvin), r"eps: 1 K is not convertible to nanometer"),
+        (dict(coeff="inv2", eps=1e-3 * unit.nanometer), r"eps: .* is not convertible to nanometer\*\*2"),
+        (dict(coeff="explicit", edges=[(0, 1)], k=1 * unit.kelvin), r"k: 1 K is not convertible"),
+        (dict(default_scale=2 * unit.kelvin), r"default_scale: 2 K is not convertible"),
+    ]
+    for kwargs, pattern in refusals:
+        with pytest.raises(ValueError, match=pattern):
+            EnergyLossForce(reference, **kwargs)
+    # The same keywords in convertible units are converted (independent numbers).
+    assert EnergyLossForce(reference, edges="cutoff",
+                           cutoff=12 * unit.angstrom).getPairCutoff() == pytest.approx(1.2)
+    spec = EnergyLossForce(reference, coeff="inv2", eps=10 * unit.angstrom**2).getPairCoefficients()
+    assert spec.eps == pytest.approx(0.1)
+    spec = EnergyLossForce(reference, coeff="morse", length_scale=3 * unit.angstrom).getPairCoefficients()
+    assert spec.length_scale == pytest.approx(0.3)
+    explicit = EnergyLossForce(reference, coeff="explicit", edges=[(0, 1)],
+                               k=0.5 * KJ / unit.angstrom**2)
+    assert explicit.getEdgeParameters(0)[2] == pytest.approx(50.0)
+
+
+@pytest.mark.parametrize("kwargs, pattern", [
+    (dict(degree=6), r"keyword 'degree' applies to edges 'sparse', not edges='complete'"),
+    (dict(seed=5), r"keyword 'seed' applies to edges 'sparse', not edges='complete'"),
+    (dict(symmetrize=True), r"keyword 'symmetrize' applies to edges 'sparse', not edges='complete'"),
+    (dict(edges="cutoff", cutoff=1.0, seed=1), r"keyword 'seed' applies to edges 'sparse'"),
+    (dict(coeff="constant", length_scale=0.5),
+     r"keyword 'length_scale' applies to coeff 'exp' and 'morse', not 'constant'"),
+    (dict(coeff="lj", length_scale=0.5), r"keyword 'length_scale' applies to coeff 'exp' and 'morse', not 'lj'"),
+    (dict(eps=1.0), r"keyword 'eps' applies to coeff 'inv' and 'inv2', not 'exp'"),
+    (dict(coeff="morse", eps=1.0), r"keyword 'eps' applies to coeff 'inv' and 'inv2', not 'morse'"),
+    (dict(edges=[(0, 1)], cutoff=0.3),
+     r"keyword 'cutoff' applies to edges 'complete' and 'cutoff', not an explicit edge list"),
+    (dict(edges="sparse", cutoff=0.3), r"keyword 'cutoff' applies to .*, not edges='sparse'"),
+    (dict(coeff="explicit", edges=[(0, 1)], k=1.0, k0=2.0), r"keyword 'k0' applies to coeff .*not 'explicit'"),
+    (dict(coeff="explicit", edges=[(0, 1)], k=1.0, per_atom=False), r"keyword 'per_atom' applies to"),
+    (dict(system=openmm.System()), r"keyword 'system' applies to edges='bonds' and coeff='forcefield'"),
+])
+def test_keywords_the_modes_do_not_use_are_refused_by_name(kwargs, pattern):
+    """Each of these used to be accepted and ignored: the energy was the same
+    as without the keyword (trial B, F6)."""
+    with pytest.raises(ValueError, match=pattern):
+        EnergyLossForce(random_structure(6, 31), **kwargs)
+
+
+def test_keywords_are_accepted_where_they_act():
+    """The counterpart: each refused keyword changes the force where it applies."""
+    n = 8
+    reference = random_structure(n, 32)
+    positions = perturbed(reference, 33, 0.1)
+    pairs = all_pairs(n)
+
+    def energy(**kwargs):
+        return evaluate(system_with(EnergyLossForce(reference, **kwargs), n), positions)[0]
+
+    k = exp_k(reference, pairs, k0=2400.0 / n, length_scale=0.3)
+    assert energy(length_scale=0.3) == pytest.approx(numpy_energy(positions, reference, pairs, k),
+                                                      rel=1e-12)
+    r0 = np.linalg.norm(reference[np.array(pairs)[:, 0]] - reference[np.array(pairs)[:, 1]], axis=1)
+    assert energy(coeff="inv", eps=0.2, per_atom=False, k0=3.0) == pytest.approx(
+        numpy_energy(positions, reference, pairs, 3.0 / (r0 + 0.2)), rel=1e-12)
+    near = [(i, j) for (i, j), r in zip(pairs, r0) if r < 1.0]
+    assert 0 < len(near) < len(pairs)
+    assert energy(edges="complete", cutoff=1.0, coeff="constant", k0=7.0, per_atom=False) == \
+        pytest.approx(numpy_energy(positions, reference, near, [7.0] * len(near)), rel=1e-12)
+    twelve = random_structure(12, 37)
+    sparse = [EnergyLossForce(twelve, edges="sparse", degree=6, seed=seed) for seed in (0, 1)]
+    assert {sparse[0].getNumEdges(), sparse[1].getNumEdges()} == {12 * 6 // 2}
+    assert ([sparse[0].getEdgeParameters(e)[:2] for e in range(sparse[0].getNumEdges())]
+            != [sparse[1].getEdgeParameters(e)[:2] for e in range(sparse[1].getNumEdges())])
+    for bad, pattern in [(dict(degree=4.5), r"degree: expected an integer, got 4.5"),
+                         (dict(seed=-1), r"seed: must be >= 0, got -1")]:
+        with pytest.raises(ValueError, match=pattern):
+            EnergyLossForce(reference, edges="sparse", **bad)
+
+
+@pytest.mark.parametrize("coeff, extra", [("constant", {}), ("explicit", {"k": 5.0})])
+def test_a_pair_listed_twice_is_refused_naming_both_positions(coeff, extra):
+    """edges=[(0, 1), (1, 0)] used to restrain the pair twice (twice the
+    energy of [(0, 1)]); LAMMPS's `edges file` refuses it too."""
+    n = 6
+    reference = random_structure(n, 34)
+    positions = perturbed(reference, 35, 0.1)
+    for edges, where in [([(0, 1), (1, 0)], r"pair \(1, 0\) at position 1 .*\(0, 1\) is at position 0"),
+                         ([(0, 1), (2, 3), (0, 1)], r"pair \(0, 1\) at position 2 .*\(0, 1\) is at position 0"),
+                         (np.array([[4, 5], [1, 2], [5, 4]]), r"pair \(5, 4\) at position 2 .*\(4, 5\) is at position 0")]:
+        with pytest.raises(ValueError, match=r"edges: " + where):
+            EnergyLossForce(reference, coeff=coeff, edges=edges, **extra)
+    k = 5.0 if coeff == "explicit" else 100.0
+    once, _ = evaluate(system_with(EnergyLossForce(reference, coeff=coeff, edges=[(1, 0), (2, 3)],
+                                                   **extra), n), positions)
+    assert once == pytest.approx(numpy_energy(positions, reference, [(0, 1), (2, 3)], [k, k]),
+                                 rel=1e-12)
+
+
+def test_a_rule_or_list_without_pairs_is_refused():
+    """A restraint with no pairs used to give energy 0 silently; LAMMPS
+    refuses `edges cutoff` without pairs and an empty `edges file`."""
+    reference = np.array([[0.0, 0, 0], [0.3, 0, 0], [0.3, 0.4, 0]])
+    with pytest.raises(ValueError, match=r"cutoff: 1e-06 nm gives no pairs: .*nearest are 0\.3 nm apart"):
+        EnergyLossForce(reference, edges="cutoff", cutoff=1e-6)
+    with pytest.raises(ValueError, match=r"cutoff: 0\.29 nm gives no pairs"):
+        EnergyLossForce(reference, edges="complete", cutoff=2.9 * unit.angstrom)
+    with pytest.raises(ValueError, match=r"1 particle gives no pairs"):
+        EnergyLossForce(reference[:1])
+    with pytest.raises(ValueError, match=r"edges: the list of pairs is empty"):
+        EnergyLossForce(reference, coeff="constant", edges=[])
+    # Just above the nearest distance: one pair, (0, 1), with the constant preset.
+    force = EnergyLossForce(reference, coeff="constant", edges="cutoff", cutoff=0.30001)
+    positions = perturbed(reference, 36, 0.05)
+    assert evaluate(system_with(force, 3), positions)[0] == pytest.approx(
+        numpy_energy(positions, reference, [(0, 1)], [100.0]), rel=1e-12)
+
