@@ -1,6 +1,7 @@
 #include "seed_atoms.h"
 
 #include <algorithm>
+#include <cmath>
 #include <string>
 
 #include <mpi.h>
@@ -13,6 +14,8 @@
 #include "energyloss/generator.h"
 #include "energyloss_errors.h"
 #include "error.h"
+#include "fix.h"
+#include "force.h"
 #include "group.h"
 #include "input.h"
 #include "irregular.h"
@@ -46,12 +49,18 @@ void SeedAtoms::command(int narg, char** arg) {
   int candidates = 1;
   bigint seed = 0;
   bool select_energy = true;
+  std::vector<std::string> given;
   for (int iarg = 2; iarg < narg; iarg += 2) {
     const std::string keyword = arg[iarg];
     if (keyword != "candidates" && keyword != "seed" && keyword != "select")
       error->all(FLERR, "seed_atoms: unknown keyword '{}'; expected '{}'", keyword, kUsage);
+    if (std::find(given.begin(), given.end(), keyword) != given.end())
+      error->all(FLERR, "seed_atoms: keyword '{}' given twice", keyword);
+    given.push_back(keyword);
     if (iarg + 1 >= narg) error->all(FLERR, "seed_atoms: keyword '{}' needs 1 value", keyword);
     const std::string value = arg[iarg + 1];
+    if ((keyword == "candidates" || keyword == "seed") && !utils::is_integer(value))
+      error->all(FLERR, "seed_atoms: keyword '{}' needs an integer, got '{}'", keyword, value);
     if (keyword == "candidates") {
       candidates = utils::inumeric(FLERR, value.c_str(), false, lmp);
       if (candidates < 1)
@@ -91,21 +100,30 @@ void SeedAtoms::command(int narg, char** arg) {
     samples = generator.sample(candidates, seed, update->unit_style);
   });
   MPI_Bcast(samples.data(), static_cast<int>(samples.size()), MPI_DOUBLE, 0, world);
-  for (int k = 0; k < candidates; ++k)
-    check_inside_fixed_boundaries(group_atoms, &samples[k * sample_size], k);
+  for (int k = 0; k < candidates; ++k) check_candidate(group_atoms, &samples[k * sample_size], k);
 
   int chosen = 0;
   if (select_energy && candidates > 1) {
-    std::vector<double> energies(candidates);
+    check_force_field();
+    // Non-finite energies (overlapping atoms) are reported and never kept,
+    // as OpenMM's seeder does; a NaN would otherwise win when it comes first.
+    chosen = -1;
+    double lowest = 0.0;
     for (int k = 0; k < candidates; ++k) {
       place(group_atoms, &samples[k * sample_size]);
-      energies[k] = potential_energy();
+      const double energy = potential_energy();
+      const bool finite = std::isfinite(energy);
       if (comm->me == 0)
-        utils::logmesg(lmp, "seed_atoms: candidate {} of {}: potential energy {:.17g}\n", k + 1,
-                       candidates, energies[k]);
+        utils::logmesg(lmp, "seed_atoms: candidate {} of {}: potential energy {:.17g}{}\n", k + 1,
+                       candidates, energy, finite ? "" : " (not finite: skipped)");
+      if (finite && (chosen < 0 || energy < lowest)) {
+        chosen = k;
+        lowest = energy;
+      }
     }
-    chosen =
-        static_cast<int>(std::min_element(energies.begin(), energies.end()) - energies.begin());
+    if (chosen < 0)
+      error->all(FLERR, "seed_atoms: none of the {} candidates from '{}' has a finite energy",
+                 candidates, path);
   }
   place(group_atoms, &samples[chosen * sample_size]);
   // Whatever is left must describe the kept structure: after evaluating
@@ -127,41 +145,65 @@ void SeedAtoms::command(int narg, char** arg) {
                    select_energy && candidates > 1 ? ", lowest potential energy" : "");
 }
 
-void SeedAtoms::check_inside_fixed_boundaries(const GroupCoordinates& group_atoms,
-                                              const double* positions, int candidate) {
+void SeedAtoms::periodic_images(const double* position, double* images) const {
+  // Fractional coordinates: lamda for triclinic boxes, (x - lo) / prd otherwise.
+  double lamda[3];
+  if (domain->triclinic) {
+    double point[3] = {position[0], position[1], position[2]};
+    domain->x2lamda(point, lamda);
+  } else {
+    for (int d = 0; d < 3; ++d) lamda[d] = (position[d] - domain->boxlo[d]) / domain->prd[d];
+  }
+  for (int d = 0; d < 3; ++d) images[d] = domain->periodicity[d] ? std::floor(lamda[d]) : lamda[d];
+}
+
+void SeedAtoms::check_candidate(const GroupCoordinates& group_atoms, const double* positions,
+                                int candidate) {
+  // Image flags hold -IMGMAX .. IMGMAX - 1 per dimension; beyond, they wrap
+  // silently and the unwrapped coordinates are no longer the sample.
+  const double image_limit = IMGMAX - 1;
   for (int slot = 0; slot < group_atoms.size(); ++slot) {
-    double point[3] = {positions[3 * slot], positions[3 * slot + 1], positions[3 * slot + 2]};
-    double lo[3] = {domain->boxlo[0], domain->boxlo[1], domain->boxlo[2]};
-    double hi[3] = {domain->boxhi[0], domain->boxhi[1], domain->boxhi[2]};
-    if (domain->triclinic) {
-      double lamda[3];
-      domain->x2lamda(point, lamda);
-      std::copy(lamda, lamda + 3, point);
-      std::fill(lo, lo + 3, 0.0);
-      std::fill(hi, hi + 3, 1.0);
-    }
-    // boundary 1 is `f`: periodic (0) and shrink-wrapped (2, 3) sides take any position.
+    const double* x = positions + 3 * slot;
+    double images[3];  // image counts in periodic dimensions, fractions in the others
+    periodic_images(x, images);
     for (int d = 0; d < 3; ++d) {
-      if ((domain->boundary[d][0] == 1 && point[d] < lo[d]) ||
-          (domain->boundary[d][1] == 1 && point[d] >= hi[d]))
+      // boundary 1 is `f`: periodic (0) and shrink-wrapped (2, 3) sides take any position.
+      if ((domain->boundary[d][0] == 1 && images[d] < 0.0) ||
+          (domain->boundary[d][1] == 1 && images[d] >= 1.0))
         error->all(FLERR,
                    "seed_atoms: candidate {} puts atom {} at ({}, {}, {}), outside the fixed "
                    "boundary in {} (use a larger box or periodic/shrink-wrapped boundaries)",
-                   candidate + 1, group_atoms.tags[slot], positions[3 * slot],
-                   positions[3 * slot + 1], positions[3 * slot + 2], "xyz"[d]);
+                   candidate + 1, group_atoms.tags[slot], x[0], x[1], x[2], "xyz"[d]);
+      if (domain->periodicity[d] && !(std::fabs(images[d]) <= image_limit))
+        error->all(FLERR,
+                   "seed_atoms: candidate {} puts atom {} at ({}, {}, {}), {:.6g} periodic box "
+                   "lengths away in {}; image flags hold at most {} per dimension, so its "
+                   "unwrapped coordinates could not equal the sample",
+                   candidate + 1, group_atoms.tags[slot], x[0], x[1], x[2], images[d], "xyz"[d],
+                   static_cast<int>(image_limit));
     }
   }
 }
 
 void SeedAtoms::place(const GroupCoordinates& group_atoms, const double* positions) {
-  const imageint unshifted =
-      ((imageint)IMGMAX << IMG2BITS) | ((imageint)IMGMAX << IMGBITS) | IMGMAX;
   for (int i = 0; i < atom->nlocal; ++i) {
     const int slot = group_atoms.slot(atom->tag[i]);
     if (slot < 0) continue;
-    std::copy(positions + 3 * slot, positions + 3 * slot + 3, atom->x[i]);
-    atom->image[i] = unshifted;
-    domain->remap(atom->x[i], atom->image[i]);
+    // Shift by whole box vectors arithmetically (check_candidate bounded the
+    // counts); domain->remap, which loops one box length at a time, then
+    // only mends rounding at the box edges.
+    double images[3];
+    periodic_images(positions + 3 * slot, images);
+    int n[3];
+    for (int d = 0; d < 3; ++d) n[d] = domain->periodicity[d] ? static_cast<int>(images[d]) : 0;
+    double* x = atom->x[i];
+    const double* h = domain->h;  // box vectors a = (h0,0,0), b = (h5,h1,0), c = (h4,h3,h2)
+    x[0] = positions[3 * slot] - n[0] * h[0] - n[1] * h[5] - n[2] * h[4];
+    x[1] = positions[3 * slot + 1] - n[1] * h[1] - n[2] * h[3];
+    x[2] = positions[3 * slot + 2] - n[2] * h[2];
+    atom->image[i] = ((imageint)(IMGMAX + n[2]) << IMG2BITS) |
+                     ((imageint)(IMGMAX + n[1]) << IMGBITS) | (imageint)(IMGMAX + n[0]);
+    domain->remap(x, atom->image[i]);
   }
   // As displace_atoms: atoms may have moved anywhere, so migrate irregularly.
   if (domain->triclinic) domain->x2lamda(atom->nlocal);
@@ -174,6 +216,25 @@ void SeedAtoms::place(const GroupCoordinates& group_atoms, const double* positio
   MPI_Allreduce(&local, &total, 1, MPI_LMP_BIGINT, MPI_SUM, world);
   if (total != atom->natoms)
     error->all(FLERR, "seed_atoms: {} atoms lost while placing the group", atom->natoms - total);
+}
+
+void SeedAtoms::check_force_field() {
+  // The rule: some style must be able to contribute energy. A pair style
+  // other than `zero`, a bond/angle/dihedral/improper or kspace style, or a
+  // fix with fix_modify energy yes each counts; a deck with bonds alone, or
+  // restraint fixes alone, is fine.
+  const bool pair = force->pair && !utils::strmatch(force->pair_style, "^zero");
+  bool fix_energy = false;
+  for (int f = 0; f < modify->nfix; ++f)
+    if ((modify->fix[f]->energy_global_flag || modify->fix[f]->energy_peratom_flag) &&
+        modify->fix[f]->thermo_energy)
+      fix_energy = true;
+  if (!pair && !force->bond && !force->angle && !force->dihedral && !force->improper &&
+      !force->kspace && !fix_energy)
+    error->all(FLERR,
+               "seed_atoms: select energy needs a force field (a pair style other than zero, "
+               "bonded or kspace styles, or a fix with fix_modify energy yes); with none every "
+               "candidate's energy is 0. Define one first, or use select first");
 }
 
 void SeedAtoms::forget_computed_values() {

@@ -33,9 +33,14 @@ class SeedAtoms : public Command {
   // wrapping them into the box and onto their new ranks.
   void place(const GroupCoordinates& group_atoms, const double* positions);
   // Errors (naming the candidate and atom) when an atom would lie outside a
-  // fixed (non-periodic, non-shrink-wrapped) boundary.
-  void check_inside_fixed_boundaries(const GroupCoordinates& group_atoms, const double* positions,
-                                     int candidate);
+  // fixed (non-periodic, non-shrink-wrapped) boundary, or so many periodic
+  // box lengths away that its image flags would overflow (more than IMGMAX - 1).
+  void check_candidate(const GroupCoordinates& group_atoms, const double* positions, int candidate);
+  // Per dimension: how many box lengths `position` lies from the periodic
+  // box (floor of the fractional coordinate), the fraction itself otherwise.
+  void periodic_images(const double* position, double* images) const;
+  // Errors when `select energy` has nothing to evaluate (every energy 0).
+  void check_force_field();
   // The deck's potential energy at the current coordinates (run 0).
   double potential_energy();
   // Marks every compute's cached values as not current (atoms moved without
