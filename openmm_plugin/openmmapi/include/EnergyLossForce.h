@@ -97,7 +97,10 @@ class EnergyLossForce : public OpenMM::Force {
   // each one takes the periodic image nearest to its neighbour on a spanning
   // tree of the reference (nearest reference neighbours first), so distances
   // are those of the unwrapped structure. Needs every particle within half a
-  // box of its tree neighbour, as OpenMM's own bonded forces do. Off by
+  // box of its tree neighbour, as OpenMM's own bonded forces do; the
+  // reference must be whole (not wrapped particle by particle), and an
+  // evaluation in a box where a reference tree edge is longer than half a box
+  // throws naming the pair (checked when the box or reference changes). Off by
   // default; cannot change once a Context exists. Not needed for OpenMM's
   // own wrapping (enforcePeriodicBox), which moves molecules as wholes: the
   // force reports its edges and a spanning forest of the pair rule as bonded

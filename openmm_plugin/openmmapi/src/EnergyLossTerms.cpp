@@ -151,6 +151,7 @@ void EnergyLossTerms::update(const EnergyLossForce& force) {
   k.swap(newK);
   flatten(force.getReferencePositions(), reference);
   if (periodic) unwrapOrder = spanningTreeOrder(reference);
+  for (OpenMM::Vec3& vector : checkedBox) vector = OpenMM::Vec3();  // check the new reference
   pairRule = force.hasPairsWithinCutoff();
   pairCoefficients = force.getPairCoefficients();
   pairCutoff = force.getPairCutoff();
@@ -163,17 +164,42 @@ void EnergyLossTerms::flatten(const std::vector<OpenMM::Vec3>& positions,
     for (int c = 0; c < 3; ++c) flat[3 * i + c] = positions[i][c];
 }
 
+namespace {
+// Minimum image of `delta` in OpenMM's reduced (lower-triangular) box.
+OpenMM::Vec3 nearestImage(OpenMM::Vec3 delta, const OpenMM::Vec3* box) {
+  delta -= box[2] * std::round(delta[2] / box[2][2]);
+  delta -= box[1] * std::round(delta[1] / box[1][1]);
+  delta -= box[0] * std::round(delta[0] / box[0][0]);
+  return delta;
+}
+}  // namespace
+
 void EnergyLossTerms::placeParticles(const std::vector<OpenMM::Vec3>& positions,
                                      const OpenMM::Vec3* box, std::vector<double>& flat) const {
   flatten(positions, flat);
   for (const auto& [particle, neighbour] : unwrapOrder) {
-    // Minimum image of the tree edge in OpenMM's reduced (lower-triangular) box.
-    OpenMM::Vec3 delta = positions[particle] - positions[neighbour];
-    delta -= box[2] * std::round(delta[2] / box[2][2]);
-    delta -= box[1] * std::round(delta[1] / box[1][1]);
-    delta -= box[0] * std::round(delta[0] / box[0][0]);
+    const OpenMM::Vec3 delta = nearestImage(positions[particle] - positions[neighbour], box);
     for (int c = 0; c < 3; ++c) flat[3 * particle + c] = flat[3 * neighbour + c] + delta[c];
   }
+}
+
+void EnergyLossTerms::checkReferenceFitsBox(const OpenMM::Vec3* box) {
+  if (!periodic || (box[0] == checkedBox[0] && box[1] == checkedBox[1] && box[2] == checkedBox[2]))
+    return;
+  for (const auto& [particle, neighbour] : unwrapOrder) {
+    OpenMM::Vec3 delta;
+    for (int c = 0; c < 3; ++c)
+      delta[c] = reference[3 * particle + c] - reference[3 * neighbour + c];
+    const OpenMM::Vec3 image = nearestImage(delta, box);
+    require(image == delta, "EnergyLossForce: periodic: particles ", neighbour, " and ", particle,
+            " are ", std::sqrt(delta.dot(delta)), " nm apart in the reference, more than half ",
+            "the periodic box (", box[0][0], ", ", box[1][1], ", ", box[2][2],
+            " nm); the particles are made whole along the reference's nearest-neighbour ",
+            "tree, which needs every tree edge within half a box. Give a whole reference (one ",
+            "image of the structure, not wrapped particle by particle) that fits the box, or ",
+            "use periodic=False");
+  }
+  for (int v = 0; v < 3; ++v) checkedBox[v] = box[v];
 }
 
 int64_t EnergyLossTerms::pairRuleRowSplit(int share, int shares) const {

@@ -267,6 +267,10 @@ class EnergyLossForce(_core.EnergyLossForce):
         reports its edges and a spanning forest of the complete/cutoff rule
         as bonded pairs, so what it couples is one molecule, wrapped whole.
         Needed for positions wrapped particle by particle (other programs).
+        The reference must be whole (one image of the structure, not wrapped
+        particle by particle) with every tree edge within half a box: the
+        first evaluation in a box (and any evaluation after the box or the
+        reference changes) raises, naming the pair, when one is longer.
 
     A keyword the chosen coeff and edges do not use (length_scale with
     "constant", seed with "complete", cutoff with a list, system without

@@ -556,3 +556,65 @@ def test_a_rule_or_list_without_pairs_is_refused():
     assert evaluate(system_with(force, 3), positions)[0] == pytest.approx(
         numpy_energy(positions, reference, [(0, 1)], [100.0]), rel=1e-12)
 
+
+def periodic_pair(box, platform, reference_distance=0.6, moved=0.05):
+    """Two particles `reference_distance` nm apart in the reference, the second
+    moved by `moved` nm along x, in a cubic box; (energy, context)."""
+    reference = np.array([[0.1, 0.1, 0.1], [0.1 + reference_distance, 0.1, 0.1]])
+    positions = reference.copy()
+    positions[1, 0] += moved
+    system = system_with(EnergyLossForce(reference, periodic=True), 2)
+    system.setDefaultPeriodicBoxVectors(openmm.Vec3(box, 0, 0), openmm.Vec3(0, box, 0),
+                                        openmm.Vec3(0, 0, box))
+    context = openmm.Context(system, openmm.VerletIntegrator(0.001),
+                             openmm.Platform.getPlatformByName(platform))
+    context.setPositions(positions)
+    return context
+
+
+@pytest.mark.parametrize("platform", PLATFORMS)
+def test_periodic_reference_edge_longer_than_half_a_box_is_refused(platform):
+    """Trial B, F7: a reference pair 0.6 nm apart in a 1.0 nm box was made
+    'whole' through the nearest image (0.4 nm) and gave 0.09295 kJ/mol instead
+    of 1/2 k 0.05^2 = 0.003718. Now the first evaluation refuses it, naming
+    the pair; in a box that holds the pair the energy is the formula's."""
+    k = 2400.0 / 2 * math.exp(-0.6 / 0.1)
+    expected = 0.5 * k * 0.05**2
+    context = periodic_pair(1.5, platform)
+    energy = context.getState(getEnergy=True).getPotentialEnergy().value_in_unit(KJ)
+    assert energy == pytest.approx(expected, rel=1e-10)
+    with pytest.raises(Exception, match=r"periodic: particles 0 and 1 are 0\.6 nm apart in the "
+                                        r"reference, more than half the periodic box \(1, 1, 1 nm\)"):
+        periodic_pair(1.0, platform).getState(getEnergy=True)
+    # A box shrunk after the first evaluation is checked too.
+    context.setPeriodicBoxVectors(openmm.Vec3(1.1, 0, 0), openmm.Vec3(0, 1.1, 0),
+                                  openmm.Vec3(0, 0, 1.1))
+    with pytest.raises(Exception, match=r"particles 0 and 1 are 0\.6 nm apart"):
+        context.getState(getEnergy=True)
+    # Without periodic the same 1.0 nm box gives the formula's energy.
+    reference = np.array([[0.1, 0.1, 0.1], [0.7, 0.1, 0.1]])
+    plain = system_with(EnergyLossForce(reference), 2)
+    plain.setDefaultPeriodicBoxVectors(openmm.Vec3(1, 0, 0), openmm.Vec3(0, 1, 0),
+                                       openmm.Vec3(0, 0, 1))
+    assert evaluate(plain, reference + [[0, 0, 0], [0.05, 0, 0]], platform)[0] == pytest.approx(
+        expected, rel=1e-10)
+
+
+def test_periodic_reference_wrapped_particle_by_particle_is_refused():
+    """A reference cluster straddling a box corner, wrapped atom by atom, has a
+    nearest-neighbour tree edge across the box: refused, where it used to give
+    the energy of the split structure."""
+    n, box = 20, 2.0
+    rng = np.random.default_rng(7)
+    whole = rng.normal(size=(n, 3)) * 0.25 + 1.9
+    wrapped = whole - np.floor(whole / box) * box
+    for reference, fine in ((whole, True), (wrapped, False)):
+        system = system_with(EnergyLossForce(reference, periodic=True), n)
+        system.setDefaultPeriodicBoxVectors(openmm.Vec3(box, 0, 0), openmm.Vec3(0, box, 0),
+                                            openmm.Vec3(0, 0, box))
+        if fine:
+            assert evaluate(system, wrapped)[0] == pytest.approx(0.0, abs=1e-12)
+        else:
+            with pytest.raises(Exception, match=r"periodic: particles \d+ and \d+ are .* nm apart "
+                                                r"in the reference, more than half"):
+                evaluate(system, wrapped)

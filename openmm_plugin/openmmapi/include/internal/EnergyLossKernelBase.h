@@ -44,6 +44,7 @@ class EnergyLossKernelBase : public CalcEnergyLossForceKernel {
                           OpenMM::ThreadPool* pool) {
     auto& data = *static_cast<OpenMM::ReferencePlatform::PlatformData*>(context.getPlatformData());
     const double scale = context.getParameter(terms->scaleName());
+    terms->checkReferenceFitsBox(data.periodicBoxVectors);
     terms->placeParticles(*data.positions, data.periodicBoxVectors, positions);
 
     const int64_t n = terms->numParticles(), edges = terms->numEdges();

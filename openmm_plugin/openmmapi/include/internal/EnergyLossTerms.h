@@ -45,6 +45,13 @@ class EnergyLossTerms {
   // three reduced box vectors).
   void placeParticles(const std::vector<OpenMM::Vec3>& positions, const OpenMM::Vec3* box,
                       std::vector<double>& flat) const;
+  // Periodic only: throws, naming the pair, when a spanning-tree edge of the
+  // reference is more than half a box long in `box`. Placing takes the
+  // nearest image along each tree edge, so such an edge would be folded to
+  // its nearest image even at the reference and the energy would be wrong.
+  // Checked (O(N)) when the box differs from the last one checked, and after
+  // update().
+  void checkReferenceFitsBox(const OpenMM::Vec3* box);
 
   bool hasPairRule() const { return pairRule; }
 
@@ -73,6 +80,8 @@ class EnergyLossTerms {
   // Periodic only: (particle, tree neighbour placed before it), in placing
   // order, over a minimum spanning tree of the reference distances.
   std::vector<std::pair<int64_t, int64_t>> unwrapOrder;
+  // The box checkReferenceFitsBox last accepted (none yet: all zero).
+  OpenMM::Vec3 checkedBox[3];
 };
 
 }  // namespace EnergyLossPlugin
