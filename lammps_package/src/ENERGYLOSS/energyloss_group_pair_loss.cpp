@@ -6,6 +6,9 @@
 #include <cmath>
 #include <limits>
 
+#include "atom.h"
+#include "comm.h"
+#include "domain.h"
 #include "energyloss/generator.h"
 #include "energyloss/graphs.h"
 #include "energyloss/pair_energy.h"
@@ -24,9 +27,32 @@ GroupPairLoss::GroupPairLoss(LAMMPS* lmp, const char* style)
       coefficients(energyloss::CoefficientSpec::preset(energyloss::CoefficientMode::Exp)),
       cutoff(std::numeric_limits<double>::infinity()) {}
 
+void GroupPairLoss::note_keyword(const std::string& keyword) {
+  if (std::find(keywords_given.begin(), keywords_given.end(), keyword) != keywords_given.end())
+    lmp->error->all(FLERR, "{}: keyword '{}' given twice (each keyword once)", style, keyword);
+  keywords_given.push_back(keyword);
+}
+
+double GroupPairLoss::keyword_number(const std::string& keyword, const char* text) const {
+  // utils::numeric's own error would not name the keyword (and refuses nan, inf).
+  if (!utils::is_double(text))
+    lmp->error->all(FLERR, "{}: keyword '{}' needs a finite number, got '{}'", style, keyword,
+                    text);
+  return utils::numeric(FLERR, text, false, lmp);
+}
+
+bigint GroupPairLoss::keyword_integer(const std::string& keyword, const char* text) const {
+  if (!utils::is_integer(text))
+    lmp->error->all(FLERR, "{}: keyword '{}' needs an integer, got '{}'", style, keyword, text);
+  return utils::bnumeric(FLERR, text, false, lmp);
+}
+
 int GroupPairLoss::parse_keyword(int narg, char** arg, int iarg) {
   Error* error = lmp->error;
   const std::string keyword = arg[iarg];
+  if (keyword == "reference" || keyword == "coeff" || keyword == "length_scale" ||
+      keyword == "edges")
+    note_keyword(keyword);
   auto require_values = [&](int count) {
     if (iarg + count >= narg)
       error->all(FLERR, "{}: keyword '{}' needs {} value(s)", style, keyword, count);
@@ -60,7 +86,7 @@ int GroupPairLoss::parse_keyword(int narg, char** arg, int iarg) {
     if (std::string(arg[iarg + 2]) == "preset") {
       k0.reset();
     } else {
-      k0 = utils::numeric(FLERR, arg[iarg + 2], false, lmp);
+      k0 = keyword_number("coeff", arg[iarg + 2]);
       if (!(std::isfinite(*k0) && *k0 >= 0.0))
         error->all(FLERR, "{}: keyword 'coeff': K0 must be finite and >= 0, got {}", style,
                    arg[iarg + 2]);
@@ -69,7 +95,7 @@ int GroupPairLoss::parse_keyword(int narg, char** arg, int iarg) {
   }
   if (keyword == "length_scale") {
     require_values(1);
-    const double value = utils::numeric(FLERR, arg[iarg + 1], false, lmp);
+    const double value = keyword_number("length_scale", arg[iarg + 1]);
     if (!(std::isfinite(value) && value > 0.0))
       error->all(FLERR, "{}: keyword 'length_scale' needs a positive distance, got {}", style,
                  arg[iarg + 1]);
@@ -86,7 +112,7 @@ int GroupPairLoss::parse_keyword(int narg, char** arg, int iarg) {
     if (kind == "cutoff") {
       require_values(2);
       edge_kind = EdgeKind::Cutoff;
-      cutoff = utils::numeric(FLERR, arg[iarg + 2], false, lmp);
+      cutoff = keyword_number("edges cutoff", arg[iarg + 2]);
       if (!(cutoff > 0.0))
         error->all(FLERR, "{}: keyword 'edges cutoff' needs a positive distance, got {}", style,
                    arg[iarg + 2]);
@@ -95,8 +121,8 @@ int GroupPairLoss::parse_keyword(int narg, char** arg, int iarg) {
     if (kind == "sparse") {
       require_values(3);
       edge_kind = EdgeKind::Sparse;
-      sparse_degree = utils::inumeric(FLERR, arg[iarg + 2], false, lmp);
-      const bigint seed = utils::bnumeric(FLERR, arg[iarg + 3], false, lmp);
+      sparse_degree = keyword_integer("edges sparse", arg[iarg + 2]);
+      const bigint seed = keyword_integer("edges sparse", arg[iarg + 3]);
       if (seed < 0)
         error->all(FLERR, "{}: keyword 'edges sparse' needs a seed >= 0, got {}", style, seed);
       sparse_seed = static_cast<uint64_t>(seed);
@@ -167,7 +193,81 @@ void GroupPairLoss::define(int groupbit_, const std::string& group_name_) {
     edges = std::move(springs.edges);
     edge_springs = std::move(springs.k);
   }
+  check_reference_pairs();
   atom_energy_.resize(reference.size());
+}
+
+void GroupPairLoss::check_reference_pairs() {
+  // A restraint that does nothing is an error, as an empty `edges file` is.
+  // Stops at the first pair within the cutoff; every rank holds the same
+  // reference, so all agree.
+  if (edge_kind == EdgeKind::Cutoff) {
+    const double* x = reference.x.data();
+    const int64_t n = reference.size();
+    double nearest = std::numeric_limits<double>::infinity();
+    for (int64_t i = 0; i < n && !(nearest < cutoff); ++i)
+      for (int64_t j = i + 1; j < n && !(nearest < cutoff); ++j) {
+        const double dx = x[3 * j] - x[3 * i], dy = x[3 * j + 1] - x[3 * i + 1],
+                     dz = x[3 * j + 2] - x[3 * i + 2];
+        nearest = std::min(nearest, std::sqrt(dx * dx + dy * dy + dz * dz));
+      }
+    if (!(nearest < cutoff))
+      lmp->error->all(FLERR,
+                      "{}: keyword 'edges cutoff {}' gives no pairs: no two atoms of group {} are "
+                      "closer than that in the reference (the nearest are {:.6g} apart)",
+                      style, cutoff, group_name, nearest);
+  }
+  check_split_bonds();
+}
+
+void GroupPairLoss::check_split_bonds() {
+  // Distances are not minimum-image: a molecule whose reference is split
+  // across a periodic boundary (wrapped coordinates without image flags) is
+  // restrained as split. A bond of the group spanning more than half a
+  // periodic box length in the reference shows it; a bulk crystal's long
+  // pairs are legitimate, so only bonds are looked at.
+  Atom* atom = lmp->atom;
+  Domain* domain = lmp->domain;
+  const bool periodic = domain->xperiodic || domain->yperiodic || domain->zperiodic;
+  if (!periodic || !atom->molecular || !atom->num_bond) return;
+  // The bond with the smallest (atom ID, partner ID) that spans too far, on any rank.
+  tagint found[2] = {MAXTAGINT, MAXTAGINT};
+  const double* x = reference.x.data();
+  const double* h_inv = domain->h_inv;  // upper triangular, Voigt order
+  for (int i = 0; i < atom->nlocal; ++i) {
+    const int si = slot(atom->tag[i]);
+    if (si < 0) continue;
+    for (int m = 0; m < atom->num_bond[i]; ++m) {
+      const int sj = slot(atom->bond_atom[i][m]);
+      if (sj < 0) continue;
+      const double delta[3] = {x[3 * sj] - x[3 * si], x[3 * sj + 1] - x[3 * si + 1],
+                               x[3 * sj + 2] - x[3 * si + 2]};
+      const double fraction[3] = {h_inv[0] * delta[0] + h_inv[5] * delta[1] + h_inv[4] * delta[2],
+                                  h_inv[1] * delta[1] + h_inv[3] * delta[2], h_inv[2] * delta[2]};
+      bool split = false;
+      for (int d = 0; d < 3; ++d)
+        split = split || (domain->periodicity[d] && std::fabs(fraction[d]) > 0.5);
+      const tagint pair[2] = {std::min(atom->tag[i], atom->bond_atom[i][m]),
+                              std::max(atom->tag[i], atom->bond_atom[i][m])};
+      if (split && std::make_pair(pair[0], pair[1]) < std::make_pair(found[0], found[1]))
+        std::copy(pair, pair + 2, found);
+    }
+  }
+  tagint first = found[0];
+  MPI_Allreduce(&found[0], &first, 1, MPI_LMP_TAGINT, MPI_MIN, lmp->world);
+  tagint partner = first == found[0] ? found[1] : MAXTAGINT, second = partner;
+  MPI_Allreduce(&partner, &second, 1, MPI_LMP_TAGINT, MPI_MIN, lmp->world);
+  if (first == MAXTAGINT || lmp->comm->me != 0) return;
+  const double* xi = &x[3 * slot(first)];
+  const double* xj = &x[3 * slot(second)];
+  const double r = std::sqrt((xj[0] - xi[0]) * (xj[0] - xi[0]) + (xj[1] - xi[1]) * (xj[1] - xi[1]) +
+                             (xj[2] - xi[2]) * (xj[2] - xi[2]));
+  lmp->error->warning(FLERR,
+                      "{}: the reference puts bonded atoms {} and {} {:.6g} apart, more than half "
+                      "a periodic box length: distances are not minimum-image, so a molecule "
+                      "split across the boundary is restrained as split (give unwrapped reference "
+                      "coordinates, e.g. image flags in the data file)",
+                      style, first, second, r);
 }
 
 void GroupPairLoss::build_sparse_edges() {

@@ -35,6 +35,13 @@ class GroupPairLoss {
   // above; returns how many words it took, 0 for a keyword it does not know.
   int parse_keyword(int narg, char** arg, int iarg);
 
+  // For the styles' own keywords (fix energyloss's `scale`): errors naming
+  // the keyword when it was given before (each keyword once; a repeated one
+  // would silently override), or when `text` is not a number.
+  void note_keyword(const std::string& keyword);
+  double keyword_number(const std::string& keyword, const char* text) const;
+  bigint keyword_integer(const std::string& keyword, const char* text) const;
+
   // Collective: fixes the group's atoms, reads or gathers the reference and
   // builds the edges. Call once, after parsing.
   void define(int groupbit, const std::string& group_name);
@@ -93,8 +100,16 @@ class GroupPairLoss {
   std::vector<double> gradient_;
   std::vector<double> reduce_buffer;  // [1 + size() + 3 size()] for the Allreduce
 
+  std::vector<std::string> keywords_given;
+
   void build_sparse_edges();
   void build_coefficients();
+  // Errors when `edges cutoff` leaves no pair of the reference (a restraint
+  // that does nothing); then check_split_bonds().
+  void check_reference_pairs();
+  // Warns (once, at definition) when a bond between two of the group's
+  // atoms spans more than half a periodic box length in the reference.
+  void check_split_bonds();
 };
 
 }  // namespace LAMMPS_NS

@@ -1,6 +1,7 @@
 #include "fix_energyloss.h"
 
 #include "atom.h"
+#include "comm.h"
 #include "error.h"
 #include "input.h"
 #include "modify.h"
@@ -26,11 +27,12 @@ FixEnergyLoss::FixEnergyLoss(LAMMPS* lmp, int narg, char** arg)
   for (int iarg = 3; iarg < narg;) {
     int used = loss.parse_keyword(narg, arg, iarg);
     if (used == 0 && std::string(arg[iarg]) == "scale") {
+      loss.note_keyword("scale");
       if (iarg + 1 >= narg) error->all(FLERR, "Fix energyloss: keyword 'scale' needs 1 value");
       if (utils::strmatch(arg[iarg + 1], "^v_"))
         scale_variable_name = arg[iarg + 1] + 2;
       else
-        scale = utils::numeric(FLERR, arg[iarg + 1], false, lmp);
+        scale = loss.keyword_number("scale", arg[iarg + 1]);
       used = 2;
     }
     if (used == 0) error->all(FLERR, "Fix energyloss: unknown keyword '{}'", arg[iarg]);
@@ -62,6 +64,14 @@ void FixEnergyLoss::setup(int vflag) {
 }
 
 void FixEnergyLoss::min_setup(int vflag) {
+  // Without fix_modify energy yes the minimizer sees the forces but not the
+  // energy: its line search then fails (linesearch alpha is zero) silently.
+  if (!thermo_energy && !warned_min_energy && comm->me == 0)
+    error->warning(FLERR,
+                   "Fix energyloss: minimize sees the restraint's forces but not its energy; "
+                   "add 'fix_modify {} energy yes' or the line search stops early",
+                   id);
+  warned_min_energy = true;
   post_force(vflag);
 }
 

@@ -39,6 +39,7 @@ class FixEnergyLoss : public Fix {
   std::string scale_variable_name;
   int scale_variable;  // index, resolved in init()
   double energy;       // scale * loss at the last force evaluation
+  bool warned_min_energy = false;
 
   double current_scale();
 };
