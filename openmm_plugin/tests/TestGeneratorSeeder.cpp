@@ -163,6 +163,9 @@ TEST(GeneratorSeeder, BadInputRaisesAndLeavesTheContextUntouched) {
   SeedOptions none;
   none.candidates = 0;
   expectError(none, "candidates must be >= 1");
+  SeedOptions negative;
+  negative.sampleSeed = -1;  // LAMMPS's seed_atoms refuses it too
+  expectError(negative, "the sample seed must be >= 0, got -1");
   EXPECT_THROW(GeneratorSeeder(kData + "/missing.pt"), OpenMM::OpenMMException);
 }
 

@@ -6,7 +6,7 @@ import openmm
 from openmm import unit
 
 from . import _core
-from ._units import in_unit
+from ._units import in_unit, integer
 
 __all__ = ["seed", "SeedResult"]
 
@@ -46,8 +46,9 @@ def seed(simulation_or_context, generator, candidates=8, minimize=True,
     keeps the lowest-energy one and draws velocities at `temperature`
     (0 K: at rest; seed `velocity_seed`). Returns a SeedResult. Mismatched atom
     counts, bad maps, NaN samples and reduced-unit generators raise
-    ValueError and leave the Context unchanged; a build without LibTorch
-    raises RuntimeError."""
+    ValueError and leave the Context unchanged, as do counts or seeds that
+    are not integers and a negative sample_seed; a build without LibTorch raises
+    RuntimeError."""
     if not hasattr(_core, "GeneratorSeeder"):
         raise RuntimeError("openmmenergyloss was built without LibTorch: seed() is unavailable")
     context = getattr(simulation_or_context, "context", simulation_or_context)
@@ -55,14 +56,16 @@ def seed(simulation_or_context, generator, candidates=8, minimize=True,
         raise TypeError(f"seed: expected an openmm.app.Simulation or openmm.Context, got "
                         f"{type(simulation_or_context).__name__}")
     options = _core.SeedOptions()
-    options.candidates = int(candidates)
-    options.sampleSeed = int(sample_seed)
+    # Counts and seeds must be integers (2.5 candidates is refused, not
+    # truncated); the sample seed >= 0, as LAMMPS's seed_atoms requires.
+    options.candidates = integer(candidates, "candidates")
+    options.sampleSeed = integer(sample_seed, "sample_seed", minimum=0)
     options.minimize = bool(minimize)
     options.tolerance = in_unit(tolerance, unit.kilojoule_per_mole / unit.nanometer, "tolerance")
-    options.maxIterations = int(max_iterations)
+    options.maxIterations = integer(max_iterations, "max_iterations")
     options.temperature = in_unit(temperature, unit.kelvin, "temperature")
-    options.velocitySeed = int(velocity_seed)
+    options.velocitySeed = integer(velocity_seed, "velocity_seed")
     if atom_map is not None:
-        options.particleMap = _core.IntVector([int(index) for index in atom_map])
+        options.particleMap = _core.IntVector([integer(index, "atom_map") for index in atom_map])
     report = _core.GeneratorSeeder(os.fspath(generator)).seed(context, options)
     return SeedResult(report, options.minimize)

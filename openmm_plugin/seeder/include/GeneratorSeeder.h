@@ -23,7 +23,7 @@ namespace EnergyLossPlugin {
 
 struct SeedOptions {
   int candidates = 8;
-  // Generator seed: the same seed draws the same candidates.
+  // Generator seed (>= 0): the same seed draws the same candidates.
   int64_t sampleSeed = 0;
   bool minimize = true;
   // LocalEnergyMinimizer's tolerance (kJ/mol/nm) and iteration cap (0: none).

@@ -52,6 +52,9 @@ std::vector<int> particlesOf(const SeedOptions& options, int atoms, const OpenMM
 void checkOptions(const SeedOptions& options) {
   require(options.candidates >= 1, "GeneratorSeeder: candidates must be >= 1, got ",
           options.candidates);
+  // LAMMPS's seed_atoms takes seeds >= 0 too; one seed means one set of samples.
+  require(options.sampleSeed >= 0, "GeneratorSeeder: the sample seed must be >= 0, got ",
+          options.sampleSeed);
   require(std::isfinite(options.tolerance) && options.tolerance > 0.0,
           "GeneratorSeeder: the minimisation tolerance must be positive, got ", options.tolerance);
   require(options.maxIterations >= 0, "GeneratorSeeder: maxIterations must be >= 0, got ",
@@ -120,7 +123,11 @@ SeedReport GeneratorSeeder::seed(OpenMM::Context& context, const SeedOptions& op
   const OpenMM::System& system = context.getSystem();
   const int atoms = getNumAtoms();
   const std::vector<int> particles = particlesOf(options, atoms, system);
-  // OpenMM works in nm; reduced ("lj") generators have no absolute size and throw here.
+  // OpenMM works in nm; reduced ("lj") generators have no absolute size.
+  // Refused here, naming the file (common/'s conversion error does not).
+  require(generator->length_unit() != "lj", "GeneratorSeeder: generator '", generator->path(),
+          "' has length_unit 'lj': reduced units have no absolute size, and OpenMM needs "
+          "lengths in nm (write the generator in nm or angstrom)");
   const std::vector<double> samples =
       generator->sample(options.candidates, options.sampleSeed, "nm");
 

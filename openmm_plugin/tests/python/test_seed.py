@@ -200,8 +200,16 @@ def test_nan_samples_units_and_bad_arguments_raise(alanine, tmp_path):
     with pytest.raises(ValueError, match="non-finite value"):
         openmmenergyloss.seed(context, nan, sample_seed=7)
     reduced = scripted(tmp_path, "lj.pt", base, length_unit="lj")
-    with pytest.raises(ValueError, match="reduced"):
+    # Named by its file, as every other generator error is (trial B, F6).
+    with pytest.raises(ValueError, match=f"generator '{reduced}' has length_unit 'lj': reduced"):
         openmmenergyloss.seed(context, reduced)
+    # Counts and seeds are integers, not truncated; the sample seed >= 0 (as in LAMMPS).
+    for bad, message in [(dict(candidates=2.5), r"candidates: expected an integer, got 2\.5"),
+                         (dict(max_iterations=10.5), r"max_iterations: expected an integer"),
+                         (dict(sample_seed=-1), r"sample_seed: must be >= 0, got -1"),
+                         (dict(atom_map=[0.5] * 22), r"atom_map: expected an integer, got 0\.5")]:
+        with pytest.raises(ValueError, match=message):
+            openmmenergyloss.seed(context, nan, **bad)
     with pytest.raises(ValueError, match="temperature"):
         openmmenergyloss.seed(context, nan, temperature=300 * unit.nanometer)
     with pytest.raises(ValueError, match="file not found"):
