@@ -402,6 +402,30 @@ TEST_P(OnPlatform, DynamicsConserveEnergy) {
               1e-3 * before.getPotentialEnergy());
 }
 
+TEST_P(OnPlatform, PeriodicReferenceEdgeLongerThanHalfABoxThrowsNamingThePair) {
+  // Two particles 0.6 nm apart in the reference, one edge with k = 100, the
+  // second moved 0.05 nm: E = 1/2 100 0.05^2 while the box holds the pair.
+  // In a 1.0 nm box the nearest image is 0.35 nm away and the energy was
+  // silently 1/2 100 0.25^2 (trial B, F7); now it throws.
+  const std::vector<Vec3> reference = {Vec3(0.1, 0.1, 0.1), Vec3(0.7, 0.1, 0.1)};
+  const std::vector<Vec3> moved = {Vec3(0.1, 0.1, 0.1), Vec3(0.75, 0.1, 0.1)};
+  auto force = std::make_unique<EnergyLossForce>(reference);
+  force->addEdge(0, 1, 100.0);
+  force->setUsesPeriodicBoundaryConditions(true);
+  Evaluation evaluation(std::move(force), GetParam());
+  auto cube = [&](double side) {
+    evaluation.context->setPeriodicBoxVectors(Vec3(side, 0, 0), Vec3(0, side, 0), Vec3(0, 0, side));
+  };
+  cube(1.5);
+  EXPECT_NEAR(evaluation.energy(moved), 0.5 * 100.0 * 0.05 * 0.05, 1e-12);
+  cube(1.0);
+  expect_error<OpenMM::OpenMMException>(
+      [&] { evaluation.energy(moved); },
+      "periodic: particles 0 and 1 are 0.6 nm apart in the reference, more than half");
+  cube(1.5);  // a box that holds the pair again
+  EXPECT_NEAR(evaluation.energy(moved), 0.5 * 100.0 * 0.05 * 0.05, 1e-12);
+}
+
 INSTANTIATE_TEST_SUITE_P(Platforms, OnPlatform, ::testing::Values("Reference", "CPU"));
 
 TEST(EnergyLossForce, ReferenceAndCpuAgree) {
@@ -536,6 +560,19 @@ TEST(EnergyLossForce, BadInputIsRejectedWithClearErrors) {
   EXPECT_THROW(EnergyLossForce(std::vector<Vec3>{}), OpenMM::OpenMMException);
   EXPECT_THROW(EnergyLossForce({Vec3(0, 0, 0), Vec3(std::nan(""), 0, 0)}), OpenMM::OpenMMException);
   expect_error<OpenMM::OpenMMException>([&] { force.addEdge(0, 9, 1.0); }, "(0, 9)");
+  // A force with neither a pair rule nor edges restrains nothing: refused
+  // when a Context is created (as LAMMPS refuses an empty edges file).
+  {
+    OpenMM::System empty;
+    for (int i = 0; i < 4; ++i) empty.addParticle(1.0);
+    empty.addForce(new EnergyLossForce(reference));
+    OpenMM::VerletIntegrator integrator(0.001);
+    expect_error<OpenMM::OpenMMException>(
+        [&] {
+          OpenMM::Context(empty, integrator, OpenMM::Platform::getPlatformByName("Reference"));
+        },
+        "no pairs to restrain");
+  }
   // A System whose particle count differs from the reference.
   OpenMM::System system;
   for (int i = 0; i < 5; ++i) system.addParticle(1.0);

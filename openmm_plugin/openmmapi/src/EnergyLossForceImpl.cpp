@@ -12,6 +12,9 @@ void EnergyLossForceImpl::initialize(OpenMM::ContextImpl& context) {
   require(owner.getNumParticles() == system.getNumParticles(),
           "EnergyLossForce: ", owner.getNumParticles(), " reference positions for a System of ",
           system.getNumParticles(), " particles");
+  require(owner.hasPairsWithinCutoff() || owner.getNumEdges() > 0,
+          "EnergyLossForce: no pairs to restrain: no pair rule (setPairsWithinCutoff) and no "
+          "edges (addEdge, addSparseRigidEdges, addBondEdges)");
   kernel = context.getPlatform().createKernel(CalcEnergyLossForceKernel::Name(), context);
   kernel.getAs<CalcEnergyLossForceKernel>().initialize(system, owner);
 }
