@@ -456,7 +456,7 @@ TEST(PairEnergy, RawArgumentsOutsideTheContractAreRefused) {
   CoefficientSpec morse = CoefficientSpec::preset(CoefficientMode::Morse);
   morse.length_scale = 1e-200;
   expect_error([&] { check_coefficient_spec(morse); }, "'morse': k overflows a double");
-  morse.length_scale = 1e-100;  // k = 2e200: a double, not a float
+  morse.length_scale = 1e-100;  // k = 2e200: fits a double
   EXPECT_DOUBLE_EQ(peak_coefficient(morse), 2.0 / (1e-100 * 1e-100));
   EXPECT_NO_THROW(call(morse));
   PairLossInput<float> in_float;
@@ -466,8 +466,10 @@ TEST(PairEnergy, RawArgumentsOutsideTheContractAreRefused) {
   std::vector<float> energy_float(1);
   PairLossOutput<float> out_float;
   out_float.energy = energy_float.data();
+  morse.length_scale = 1e-20;  // a normal float, but k = 2e40 is not
+  EXPECT_NO_THROW(call(morse));
   expect_error([&] { pair_energy_loss(in_float, morse, out_float); },
-               {"mode 'morse' gives k up to 2e+200", "beyond the largest float"});
+               {"mode 'morse' gives k up to 2e+40", "beyond the largest float"});
 }
 
 // Finite input whose loss does not fit the dtype: |x| ~ 1e308 makes the
