@@ -34,16 +34,20 @@ void GroupPairLoss::note_keyword(const std::string& keyword) {
 }
 
 double GroupPairLoss::keyword_number(const std::string& keyword, const char* text) const {
-  // utils::numeric's own error would not name the keyword (and refuses nan, inf).
+  // utils::numeric's own error (which refuses nan and inf too) does not name
+  // the keyword: keep its wording after the keyword's name.
   if (!utils::is_double(text))
-    lmp->error->all(FLERR, "{}: keyword '{}' needs a finite number, got '{}'", style, keyword,
-                    text);
+    lmp->error->all(FLERR,
+                    "{}: keyword '{}': Expected floating point parameter instead of '{}' (a "
+                    "finite number)",
+                    style, keyword, text);
   return utils::numeric(FLERR, text, false, lmp);
 }
 
 bigint GroupPairLoss::keyword_integer(const std::string& keyword, const char* text) const {
   if (!utils::is_integer(text))
-    lmp->error->all(FLERR, "{}: keyword '{}' needs an integer, got '{}'", style, keyword, text);
+    lmp->error->all(FLERR, "{}: keyword '{}': Expected integer parameter instead of '{}'", style,
+                    keyword, text);
   return utils::bnumeric(FLERR, text, false, lmp);
 }
 

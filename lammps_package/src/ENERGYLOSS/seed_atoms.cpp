@@ -60,7 +60,8 @@ void SeedAtoms::command(int narg, char** arg) {
     if (iarg + 1 >= narg) error->all(FLERR, "seed_atoms: keyword '{}' needs 1 value", keyword);
     const std::string value = arg[iarg + 1];
     if ((keyword == "candidates" || keyword == "seed") && !utils::is_integer(value))
-      error->all(FLERR, "seed_atoms: keyword '{}' needs an integer, got '{}'", keyword, value);
+      error->all(FLERR, "seed_atoms: keyword '{}': Expected integer parameter instead of '{}'",
+                 keyword, value);
     if (keyword == "candidates") {
       candidates = utils::inumeric(FLERR, value.c_str(), false, lmp);
       if (candidates < 1)
