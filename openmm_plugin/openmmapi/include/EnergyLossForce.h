@@ -95,7 +95,8 @@ class EnergyLossForce : public OpenMM::Force {
 
   // With periodic boundary conditions the particles are first made whole:
   // each one takes the periodic image nearest to its neighbour on a spanning
-  // tree of the reference (nearest reference neighbours first), so distances
+  // tree of the reference (nearest reference neighbours first; one tree per
+  // set of particles the restraint couples), so distances
   // are those of the unwrapped structure. Needs every particle within half a
   // box of its tree neighbour, as OpenMM's own bonded forces do; the
   // reference must be whole (not wrapped particle by particle), and an

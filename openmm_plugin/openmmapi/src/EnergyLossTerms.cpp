@@ -50,10 +50,12 @@ void readEdges(const EnergyLossForce& force, std::vector<int64_t>& edges, std::v
 }
 }  // namespace
 
-std::vector<std::pair<int64_t, int64_t>> spanningTreeOrder(const std::vector<double>& reference) {
+std::vector<std::pair<int64_t, int64_t>> spanningTreeOrder(const std::vector<double>& reference,
+                                                           const std::vector<int64_t>& group) {
   const int64_t n = static_cast<int64_t>(reference.size() / 3);
   std::vector<std::pair<int64_t, int64_t>> order;
   if (n == 0) return order;
+  auto group_of = [&](int64_t i) { return group.empty() ? int64_t(0) : group[i]; };
   std::vector<double> distance(size_t(n), std::numeric_limits<double>::infinity());
   std::vector<int64_t> nearest(size_t(n), 0);
   std::vector<bool> placed(size_t(n), false);
@@ -62,7 +64,7 @@ std::vector<std::pair<int64_t, int64_t>> spanningTreeOrder(const std::vector<dou
   for (int64_t step = 1; step < n; ++step) {
     int64_t next = -1;
     for (int64_t i = 0; i < n; ++i) {
-      if (placed[i]) continue;
+      if (placed[i] || group_of(i) != group_of(latest)) continue;
       double d2 = 0.0;
       for (int c = 0; c < 3; ++c) {
         const double d = reference[3 * i + c] - reference[3 * latest + c];
@@ -70,6 +72,11 @@ std::vector<std::pair<int64_t, int64_t>> spanningTreeOrder(const std::vector<dou
       }
       if (d2 < distance[i]) distance[i] = d2, nearest[i] = latest;
       if (next < 0 || distance[i] < distance[next]) next = i;
+    }
+    if (next < 0) {  // the tree of this group is complete: the next unplaced particle starts one
+      latest = std::find(placed.begin(), placed.end(), false) - placed.begin();
+      placed[latest] = true;
+      continue;
     }
     placed[next] = true;
     order.emplace_back(next, nearest[next]);
@@ -111,6 +118,22 @@ std::vector<std::pair<int, int>> bondedParticles(const EnergyLossForce& force) {
   return bonded;
 }
 
+namespace {
+// Each particle's set of particles the restraint couples (connected through
+// bondedParticles), labelled by one member.
+std::vector<int64_t> coupledSets(const EnergyLossForce& force) {
+  std::vector<int64_t> root(force.getNumParticles());
+  for (size_t i = 0; i < root.size(); ++i) root[i] = static_cast<int64_t>(i);
+  auto find = [&](int64_t i) {
+    while (root[i] != i) i = root[i] = root[root[i]];
+    return i;
+  };
+  for (const auto& [a, b] : bondedParticles(force)) root[find(a)] = find(b);
+  for (size_t i = 0; i < root.size(); ++i) root[i] = find(static_cast<int64_t>(i));
+  return root;
+}
+}  // namespace
+
 EnergyLossTerms::EnergyLossTerms(const EnergyLossForce& force)
     : pairRule(force.hasPairsWithinCutoff()),
       pairCoefficients(force.getPairCoefficients()),
@@ -119,7 +142,37 @@ EnergyLossTerms::EnergyLossTerms(const EnergyLossForce& force)
       periodic(force.usesPeriodicBoundaryConditions()) {
   readEdges(force, edges, k);
   flatten(force.getReferencePositions(), reference);
-  if (periodic) unwrapOrder = spanningTreeOrder(reference);
+  readPairs(force);
+}
+
+void EnergyLossTerms::readPairs(const EnergyLossForce& force) {
+  // A pair listed twice would count twice (the Python constructor refuses it
+  // too; this catches addEdge and XML).
+  std::vector<std::pair<std::pair<int64_t, int64_t>, int64_t>> sorted;
+  for (int64_t e = 0; e < numEdges(); ++e)
+    sorted.push_back({std::minmax(edges[2 * e], edges[2 * e + 1]), e});
+  std::sort(sorted.begin(), sorted.end());
+  for (size_t i = 1; i < sorted.size(); ++i)
+    require(sorted[i].first != sorted[i - 1].first, "EnergyLossForce: edges ", sorted[i - 1].second,
+            " and ", sorted[i].second, " both join particles ", sorted[i].first.first, " and ",
+            sorted[i].first.second, " (a pair listed twice counts twice); remove one");
+  if (force.hasPairsWithinCutoff() && std::isfinite(force.getPairCutoff())) {
+    const double cutoff2 = force.getPairCutoff() * force.getPairCutoff();
+    bool any = false;
+    const int64_t n = numParticles();
+    for (int64_t i = 0; i < n && !any; ++i)
+      for (int64_t j = i + 1; j < n && !any; ++j) {
+        double d2 = 0.0;
+        for (int c = 0; c < 3; ++c) {
+          const double d = reference[3 * i + c] - reference[3 * j + c];
+          d2 += d * d;
+        }
+        any = d2 < cutoff2;
+      }
+    require(any, "EnergyLossForce: the pair rule's cutoff ", force.getPairCutoff(),
+            " nm gives no pairs: no two reference particles are closer (setPairsWithinCutoff)");
+  }
+  if (periodic) unwrapOrder = spanningTreeOrder(reference, coupledSets(force));
 }
 
 void EnergyLossTerms::update(const EnergyLossForce& force) {
@@ -136,21 +189,19 @@ void EnergyLossTerms::update(const EnergyLossForce& force) {
   require(force.usesPeriodicBoundaryConditions() == periodic,
           "EnergyLossForce: periodic boundary conditions were switched ", periodic ? "off" : "on",
           " (not allowed after a Context was created)");
-  std::vector<int64_t> newEdges;
-  std::vector<double> newK;
-  readEdges(force, newEdges, newK);
+  const EnergyLossTerms updated(force);  // the new pairs' own checks
   // OpenMM derives molecules from the bonded particles when the Context is
   // created, so (like its bonded forces) edges keep their particles.
-  const auto changed = std::mismatch(edges.begin(), edges.end(), newEdges.begin()).first;
+  const auto changed = std::mismatch(edges.begin(), edges.end(), updated.edges.begin()).first;
   if (changed != edges.end()) {
     const int64_t e = (changed - edges.begin()) / 2;
     fail("EnergyLossForce: edge ", e, " changed its particles from (", edges[2 * e], ", ",
-         edges[2 * e + 1], ") to (", newEdges[2 * e], ", ", newEdges[2 * e + 1],
+         edges[2 * e + 1], ") to (", updated.edges[2 * e], ", ", updated.edges[2 * e + 1],
          ") (not allowed after a Context was created)");
   }
-  k.swap(newK);
-  flatten(force.getReferencePositions(), reference);
-  if (periodic) unwrapOrder = spanningTreeOrder(reference);
+  k = updated.k;
+  reference = updated.reference;
+  unwrapOrder = updated.unwrapOrder;
   for (OpenMM::Vec3& vector : checkedBox) vector = OpenMM::Vec3();  // check the new reference
   pairRule = force.hasPairsWithinCutoff();
   pairCoefficients = force.getPairCoefficients();
@@ -195,9 +246,10 @@ void EnergyLossTerms::checkReferenceFitsBox(const OpenMM::Vec3* box) {
             " are ", std::sqrt(delta.dot(delta)), " nm apart in the reference, more than half ",
             "the periodic box (", box[0][0], ", ", box[1][1], ", ", box[2][2],
             " nm); the particles are made whole along the reference's nearest-neighbour ",
-            "tree, which needs every tree edge within half a box. Give a whole reference (one ",
-            "image of the structure, not wrapped particle by particle) that fits the box, or ",
-            "use periodic=False");
+            "tree within each set of particles the restraint couples, which needs every tree ",
+            "edge within half a box. Give a whole reference (one image of the structure, not ",
+            "wrapped particle by particle) that fits the box; periodic=False suits only ",
+            "positions that are never wrapped");
   }
   for (int v = 0; v < 3; ++v) checkedBox[v] = box[v];
 }

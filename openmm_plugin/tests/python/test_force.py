@@ -618,3 +618,65 @@ def test_periodic_reference_wrapped_particle_by_particle_is_refused():
             with pytest.raises(Exception, match=r"periodic: particles \d+ and \d+ are .* nm apart "
                                                 r"in the reference, more than half"):
                 evaluate(system, wrapped)
+
+
+@pytest.mark.parametrize("platform", PLATFORMS)
+def test_periodic_molecules_the_restraint_does_not_couple_may_lie_apart(platform):
+    """Two diatomics 2.85 nm apart in a 4 nm box, restrained on their bonds
+    only, the second wrapped particle by particle (trial F): the particles
+    are made whole within each coupled set, so the sets' distance is never
+    checked against the box, and the energy is the formula's."""
+    reference = np.array([[1.0, 1, 1], [1.1, 1, 1], [3.95, 1, 1], [4.05, 1, 1]])
+    positions = reference + [[0, 0, 0], [0.01, 0, 0], [0, 0, 0], [0.02, 0, 0]]
+    positions[3, 0] -= 4.0  # wrapped into the box
+    pairs = [(0, 1), (2, 3)]
+    system = system_with(EnergyLossForce(reference, coeff="constant", k0=100.0, per_atom=False,
+                                         edges=pairs, periodic=True), 4)
+    system.setDefaultPeriodicBoxVectors(openmm.Vec3(4, 0, 0), openmm.Vec3(0, 4, 0),
+                                        openmm.Vec3(0, 0, 4))
+    whole = positions.copy()
+    whole[3, 0] += 4.0
+    expected = numpy_energy(whole, reference, pairs, [100.0, 100.0])  # 1/2 100 (0.01² + 0.02²)
+    assert expected == pytest.approx(0.025, rel=1e-9)
+    assert evaluate(system, positions, platform)[0] == pytest.approx(expected, rel=1e-9)
+    # Coupled by one more pair, the two diatomics are one set: its tree edge
+    # (particles 1 and 2, 2.85 nm) is longer than half the box and refused.
+    coupled = system_with(EnergyLossForce(reference, coeff="constant", k0=100.0, per_atom=False,
+                                          edges=pairs + [(1, 2)], periodic=True), 4)
+    coupled.setDefaultPeriodicBoxVectors(openmm.Vec3(4, 0, 0), openmm.Vec3(0, 4, 0),
+                                         openmm.Vec3(0, 0, 4))
+    with pytest.raises(Exception, match=r"particles 1 and 2 are 2\.85 nm apart"):
+        evaluate(coupled, positions, platform)
+
+
+def test_pairs_added_in_cpp_or_xml_are_checked_when_a_context_is_made():
+    """The C++ methods (reached through SWIG) and XML bypass the Python
+    keyword checks: a pair listed twice and a cutoff rule with no pairs are
+    refused at Context creation and by updateParametersInContext."""
+    reference = np.array([[0.0, 0, 0], [0.3, 0, 0], [0.3, 0.4, 0]])
+    positions = perturbed(reference, 37, 0.05)
+    twice = EnergyLossForce(reference, coeff="explicit", edges=[(0, 1)], k=100.0)
+    twice.addEdge(1, 0, 100.0)
+    xml = openmm.XmlSerializer.deserialize(openmm.XmlSerializer.serialize(twice))
+    with pytest.raises(Exception, match=r"edges 0 and 1 both join particles 0 and 1"):
+        evaluate(system_with(twice, 3), positions)  # the System now owns (and frees) twice
+    with pytest.raises(Exception, match=r"edges 0 and 1 both join particles 0 and 1"):
+        evaluate(system_with(xml, 3), positions)
+
+    rule = EnergyLossForce(reference, coeff="constant", edges="cutoff", cutoff=0.35)
+    spec = rule.getPairCoefficients()
+    system = system_with(rule, 3)
+    context = openmm.Context(system, openmm.VerletIntegrator(0.001),
+                             openmm.Platform.getPlatformByName("Reference"))
+    context.setPositions(positions)
+    before = context.getState(getEnergy=True).getPotentialEnergy().value_in_unit(KJ)
+    assert before == pytest.approx(numpy_energy(positions, reference, [(0, 1)], [100.0]),
+                                   rel=1e-12)
+    rule.setPairsWithinCutoff(spec, 0.01)
+    with pytest.raises(Exception, match=r"cutoff 0\.01 nm gives no pairs"):
+        rule.updateParametersInContext(context)
+    after = context.getState(getEnergy=True).getPotentialEnergy().value_in_unit(KJ)
+    assert after == before  # the refused update changed nothing
+    copy_of_rule = openmm.XmlSerializer.deserialize(openmm.XmlSerializer.serialize(rule))
+    with pytest.raises(Exception, match=r"cutoff 0\.01 nm gives no pairs"):
+        evaluate(system_with(copy_of_rule, 3), positions)

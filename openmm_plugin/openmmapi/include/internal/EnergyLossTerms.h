@@ -15,9 +15,12 @@
 namespace EnergyLossPlugin {
 
 // Prim's minimum spanning tree over the distances of `reference` (flat,
-// [N, 3]), O(N^2): every particle after the first with the tree neighbour it
-// joins, in joining order.
-std::vector<std::pair<int64_t, int64_t>> spanningTreeOrder(const std::vector<double>& reference);
+// [N, 3]), O(N^2): every particle that joins a tree with the tree neighbour
+// it joins, in joining order. `group` (one label per particle; empty: one
+// group) makes it a forest, one tree per group: a particle whose group is
+// new starts a tree and is not listed.
+std::vector<std::pair<int64_t, int64_t>> spanningTreeOrder(const std::vector<double>& reference,
+                                                           const std::vector<int64_t>& group = {});
 
 // The pairs OpenMM is told are bonded (Force::getBondedParticles, from which
 // it defines molecules): the explicit edges, and for the pair rule a spanning
@@ -46,7 +49,7 @@ class EnergyLossTerms {
   void placeParticles(const std::vector<OpenMM::Vec3>& positions, const OpenMM::Vec3* box,
                       std::vector<double>& flat) const;
   // Periodic only: throws, naming the pair, when a spanning-tree edge of the
-  // reference is more than half a box long in `box`. Placing takes the
+  // reference (within one coupled set) is more than half a box long in `box`. Placing takes the
   // nearest image along each tree edge, so such an edge would be folded to
   // its nearest image even at the reference and the energy would be wrong.
   // Checked (O(N)) when the box differs from the last one checked, and after
@@ -77,8 +80,15 @@ class EnergyLossTerms {
   double pairCutoff;
   std::string scale;
   bool periodic;
+  // Reads the force's pairs; throws on a pair listed twice or a pair rule
+  // with no pair below its cutoff. Periodic: the unwrapping forest.
+  void readPairs(const EnergyLossForce& force);
+
   // Periodic only: (particle, tree neighbour placed before it), in placing
-  // order, over a minimum spanning tree of the reference distances.
+  // order, over a minimum spanning forest of the reference distances with
+  // one tree per set of particles the restraint couples (bondedParticles):
+  // particles in different sets share no term, so their relative image is
+  // free and never checked against the box.
   std::vector<std::pair<int64_t, int64_t>> unwrapOrder;
   // The box checkReferenceFitsBox last accepted (none yet: all zero).
   OpenMM::Vec3 checkedBox[3];
