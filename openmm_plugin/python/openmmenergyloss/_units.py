@@ -51,9 +51,13 @@ def in_unit(value, wanted, name, expected=None):
                   expected or f"a number or a Quantity in {wanted}")
 
 
-def integer(value, name, minimum=None):
+INT32 = (-2**31, 2**31 - 1)  # the C++ int fields' range, as (minimum, maximum)
+
+
+def integer(value, name, minimum=INT32[0], maximum=INT32[1]):
     """`value` as an int: an integer (Python or numpy; not a bool or a float,
-    which would be truncated silently), at least `minimum` when given."""
+    which would be truncated silently) in [minimum, maximum] (default: the
+    C++ int range; None: unbounded), so SWIG never raises its OverflowError."""
     try:
         if isinstance(value, bool):
             raise TypeError
@@ -62,6 +66,8 @@ def integer(value, name, minimum=None):
         raise ValueError(f"{name}: expected an integer, got {value!r}") from error
     if minimum is not None and number < minimum:
         raise ValueError(f"{name}: must be >= {minimum}, got {number}")
+    if maximum is not None and number > maximum:
+        raise ValueError(f"{name}: must be <= {maximum}, got {number}")
     return number
 
 

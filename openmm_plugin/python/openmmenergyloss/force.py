@@ -114,7 +114,12 @@ def _cutoff_limit(edges, cutoff):
     """The pair rule's cutoff in nm (infinite for 'complete')."""
     if edges == "cutoff" and cutoff is None:
         raise ValueError("edges='cutoff' needs cutoff (a length)")
-    return math.inf if cutoff is None else _number(cutoff, _NM, "cutoff")
+    if cutoff is None:
+        return math.inf
+    limit = _number(cutoff, _NM, "cutoff")
+    if not limit > 0:  # nan too; inf is the complete graph
+        raise ValueError(f"cutoff must be positive, got {limit:g} nm (keyword cutoff)")
+    return limit
 
 
 def _require_rule_pairs(reference, limit):
@@ -212,10 +217,10 @@ def _add_edges(force, coeff, k0, edges, cutoff, k, per_atom, length_scale, eps, 
         _require_rule_pairs(np.asarray(force._getReferenceFlat()).reshape(-1, 3), limit)
     elif mode == "sparse":
         options = _core.SparseRigidOptions()  # None keeps common/'s default
-        if degree is not None:
-            options.degree = integer(degree, "degree")
+        if degree is not None:  # C++'s 0 (2 x dim) is what leaving degree out gives
+            options.degree = integer(degree, "degree", minimum=1)
         if seed is not None:
-            options.seed = integer(seed, "seed", minimum=0)
+            options.seed = integer(seed, "seed", minimum=0, maximum=2**64 - 1)
         if symmetrize is not None:
             options.symmetrize = bool(symmetrize)
         force.addSparseRigidEdges(spec, options)

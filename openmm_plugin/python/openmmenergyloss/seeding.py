@@ -59,7 +59,7 @@ def seed(simulation_or_context, generator, candidates=8, minimize=True,
     # Counts and seeds must be integers (2.5 candidates is refused, not
     # truncated); the sample seed >= 0, as LAMMPS's seed_atoms requires.
     options.candidates = integer(candidates, "candidates")
-    options.sampleSeed = integer(sample_seed, "sample_seed", minimum=0)
+    options.sampleSeed = integer(sample_seed, "sample_seed", minimum=0, maximum=2**63 - 1)
     options.minimize = bool(minimize)
     options.tolerance = in_unit(tolerance, unit.kilojoule_per_mole / unit.nanometer, "tolerance")
     options.maxIterations = integer(max_iterations, "max_iterations")

@@ -680,3 +680,21 @@ def test_pairs_added_in_cpp_or_xml_are_checked_when_a_context_is_made():
     copy_of_rule = openmm.XmlSerializer.deserialize(openmm.XmlSerializer.serialize(rule))
     with pytest.raises(Exception, match=r"cutoff 0\.01 nm gives no pairs"):
         evaluate(system_with(copy_of_rule, 3), positions)
+
+
+def test_integer_and_cutoff_keywords_out_of_range_name_the_keyword():
+    """Trial F: degree=0 silently meant the default 6 (C++'s 0), seeds beyond
+    the C++ types raised SWIG's OverflowError, and cutoff=0 or nan was
+    reported under a C++ method's name."""
+    reference = random_structure(20, 40)
+    with pytest.raises(ValueError, match=r"degree: must be >= 1, got 0"):
+        EnergyLossForce(reference, coeff="constant", edges="sparse", degree=0)
+    with pytest.raises(ValueError, match=r"seed: must be <= 18446744073709551615, got "
+                                         r"18446744073709551616"):
+        EnergyLossForce(reference, coeff="constant", edges="sparse", seed=2**64)
+    for bad in (0.0, math.nan, -1.0):
+        with pytest.raises(ValueError, match=r"cutoff must be positive, got .* nm \(keyword cutoff\)"):
+            EnergyLossForce(reference, edges="cutoff", cutoff=bad)
+    # The largest seed still draws a graph: 20 atoms, degree 6 -> 60 edges.
+    force = EnergyLossForce(reference, coeff="constant", edges="sparse", seed=2**64 - 1)
+    assert force.getNumEdges() == 60

@@ -207,6 +207,9 @@ def test_nan_samples_units_and_bad_arguments_raise(alanine, tmp_path):
     for bad, message in [(dict(candidates=2.5), r"candidates: expected an integer, got 2\.5"),
                          (dict(max_iterations=10.5), r"max_iterations: expected an integer"),
                          (dict(sample_seed=-1), r"sample_seed: must be >= 0, got -1"),
+                         # beyond the C++ fields: was SWIG's OverflowError (trial F)
+                         (dict(sample_seed=2**63), r"sample_seed: must be <= 9223372036854775807"),
+                         (dict(velocity_seed=2**31), r"velocity_seed: must be <= 2147483647"),
                          (dict(atom_map=[0.5] * 22), r"atom_map: expected an integer, got 0\.5")]:
         with pytest.raises(ValueError, match=message):
             openmmenergyloss.seed(context, nan, **bad)
