@@ -206,13 +206,14 @@ def test_an_infinite_cutoff_is_none_and_other_non_positive_ones_are_refused():
     (torch.float32, {"coeff": "inv", "eps": 1e-40}, "eps (1e-40) is below the smallest normal float"),
     # 9 / 1e-310 overflows before eps is compared with the dtype.
     (torch.float64, {"coeff": "inv2", "eps": 1e-310},
-     "'inv2': k overflows a double (k0 = 9, length_scale = 1, eps = 1e-310)"),
+     "'inv2': k overflows a double (k0 = 9, eps = 1e-310)"),
     (torch.float32, {"coeff": "exp", "k0": 1e300},
      "mode 'exp' gives k up to 1e+300, beyond the largest float"),
     # 2 k0 / length_scale^2 = 2e40: each argument is a normal float, k is not.
     (torch.float32, {"coeff": "morse", "length_scale": 1e-20},
      "mode 'morse' gives k up to 2e+40, beyond the largest float"),
-    (torch.float64, {"coeff": "morse", "length_scale": 1e-200}, "'morse': k overflows a double"),
+    (torch.float64, {"coeff": "morse", "length_scale": 1e-200},
+     "'morse': k overflows a double (k0 = 1, length_scale = 1e-200)"),  # no eps: unused
     (torch.float32, {"coeff": "inv", "k0": 1e10, "eps": 1e-30},
      "mode 'inv' gives k up to 1e+40, beyond the largest float"),
     (torch.float32, {"coeff": "morse", "length_scale": 1e-39},

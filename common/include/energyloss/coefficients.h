@@ -72,6 +72,9 @@ void check_coefficient_spec(const CoefficientSpec& spec);
 // morse; explicit: k0, the factor on each edge's k). lj's k0 / r^2 has no
 // bound near 0, so its k at r = 1, k0, stands in.
 double peak_coefficient(const CoefficientSpec& spec);
+// "k0 = 1, length_scale = 1e-200": the parameters the spec's mode reads
+// (length_scale for exp and morse, eps for inv and inv2), for messages.
+std::string coefficient_parameters(const CoefficientSpec& spec);
 
 // 1 / x for x > 0 and 0 for x = 0 (x >= 0), without a branch, so loops
 // using it still vectorise: a zero distance has no direction (gradient 0)

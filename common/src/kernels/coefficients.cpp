@@ -1,6 +1,7 @@
 #include "energyloss/coefficients.h"
 
 #include <cmath>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -110,8 +111,17 @@ void check_coefficient_spec(const CoefficientSpec& spec) {
     require(std::isfinite(spec.eps) && spec.eps > 0.0, "coefficient mode '", name,
             "': eps must be positive (it keeps k finite at coincident atoms), got ", spec.eps);
   require(std::isfinite(peak_coefficient(spec)), "coefficient mode '", name,
-          "': k overflows a double (k0 = ", spec.k0, ", length_scale = ", spec.length_scale,
-          ", eps = ", spec.eps, ")");
+          "': k overflows a double (", coefficient_parameters(spec), ")");
+}
+
+std::string coefficient_parameters(const CoefficientSpec& spec) {
+  std::ostringstream text;
+  text << "k0 = " << spec.k0;
+  if (spec.mode == CoefficientMode::Exp || spec.mode == CoefficientMode::Morse)
+    text << ", length_scale = " << spec.length_scale;
+  if (spec.mode == CoefficientMode::Inv || spec.mode == CoefficientMode::Inv2)
+    text << ", eps = " << spec.eps;
+  return text.str();
 }
 
 double peak_coefficient(const CoefficientSpec& spec) {

@@ -302,8 +302,7 @@ void validate_pair_arguments(const PairLossInput<T>& in, const CoefficientSpec& 
             ") is below the smallest normal ", type);
   require(peak_coefficient(spec) <= std::numeric_limits<T>::max(), "pair_energy_loss: mode '",
           coefficient_mode_name(spec.mode), "' gives k up to ", peak_coefficient(spec),
-          ", beyond the largest ", type, " (k0 = ", spec.k0, ", length_scale = ", spec.length_scale,
-          ", eps = ", spec.eps, ")");
+          ", beyond the largest ", type, " (", coefficient_parameters(spec), ")");
   require(!(in.cutoff <= 0.0) && !std::isnan(in.cutoff),
           "pair_energy_loss: cutoff must be positive, got ", in.cutoff);
   require(in.row_begin >= 0 && in.row_end >= -1, "pair_energy_loss: row range [", in.row_begin,
