@@ -33,7 +33,8 @@ void GroupPairLoss::note_keyword(const std::string& keyword) {
   keywords_given.push_back(keyword);
 }
 
-double GroupPairLoss::keyword_number(const std::string& keyword, const char* text) const {
+double GroupPairLoss::keyword_number(const std::string& keyword, const char* text,
+                                     const char* requirement) const {
   // utils::numeric's own error (which refuses nan and inf too) does not name
   // the keyword: keep its wording after the keyword's name.
   if (!utils::is_double(text))
@@ -41,7 +42,13 @@ double GroupPairLoss::keyword_number(const std::string& keyword, const char* tex
                     "{}: keyword '{}': Expected floating point parameter instead of '{}' (a "
                     "finite number)",
                     style, keyword, text);
-  return utils::numeric(FLERR, text, false, lmp);
+  // A number beyond the double range (1e400) parses to inf: refused here for
+  // every numeric keyword, with the keyword's own requirement.
+  const double value = utils::numeric(FLERR, text, false, lmp);
+  if (!std::isfinite(value))
+    lmp->error->all(FLERR, "{}: keyword '{}': {}, got {} (beyond the range of a double)", style,
+                    keyword, requirement, text);
+  return value;
 }
 
 bigint GroupPairLoss::keyword_integer(const std::string& keyword, const char* text) const {
@@ -90,7 +97,7 @@ int GroupPairLoss::parse_keyword(int narg, char** arg, int iarg) {
     if (std::string(arg[iarg + 2]) == "preset") {
       k0.reset();
     } else {
-      k0 = keyword_number("coeff", arg[iarg + 2]);
+      k0 = keyword_number("coeff", arg[iarg + 2], "K0 must be finite and >= 0");
       if (!(std::isfinite(*k0) && *k0 >= 0.0))
         error->all(FLERR, "{}: keyword 'coeff': K0 must be finite and >= 0, got {}", style,
                    arg[iarg + 2]);
@@ -99,7 +106,8 @@ int GroupPairLoss::parse_keyword(int narg, char** arg, int iarg) {
   }
   if (keyword == "length_scale") {
     require_values(1);
-    const double value = keyword_number("length_scale", arg[iarg + 1]);
+    const double value =
+        keyword_number("length_scale", arg[iarg + 1], "L must be a finite positive distance");
     if (!(std::isfinite(value) && value > 0.0))
       error->all(FLERR, "{}: keyword 'length_scale' needs a positive distance, got {}", style,
                  arg[iarg + 1]);
@@ -116,7 +124,8 @@ int GroupPairLoss::parse_keyword(int narg, char** arg, int iarg) {
     if (kind == "cutoff") {
       require_values(2);
       edge_kind = EdgeKind::Cutoff;
-      cutoff = keyword_number("edges cutoff", arg[iarg + 2]);
+      cutoff =
+          keyword_number("edges cutoff", arg[iarg + 2], "RC must be a finite positive distance");
       if (!(cutoff > 0.0))
         error->all(FLERR, "{}: keyword 'edges cutoff' needs a positive distance, got {}", style,
                    arg[iarg + 2]);

@@ -37,9 +37,12 @@ class GroupPairLoss {
 
   // For the styles' own keywords (fix energyloss's `scale`): errors naming
   // the keyword when it was given before (each keyword once; a repeated one
-  // would silently override), or when `text` is not a number.
+  // would silently override), or when `text` is not a number, or is one
+  // beyond the double range (e.g. 1e400, which parses to inf): then the
+  // error says `requirement` (e.g. "K0 must be finite and >= 0").
   void note_keyword(const std::string& keyword);
-  double keyword_number(const std::string& keyword, const char* text) const;
+  double keyword_number(const std::string& keyword, const char* text,
+                        const char* requirement) const;
   bigint keyword_integer(const std::string& keyword, const char* text) const;
 
   // Collective: fixes the group's atoms, reads or gathers the reference and

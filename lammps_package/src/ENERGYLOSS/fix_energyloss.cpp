@@ -1,5 +1,8 @@
 #include "fix_energyloss.h"
 
+#include <cmath>
+#include <string>
+
 #include "atom.h"
 #include "comm.h"
 #include "error.h"
@@ -32,7 +35,7 @@ FixEnergyLoss::FixEnergyLoss(LAMMPS* lmp, int narg, char** arg)
       if (utils::strmatch(arg[iarg + 1], "^v_"))
         scale_variable_name = arg[iarg + 1] + 2;
       else
-        scale = loss.keyword_number("scale", arg[iarg + 1]);
+        scale = loss.keyword_number("scale", arg[iarg + 1], "S must be a finite number");
       used = 2;
     }
     if (used == 0) error->all(FLERR, "Fix energyloss: unknown keyword '{}'", arg[iarg]);
@@ -85,6 +88,13 @@ double FixEnergyLoss::current_scale() {
   modify->clearstep_compute();
   const double value = input->variable->compute_equal(scale_variable);
   modify->addstep_compute(update->ntimestep + 1);
+  // Checked at every read: inf or NaN would make every force and the energy
+  // inf/NaN without a word.
+  if (!std::isfinite(value))
+    error->all(FLERR,
+               "Fix energyloss: keyword 'scale': variable '{}' evaluates to {} at step {} (a "
+               "finite number is needed)",
+               scale_variable_name, value, update->ntimestep);
   return value;
 }
 
