@@ -135,6 +135,13 @@ int GroupPairLoss::parse_keyword(int narg, char** arg, int iarg) {
       require_values(3);
       edge_kind = EdgeKind::Sparse;
       sparse_degree = keyword_integer("edges sparse", arg[iarg + 2]);
+      // The library takes degree 0 for its default (2 * dim); the deck
+      // always gives K, so 0 (and 1-3) are refused like any K below 4.
+      if (sparse_degree < 4)
+        error->all(FLERR,
+                   "{}: keyword 'edges sparse': the degree K must be >= 4 (dim + 1, for "
+                   "global rigidity in 3D; 6 is typical), got {}",
+                   style, arg[iarg + 2]);
       const bigint seed = keyword_integer("edges sparse", arg[iarg + 3]);
       if (seed < 0)
         error->all(FLERR, "{}: keyword 'edges sparse' needs a seed >= 0, got {}", style, seed);
