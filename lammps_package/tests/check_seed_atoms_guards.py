@@ -9,6 +9,13 @@ error texts):
                 candidate count and the file
   no_force_field, pair_zero
                 select energy with nothing that contributes energy: an error
+  hybrid_zero, overlay_zero
+                `pair_style hybrid zero` / `hybrid/overlay zero` pass the
+                style-name check but every energy is 0: the run-time error
+  out_of_range  lj/cut with every candidate's atoms farther apart than the
+                cutoff (numpy: every energy exactly 0): the same error
+  one_nonzero   the same but candidate 2 has a pair in range: no error,
+                candidate 2 (numpy's lowest) kept
   fix_energy_only
                 a fix with fix_modify energy yes is a force field: accepted,
                 the lowest reported energy kept
@@ -173,6 +180,50 @@ def case_pair_zero(workdir, lmp, rng):
     samples = np.stack([cluster(rng) for _ in range(CANDIDATES)])
     lines = ["pair_style zero 8.0", "pair_coeff * *", SEED]
     return expect_error(run(workdir, lmp, "pair_zero", samples, lines)[1], NO_FORCE_FIELD)
+
+
+ALL_ZERO = (r"ERROR: seed_atoms: select energy cannot choose: every one of the 3 candidates "
+            r"from '[^']*' has potential energy 0 \(is a force field defined\?\)")
+
+
+def case_hybrid_zero(workdir, lmp, rng):
+    samples = np.stack([cluster(rng) for _ in range(CANDIDATES)])
+    lines = ["pair_style hybrid zero 8.0", "pair_coeff * * zero", SEED]
+    return expect_error(run(workdir, lmp, "hybrid_zero", samples, lines)[1], ALL_ZERO)
+
+
+def case_overlay_zero(workdir, lmp, rng):
+    samples = np.stack([cluster(rng) for _ in range(CANDIDATES)])
+    lines = ["pair_style hybrid/overlay zero 8.0", "pair_coeff * * zero", SEED]
+    return expect_error(run(workdir, lmp, "overlay_zero", samples, lines)[1], ALL_ZERO)
+
+
+def spread(rng):
+    """The cluster on a 10 angstrom grid: every pair beyond the 8.5 cutoff."""
+    return 2.5 * cluster(rng)
+
+
+def case_out_of_range(workdir, lmp, rng):
+    samples = np.stack([spread(rng) for _ in range(CANDIDATES)])
+    energies = [pair_energy(s, False) for s in samples]
+    if any(e != 0.0 for e in energies):
+        return [f"numpy energies {energies}: expected every one exactly 0"]
+    return expect_error(run(workdir, lmp, "out_of_range", samples, LJ + [SEED])[1], ALL_ZERO)
+
+
+def case_one_nonzero(workdir, lmp, rng):
+    samples = np.stack([spread(rng) for _ in range(CANDIDATES)])
+    samples[1, 1] = samples[1, 0] + [4.0, 0.0, 0.0]  # one pair near the LJ minimum
+    energies = np.array([pair_energy(s, False) for s in samples])
+    _, output = run(workdir, lmp, "one_nonzero", samples, LJ + [SEED])
+    if list(energies != 0.0) != [False, True, False]:
+        return [f"numpy energies {energies}: expected only candidate 2 nonzero"]
+    if output is None or "ERROR" in output or kept_candidate(output) != 2:
+        return [f"energies {energies}: expected candidate 2 kept:\n{output}"]
+    reported = reported_energies(output)
+    if not np.isclose(reported[2][0], energies[1], rtol=1e-9):
+        return [f"candidate 2 reported {reported[2]}, numpy {energies[1]!r}"]
+    return []
 
 
 def case_fix_energy_only(workdir, lmp, rng):

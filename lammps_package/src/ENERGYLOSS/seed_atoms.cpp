@@ -110,9 +110,11 @@ void SeedAtoms::command(int narg, char** arg) {
     // as OpenMM's seeder does; a NaN would otherwise win when it comes first.
     chosen = -1;
     double lowest = 0.0;
+    bool all_zero = true;
     for (int k = 0; k < candidates; ++k) {
       place(group_atoms, &samples[k * sample_size]);
       const double energy = potential_energy();
+      all_zero = all_zero && energy == 0.0;
       const bool finite = std::isfinite(energy);
       if (comm->me == 0)
         utils::logmesg(lmp, "seed_atoms: candidate {} of {}: potential energy {:.17g}{}\n", k + 1,
@@ -124,6 +126,14 @@ void SeedAtoms::command(int narg, char** arg) {
     }
     if (chosen < 0)
       error->all(FLERR, "seed_atoms: none of the {} candidates from '{}' has a finite energy",
+                 candidates, path);
+    // Whatever the styles (check_force_field reads names; `pair_style hybrid
+    // zero` passes it): energies that are all exactly 0 choose nothing.
+    if (all_zero)
+      error->all(FLERR,
+                 "seed_atoms: select energy cannot choose: every one of the {} candidates from "
+                 "'{}' has potential energy 0 (is a force field defined?); define one, or use "
+                 "select first",
                  candidates, path);
   }
   place(group_atoms, &samples[chosen * sample_size]);
