@@ -15,6 +15,23 @@
 using namespace LAMMPS_NS;
 using namespace FixConst;
 
+namespace {
+
+// What a minimizer does with an energy that leaves the restraint out.
+std::string without_energy_consequence(const std::string& min_style) {
+  if (min_style == "cg" || min_style == "sd")
+    return fmt::format("min_style {}'s line search stops early (linesearch alpha is zero)",
+                       min_style);
+  if (utils::strmatch(min_style, "^fire") || min_style == "quickmin")
+    return fmt::format(
+        "min_style {} (no line search) tests its energy tolerance on an energy without the "
+        "restraint and reports that energy",
+        min_style);
+  return fmt::format("min_style {} judges its steps on an energy without the restraint", min_style);
+}
+
+}  // namespace
+
 FixEnergyLoss::FixEnergyLoss(LAMMPS* lmp, int narg, char** arg)
     : Fix(lmp, narg, arg),
       loss(lmp, "Fix energyloss"),
@@ -72,8 +89,8 @@ void FixEnergyLoss::min_setup(int vflag) {
   if (!thermo_energy && !warned_min_energy && comm->me == 0)
     error->warning(FLERR,
                    "Fix energyloss: minimize sees the restraint's forces but not its energy; "
-                   "add 'fix_modify {} energy yes' or the line search stops early",
-                   id);
+                   "add 'fix_modify {} energy yes', or {}",
+                   id, without_energy_consequence(update->minimize_style));
   warned_min_energy = true;
   post_force(vflag);
 }
