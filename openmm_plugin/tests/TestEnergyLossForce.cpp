@@ -421,7 +421,7 @@ TEST_P(OnPlatform, PeriodicReferenceEdgeLongerThanHalfABoxThrowsNamingThePair) {
   cube(1.0);
   expect_error<OpenMM::OpenMMException>(
       [&] { evaluation.energy(moved); },
-      "periodic: particles 0 and 1 are 0.6 nm apart in the reference, more than half");
+      "periodic: particles 0 and 1 are 0.6 nm apart in the reference, at least half");
   cube(1.5);  // a box that holds the pair again
   EXPECT_NEAR(evaluation.energy(moved), 0.5 * 100.0 * 0.05 * 0.05, 1e-12);
 }

@@ -412,7 +412,8 @@ void pair_energy_loss(const PairLossInput<T>& in, const CoefficientSpec& spec,
     energies[b] = T(energy);
     require(std::isfinite(energies[b]), "pair_energy_loss: the loss of system ", b, " overflows ",
             sizeof(T) == sizeof(float) ? "float" : "double", " (", energy,
-            "): coordinates or coefficients too large for it; rescale the coordinates or k0");
+            "): coordinates, coefficients or a front end's scale too large for it; rescale the "
+            "coordinates, k0 or the scale");
   }
   for (int64_t b = 0; b < B; ++b) {
     out.energy[b] = energies[b];

@@ -189,16 +189,19 @@ void EnergyLossTerms::update(const EnergyLossForce& force) {
   require(force.usesPeriodicBoundaryConditions() == periodic,
           "EnergyLossForce: periodic boundary conditions were switched ", periodic ? "off" : "on",
           " (not allowed after a Context was created)");
-  const EnergyLossTerms updated(force);  // the new pairs' own checks
   // OpenMM derives molecules from the bonded particles when the Context is
   // created, so (like its bonded forces) edges keep their particles.
-  const auto changed = std::mismatch(edges.begin(), edges.end(), updated.edges.begin()).first;
+  std::vector<int64_t> newEdges;
+  std::vector<double> newK;
+  readEdges(force, newEdges, newK);
+  const auto changed = std::mismatch(edges.begin(), edges.end(), newEdges.begin()).first;
   if (changed != edges.end()) {
     const int64_t e = (changed - edges.begin()) / 2;
     fail("EnergyLossForce: edge ", e, " changed its particles from (", edges[2 * e], ", ",
-         edges[2 * e + 1], ") to (", updated.edges[2 * e], ", ", updated.edges[2 * e + 1],
+         edges[2 * e + 1], ") to (", newEdges[2 * e], ", ", newEdges[2 * e + 1],
          ") (not allowed after a Context was created)");
   }
+  const EnergyLossTerms updated(force);  // the new pairs' own checks
   k = updated.k;
   reference = updated.reference;
   unwrapOrder = updated.unwrapOrder;
@@ -243,7 +246,7 @@ void EnergyLossTerms::checkReferenceFitsBox(const OpenMM::Vec3* box) {
       delta[c] = reference[3 * particle + c] - reference[3 * neighbour + c];
     const OpenMM::Vec3 image = nearestImage(delta, box);
     require(image == delta, "EnergyLossForce: periodic: particles ", neighbour, " and ", particle,
-            " are ", std::sqrt(delta.dot(delta)), " nm apart in the reference, more than half ",
+            " are ", std::sqrt(delta.dot(delta)), " nm apart in the reference, at least half ",
             "the periodic box (", box[0][0], ", ", box[1][1], ", ", box[2][2],
             " nm); the particles are made whole along the reference's nearest-neighbour ",
             "tree within each set of particles the restraint couples, which needs every tree ",
