@@ -94,14 +94,13 @@ class EnergyLossForce : public OpenMM::Force {
   void updateParametersInContext(OpenMM::Context& context);
 
   // With periodic boundary conditions the particles are first made whole:
-  // each one takes the periodic image nearest to its neighbour on a spanning
-  // tree of the reference (nearest reference neighbours first; one tree per
-  // set of particles the restraint couples), so distances
-  // are those of the unwrapped structure. Needs every particle within half a
-  // box of its tree neighbour, as OpenMM's own bonded forces do; the
-  // reference must be whole (not wrapped particle by particle), and an
-  // evaluation in a box where a reference tree edge is longer than half a box
-  // throws naming the pair (checked when the box or reference changes). Off by
+  // each one takes the periodic image nearest to its neighbour on a minimum
+  // spanning forest of the restrained pairs (shortest reference pairs first),
+  // so distances are those of the unwrapped structure. Needs every particle
+  // within half a box of its tree neighbour, as OpenMM's own bonded forces
+  // do; the reference must be whole (not wrapped particle by particle), and
+  // an evaluation in a box where a reference tree pair is at least half a box
+  // long throws naming the pair (checked when the box or reference changes). Off by
   // default; cannot change once a Context exists. Not needed for OpenMM's
   // own wrapping (enforcePeriodicBox), which moves molecules as wholes: the
   // force reports its edges and a spanning forest of the pair rule as bonded

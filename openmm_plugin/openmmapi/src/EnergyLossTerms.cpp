@@ -35,6 +35,13 @@ double runPairKernel(const energyloss::PairLossInput<double>& input,
   return energy;
 }
 
+// |x_a - x_b|^2 in flat [N, 3] positions.
+double squaredDistance(const std::vector<double>& x, int64_t a, int64_t b) {
+  double d2 = 0.0;
+  for (int c = 0; c < 3; ++c) d2 += (x[3 * b + c] - x[3 * a + c]) * (x[3 * b + c] - x[3 * a + c]);
+  return d2;
+}
+
 // The force's edges as int64 [E, 2] pairs and their k.
 void readEdges(const EnergyLossForce& force, std::vector<int64_t>& edges, std::vector<double>& k) {
   const int count = force.getNumEdges();
@@ -50,12 +57,10 @@ void readEdges(const EnergyLossForce& force, std::vector<int64_t>& edges, std::v
 }
 }  // namespace
 
-std::vector<std::pair<int64_t, int64_t>> spanningTreeOrder(const std::vector<double>& reference,
-                                                           const std::vector<int64_t>& group) {
+std::vector<std::pair<int64_t, int64_t>> spanningTreeOrder(const std::vector<double>& reference) {
   const int64_t n = static_cast<int64_t>(reference.size() / 3);
   std::vector<std::pair<int64_t, int64_t>> order;
   if (n == 0) return order;
-  auto group_of = [&](int64_t i) { return group.empty() ? int64_t(0) : group[i]; };
   std::vector<double> distance(size_t(n), std::numeric_limits<double>::infinity());
   std::vector<int64_t> nearest(size_t(n), 0);
   std::vector<bool> placed(size_t(n), false);
@@ -64,19 +69,10 @@ std::vector<std::pair<int64_t, int64_t>> spanningTreeOrder(const std::vector<dou
   for (int64_t step = 1; step < n; ++step) {
     int64_t next = -1;
     for (int64_t i = 0; i < n; ++i) {
-      if (placed[i] || group_of(i) != group_of(latest)) continue;
-      double d2 = 0.0;
-      for (int c = 0; c < 3; ++c) {
-        const double d = reference[3 * i + c] - reference[3 * latest + c];
-        d2 += d * d;
-      }
+      if (placed[i]) continue;
+      const double d2 = squaredDistance(reference, latest, i);
       if (d2 < distance[i]) distance[i] = d2, nearest[i] = latest;
       if (next < 0 || distance[i] < distance[next]) next = i;
-    }
-    if (next < 0) {  // the tree of this group is complete: the next unplaced particle starts one
-      latest = std::find(placed.begin(), placed.end(), false) - placed.begin();
-      placed[latest] = true;
-      continue;
     }
     placed[next] = true;
     order.emplace_back(next, nearest[next]);
@@ -107,32 +103,67 @@ std::vector<std::pair<int, int>> bondedParticles(const EnergyLossForce& force) {
   std::vector<double> reference;
   EnergyLossTerms::flatten(force.getReferencePositions(), reference);
   for (const auto& [particle, neighbour] : spanningTreeOrder(reference)) {
-    double d2 = 0.0;
-    for (int c = 0; c < 3; ++c) {
-      const double d = reference[3 * particle + c] - reference[3 * neighbour + c];
-      d2 += d * d;
-    }
-    if (d2 < cutoff * cutoff)
+    if (squaredDistance(reference, neighbour, particle) < cutoff * cutoff)
       bonded.emplace_back(static_cast<int>(neighbour), static_cast<int>(particle));
   }
   return bonded;
 }
 
-namespace {
-// Each particle's set of particles the restraint couples (connected through
-// bondedParticles), labelled by one member.
-std::vector<int64_t> coupledSets(const EnergyLossForce& force) {
-  std::vector<int64_t> root(force.getNumParticles());
-  for (size_t i = 0; i < root.size(); ++i) root[i] = static_cast<int64_t>(i);
+std::vector<std::pair<int64_t, int64_t>> restrainedForestOrder(const std::vector<double>& reference,
+                                                               const std::vector<int64_t>& edges,
+                                                               bool pairRule, double cutoff) {
+  // Kruskal over the explicit edges and the pair rule's part of a minimum
+  // spanning forest (the reference's minimum spanning tree edges below the
+  // cutoff: a minimum spanning forest of the rule's pairs), shortest first.
+  struct Candidate {
+    double length2;
+    int64_t a, b;
+  };
+  std::vector<Candidate> candidates;
+  for (size_t e = 0; 2 * e < edges.size(); ++e)
+    candidates.push_back({squaredDistance(reference, edges[2 * e], edges[2 * e + 1]), edges[2 * e],
+                          edges[2 * e + 1]});
+  if (pairRule)
+    for (const auto& [particle, neighbour] : spanningTreeOrder(reference)) {
+      const double d2 = squaredDistance(reference, particle, neighbour);
+      if (d2 < cutoff * cutoff) candidates.push_back({d2, neighbour, particle});
+    }
+  std::stable_sort(candidates.begin(), candidates.end(),
+                   [](const Candidate& x, const Candidate& y) { return x.length2 < y.length2; });
+  const int64_t n = static_cast<int64_t>(reference.size() / 3);
+  std::vector<int64_t> root(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) root[i] = i;
   auto find = [&](int64_t i) {
     while (root[i] != i) i = root[i] = root[root[i]];
     return i;
   };
-  for (const auto& [a, b] : bondedParticles(force)) root[find(a)] = find(b);
-  for (size_t i = 0; i < root.size(); ++i) root[i] = find(static_cast<int64_t>(i));
-  return root;
+  std::vector<std::vector<int64_t>> neighbours(static_cast<size_t>(n));
+  for (const Candidate& candidate : candidates) {
+    const int64_t ra = find(candidate.a), rb = find(candidate.b);
+    if (ra == rb) continue;
+    root[ra] = rb;
+    neighbours[candidate.a].push_back(candidate.b);
+    neighbours[candidate.b].push_back(candidate.a);
+  }
+  // Breadth first from the lowest particle of each tree: every particle
+  // after its tree neighbour.
+  std::vector<std::pair<int64_t, int64_t>> order;
+  std::vector<bool> reached(size_t(n), false);
+  std::vector<int64_t> queue;
+  for (int64_t start = 0; start < n; ++start) {
+    if (reached[start]) continue;
+    reached[start] = true;
+    queue.assign(1, start);
+    for (size_t head = 0; head < queue.size(); ++head)
+      for (const int64_t next : neighbours[queue[head]]) {
+        if (reached[next]) continue;
+        reached[next] = true;
+        order.emplace_back(next, queue[head]);
+        queue.push_back(next);
+      }
+  }
+  return order;
 }
-}  // namespace
 
 EnergyLossTerms::EnergyLossTerms(const EnergyLossForce& force)
     : pairRule(force.hasPairsWithinCutoff()),
@@ -161,18 +192,11 @@ void EnergyLossTerms::readPairs(const EnergyLossForce& force) {
     bool any = false;
     const int64_t n = numParticles();
     for (int64_t i = 0; i < n && !any; ++i)
-      for (int64_t j = i + 1; j < n && !any; ++j) {
-        double d2 = 0.0;
-        for (int c = 0; c < 3; ++c) {
-          const double d = reference[3 * i + c] - reference[3 * j + c];
-          d2 += d * d;
-        }
-        any = d2 < cutoff2;
-      }
+      for (int64_t j = i + 1; j < n && !any; ++j) any = squaredDistance(reference, i, j) < cutoff2;
     require(any, "EnergyLossForce: the pair rule's cutoff ", force.getPairCutoff(),
             " nm gives no pairs: no two reference particles are closer (setPairsWithinCutoff)");
   }
-  if (periodic) unwrapOrder = spanningTreeOrder(reference, coupledSets(force));
+  if (periodic) unwrapOrder = restrainedForestOrder(reference, edges, pairRule, pairCutoff);
 }
 
 void EnergyLossTerms::update(const EnergyLossForce& force) {
@@ -248,11 +272,10 @@ void EnergyLossTerms::checkReferenceFitsBox(const OpenMM::Vec3* box) {
     require(image == delta, "EnergyLossForce: periodic: particles ", neighbour, " and ", particle,
             " are ", std::sqrt(delta.dot(delta)), " nm apart in the reference, at least half ",
             "the periodic box (", box[0][0], ", ", box[1][1], ", ", box[2][2],
-            " nm); the particles are made whole along the reference's nearest-neighbour ",
-            "tree within each set of particles the restraint couples, which needs every tree ",
-            "edge within half a box. Give a whole reference (one image of the structure, not ",
-            "wrapped particle by particle) that fits the box; periodic=False suits only ",
-            "positions that are never wrapped");
+            " nm); the particles are made whole along a spanning forest of the restrained ",
+            "pairs (shortest first), which needs each of its pairs within half a box. Give a ",
+            "whole reference (one image of the structure, not wrapped particle by particle) ",
+            "that fits the box; periodic=False suits only positions that are never wrapped");
   }
   for (int v = 0; v < 3; ++v) checkedBox[v] = box[v];
 }

@@ -712,3 +712,23 @@ def test_moving_an_edge_onto_another_is_named_as_a_moved_edge():
     force.setEdgeParameters(1, 1, 0, 100.0)
     with pytest.raises(Exception, match=r"edge 1 changed its particles from \(1, 2\) to \(1, 0\)"):
         force.updateParametersInContext(context)
+
+
+@pytest.mark.parametrize("platform", PLATFORMS)
+def test_periodic_tree_uses_only_restrained_pairs(platform):
+    """Trial H: pairs 0-1 and 1-2 are restrained, each within half of the
+    (3, 3, 1) nm box; the unrestrained pair 0-2 (0.8 nm in z) is not. The
+    tree used to be the minimum spanning tree of all distances, took 0-2 and
+    refused the whole reference; now it is built from restrained pairs."""
+    reference = np.array([[1.0, 1, 0.1], [1.9, 1, 0.5], [1.0, 1, 0.9]])
+    pairs = [(0, 1), (1, 2)]
+    positions = reference + [[0, 0, 0], [0.01, 0, 0], [0, 0.01, 0]]
+    wrapped = positions.copy()
+    wrapped[2, 2] -= 1.0  # particle 2 arrives in another image along z
+    system = system_with(EnergyLossForce(reference, coeff="constant", k0=100.0, per_atom=False,
+                                         edges=pairs, periodic=True), 3)
+    system.setDefaultPeriodicBoxVectors(openmm.Vec3(3, 0, 0), openmm.Vec3(0, 3, 0),
+                                        openmm.Vec3(0, 0, 1))
+    expected = numpy_energy(positions, reference, pairs, [100.0, 100.0])
+    assert expected > 0
+    assert evaluate(system, wrapped, platform)[0] == pytest.approx(expected, rel=1e-9)

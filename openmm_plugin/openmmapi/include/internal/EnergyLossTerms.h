@@ -15,12 +15,19 @@
 namespace EnergyLossPlugin {
 
 // Prim's minimum spanning tree over the distances of `reference` (flat,
-// [N, 3]), O(N^2): every particle that joins a tree with the tree neighbour
-// it joins, in joining order. `group` (one label per particle; empty: one
-// group) makes it a forest, one tree per group: a particle whose group is
-// new starts a tree and is not listed.
-std::vector<std::pair<int64_t, int64_t>> spanningTreeOrder(const std::vector<double>& reference,
-                                                           const std::vector<int64_t>& group = {});
+// [N, 3]), O(N^2): every particle after the first with the tree neighbour it
+// joins, in joining order.
+std::vector<std::pair<int64_t, int64_t>> spanningTreeOrder(const std::vector<double>& reference);
+
+// The order periodic placing makes particles whole in: (particle, tree
+// neighbour placed before it) over a minimum spanning forest (by reference
+// length) of the restrained pairs, the explicit `edges` ([E, 2]) and, with a
+// pair rule, the pairs closer than `cutoff` (inf: all). Every tree edge is a
+// restrained pair; particles in different trees share no term, so their
+// relative image is free. O(E log E), plus O(N^2) with a pair rule.
+std::vector<std::pair<int64_t, int64_t>> restrainedForestOrder(const std::vector<double>& reference,
+                                                               const std::vector<int64_t>& edges,
+                                                               bool pairRule, double cutoff);
 
 // The pairs OpenMM is told are bonded (Force::getBondedParticles, from which
 // it defines molecules): the explicit edges, and for the pair rule a spanning
@@ -44,12 +51,12 @@ class EnergyLossTerms {
   // [x0, y0, z0, x1, ...] of the positions (pair_energy_loss's layout).
   static void flatten(const std::vector<OpenMM::Vec3>& positions, std::vector<double>& flat);
   // The positions the kernels evaluate: flattened and, with periodic boundary
-  // conditions, made whole along the reference's spanning tree (box: OpenMM's
-  // three reduced box vectors).
+  // conditions, made whole along restrainedForestOrder (box: OpenMM's three
+  // reduced box vectors).
   void placeParticles(const std::vector<OpenMM::Vec3>& positions, const OpenMM::Vec3* box,
                       std::vector<double>& flat) const;
-  // Periodic only: throws, naming the pair, when a spanning-tree edge of the
-  // reference (within one coupled set) is more than half a box long in `box`. Placing takes the
+  // Periodic only: throws, naming the pair, when a tree edge (a restrained
+  // pair) of the reference is at least half a box long in `box`. Placing takes the
   // nearest image along each tree edge, so such an edge would be folded to
   // its nearest image even at the reference and the energy would be wrong.
   // Checked (O(N)) when the box differs from the last one checked, and after
@@ -84,11 +91,7 @@ class EnergyLossTerms {
   // with no pair below its cutoff. Periodic: the unwrapping forest.
   void readPairs(const EnergyLossForce& force);
 
-  // Periodic only: (particle, tree neighbour placed before it), in placing
-  // order, over a minimum spanning forest of the reference distances with
-  // one tree per set of particles the restraint couples (bondedParticles):
-  // particles in different sets share no term, so their relative image is
-  // free and never checked against the box.
+  // Periodic only: restrainedForestOrder of the reference and pairs.
   std::vector<std::pair<int64_t, int64_t>> unwrapOrder;
   // The box checkReferenceFitsBox last accepted (none yet: all zero).
   OpenMM::Vec3 checkedBox[3];
