@@ -42,10 +42,15 @@ EdgeList random_regular_edges(int64_t n, int64_t degree, uint64_t seed);
 // All n (n - 1) / 2 pairs.
 EdgeList complete_graph(int64_t n);
 
-// Throws Error (naming `argument` and the edge index) unless every edge has
+// Throws Error (naming `argument` and the edge indices) unless every edge has
 // 0 <= i < j < n and no edge repeats. Edges with i > j are also rejected:
 // builders normalise, callers must too.
 void check_edges(const EdgeList& edges, int64_t n, const char* argument);
+
+// The smallest distance between two of the n points `positions` ([n, 3]),
+// or the first one found below `stop_below`, where the search stops: "does a
+// cutoff leave any pair?" ends at the first pair within it. inf for n < 2.
+double nearest_pair_distance(const double* positions, int64_t n, double stop_below = 0.0);
 
 // ---------------------------------------------------------------------------
 // Rigidity

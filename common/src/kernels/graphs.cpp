@@ -346,9 +346,24 @@ void check_edges(const EdgeList& edges, int64_t n, const char* argument) {
   }
   std::sort(sorted.begin(), sorted.end());
   for (size_t k = 1; k < sorted.size(); ++k) {
-    require(sorted[k].first != sorted[k - 1].first, argument, ": edge ", sorted[k].second, " = (",
-            sorted[k].first[0], ", ", sorted[k].first[1], ") repeats edge ", sorted[k - 1].second);
+    require(sorted[k].first != sorted[k - 1].first, argument, ": edges ", sorted[k - 1].second,
+            " and ", sorted[k].second, " both join particles ", sorted[k].first[0], " and ",
+            sorted[k].first[1], " (a pair listed twice counts twice); remove one");
   }
+}
+
+double nearest_pair_distance(const double* positions, int64_t n, double stop_below) {
+  double nearest2 = std::numeric_limits<double>::infinity();
+  const double stop2 = stop_below * stop_below;
+  for (int64_t i = 0; i < n && !(nearest2 < stop2); ++i)
+    for (int64_t j = i + 1; j < n && !(nearest2 < stop2); ++j) {
+      double d2 = 0.0;
+      for (int c = 0; c < 3; ++c)
+        d2 += (positions[3 * j + c] - positions[3 * i + c]) *
+              (positions[3 * j + c] - positions[3 * i + c]);
+      nearest2 = std::min(nearest2, d2);
+    }
+  return std::sqrt(nearest2);
 }
 
 // ---------------------------------------------------------------------------

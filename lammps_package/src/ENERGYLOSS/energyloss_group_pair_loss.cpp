@@ -222,15 +222,8 @@ void GroupPairLoss::check_reference_pairs() {
   // Stops at the first pair within the cutoff; every rank holds the same
   // reference, so all agree.
   if (edge_kind == EdgeKind::Cutoff) {
-    const double* x = reference.x.data();
-    const int64_t n = reference.size();
-    double nearest = std::numeric_limits<double>::infinity();
-    for (int64_t i = 0; i < n && !(nearest < cutoff); ++i)
-      for (int64_t j = i + 1; j < n && !(nearest < cutoff); ++j) {
-        const double dx = x[3 * j] - x[3 * i], dy = x[3 * j + 1] - x[3 * i + 1],
-                     dz = x[3 * j + 2] - x[3 * i + 2];
-        nearest = std::min(nearest, std::sqrt(dx * dx + dy * dy + dz * dz));
-      }
+    const double nearest =
+        energyloss::nearest_pair_distance(reference.x.data(), reference.size(), cutoff);
     if (!(nearest < cutoff))
       lmp->error->all(FLERR,
                       "{}: keyword 'edges cutoff {}' gives no pairs: no two atoms of group {} are "

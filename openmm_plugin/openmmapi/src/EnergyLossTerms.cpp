@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 
+#include "energyloss/graphs.h"
 #include "energyloss/openmp.h"
 #include "energyloss/pair_energy.h"
 #include "internal/EnergyLossErrors.h"
@@ -179,21 +180,16 @@ EnergyLossTerms::EnergyLossTerms(const EnergyLossForce& force)
 void EnergyLossTerms::readPairs(const EnergyLossForce& force) {
   // A pair listed twice would count twice (the Python constructor refuses it
   // too; this catches addEdge and XML).
-  std::vector<std::pair<std::pair<int64_t, int64_t>, int64_t>> sorted;
-  for (int64_t e = 0; e < numEdges(); ++e)
-    sorted.push_back({std::minmax(edges[2 * e], edges[2 * e + 1]), e});
-  std::sort(sorted.begin(), sorted.end());
-  for (size_t i = 1; i < sorted.size(); ++i)
-    require(sorted[i].first != sorted[i - 1].first, "EnergyLossForce: edges ", sorted[i - 1].second,
-            " and ", sorted[i].second, " both join particles ", sorted[i].first.first, " and ",
-            sorted[i].first.second, " (a pair listed twice counts twice); remove one");
+  energyloss::EdgeList pairs(static_cast<size_t>(numEdges()));
+  for (int64_t e = 0; e < numEdges(); ++e) {
+    const auto [low, high] = std::minmax(edges[2 * e], edges[2 * e + 1]);
+    pairs[e] = {low, high};
+  }
+  asOpenMMErrors([&] { energyloss::check_edges(pairs, numParticles(), "EnergyLossForce"); });
   if (force.hasPairsWithinCutoff() && std::isfinite(force.getPairCutoff())) {
-    const double cutoff2 = force.getPairCutoff() * force.getPairCutoff();
-    bool any = false;
-    const int64_t n = numParticles();
-    for (int64_t i = 0; i < n && !any; ++i)
-      for (int64_t j = i + 1; j < n && !any; ++j) any = squaredDistance(reference, i, j) < cutoff2;
-    require(any, "EnergyLossForce: the pair rule's cutoff ", force.getPairCutoff(),
+    const double cutoff = force.getPairCutoff();
+    require(energyloss::nearest_pair_distance(reference.data(), numParticles(), cutoff) < cutoff,
+            "EnergyLossForce: the pair rule's cutoff ", cutoff,
             " nm gives no pairs: no two reference particles are closer (setPairsWithinCutoff)");
   }
   if (periodic) unwrapOrder = restrainedForestOrder(reference, edges, pairRule, pairCutoff);
