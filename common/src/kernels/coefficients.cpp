@@ -110,8 +110,9 @@ void check_coefficient_spec(const CoefficientSpec& spec) {
   if (spec.mode == CoefficientMode::Inv || spec.mode == CoefficientMode::Inv2)
     require(std::isfinite(spec.eps) && spec.eps > 0.0, "coefficient mode '", name,
             "': eps must be positive (it keeps k finite at coincident atoms), got ", spec.eps);
-  require(std::isfinite(peak_coefficient(spec)), "coefficient mode '", name,
-          "': k overflows a double (", coefficient_parameters(spec), ")");
+  if (!std::isfinite(peak_coefficient(spec)))  // the parameter string only on failure
+    fail("coefficient mode '", name, "': k overflows a double (", coefficient_parameters(spec),
+         ")");
 }
 
 std::string coefficient_parameters(const CoefficientSpec& spec) {

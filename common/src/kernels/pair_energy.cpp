@@ -300,9 +300,12 @@ void validate_pair_arguments(const PairLossInput<T>& in, const CoefficientSpec& 
   if (spec.mode == CoefficientMode::Inv || spec.mode == CoefficientMode::Inv2)
     require(spec.eps >= std::numeric_limits<T>::min(), "pair_energy_loss: eps (", spec.eps,
             ") is below the smallest normal ", type);
-  require(peak_coefficient(spec) <= std::numeric_limits<T>::max(), "pair_energy_loss: mode '",
-          coefficient_mode_name(spec.mode), "' gives k up to ", peak_coefficient(spec),
-          ", beyond the largest ", type, " (", coefficient_parameters(spec), ")");
+  // The message's parameter list is a string: built only on failure (every
+  // call passes here, OpenMM's once per thread and step).
+  const double peak = peak_coefficient(spec);
+  if (!(peak <= std::numeric_limits<T>::max()))
+    fail("pair_energy_loss: mode '", coefficient_mode_name(spec.mode), "' gives k up to ", peak,
+         ", beyond the largest ", type, " (", coefficient_parameters(spec), ")");
   require(!(in.cutoff <= 0.0) && !std::isnan(in.cutoff),
           "pair_energy_loss: cutoff must be positive, got ", in.cutoff);
   require(in.row_begin >= 0 && in.row_end >= -1, "pair_energy_loss: row range [", in.row_begin,
