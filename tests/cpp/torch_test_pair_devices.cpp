@@ -3,6 +3,7 @@
 // kernels, autograd included; float16/bfloat16 and tensors on two devices
 // are refused by name. tests/python/test_pair_devices.py checks the same
 // through torch.ops, and tests/gpu/test_pair_cuda.py the CUDA kernels.
+#include <c10/util/Optional.h>  // c10::optional: see energyloss/torch/common.h
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 

@@ -6,6 +6,7 @@
 // argument.
 #pragma once
 
+#include <c10/util/Optional.h>  // c10::optional: see energyloss/torch/common.h
 #include <torch/library.h>
 #include <torch/types.h>
 

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <ATen/Dispatch.h>
+#include <c10/util/Optional.h>  // c10::optional: see energyloss/torch/common.h
 #include <torch/types.h>
 
 #include <optional>

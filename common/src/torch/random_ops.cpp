@@ -1,6 +1,7 @@
 // LibTorch adapter of the seeded normal sampler: checks the shape and dtype,
 // then fills a fresh CPU tensor with the raw-array kernel.
 #include <ATen/core/dispatch/Dispatcher.h>
+#include <c10/util/Optional.h>  // c10::optional: see energyloss/torch/common.h
 #include <torch/library.h>
 
 #include <limits>

@@ -2,6 +2,11 @@
 // layouts the kernels take, with clear errors on bad shapes.
 #pragma once
 
+// c10::optional (to_std / to_c10 below and the op schemas' C++ signatures):
+// LibTorch 1.13's own class, an alias of std::optional since torch 2.3, and
+// declared only in this header, which newer torch headers no longer include
+// themselves (they use std::optional); so it is included here, not assumed.
+#include <c10/util/Optional.h>
 #include <torch/types.h>
 
 #include <initializer_list>
