@@ -4,8 +4,12 @@
 // allocator; the only host wait is the kernel's input-check flag. Compiled
 // into energyloss_torch only when CMake finds a CUDA-enabled Torch and
 // ENERGYLOSS_WITH_CUDA is ON (common/CMakeLists.txt).
-#include <ATen/cuda/CUDAContext.h>
+// Only c10's CUDA headers, which need cuda_runtime_api.h alone; not
+// ATen/cuda/CUDAContext.h, which also includes cuBLAS, cuSPARSE and cuSOLVER
+// headers (a CUDA toolkit without those math libraries could not compile it).
+#include <c10/cuda/CUDAFunctions.h>
 #include <c10/cuda/CUDAGuard.h>
+#include <c10/cuda/CUDAStream.h>
 #include <torch/library.h>
 
 #include <type_traits>
@@ -25,7 +29,7 @@ const auto cuda_kernel = [](const auto& input, const CoefficientSpec& spec, cons
       torch::empty({int64_t(cuda::workspace_bytes(input.layout.batch, sizeof(T)))},
                    torch::TensorOptions().dtype(torch::kByte).device(device));
   cuda::LaunchOptions launch;
-  launch.stream = at::cuda::getCurrentCUDAStream(device.index()).stream();
+  launch.stream = c10::cuda::getCurrentCUDAStream(device.index()).stream();
   launch.workspace = workspace.data_ptr();
   launch.synchronize = false;
   cuda::pair_energy_loss<T>(input, spec, output, launch);
