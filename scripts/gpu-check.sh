@@ -17,10 +17,11 @@ On a machine with an NVIDIA GPU, nvcc, CMake and a CUDA build of PyTorch 2.x
     links, never Debian's torch);
  2. configures DIR (default build-gpu) against PY's torch
     (-DTorch_DIR=<torch.utils.cmake_prefix_path>/Torch, -DENERGYLOSS_WITH_CUDA=ON,
-    the analytic oracles on; OpenMM, LAMMPS, RDKit, examples and benchmarks
-    off), with the staged Eigen and GoogleTest of --deps DIR when it holds
-    them, and fails unless CMake enabled the pair ops' CUDA kernels
-    (ENERGYLOSS_TORCH_CUDA);
+    -DTORCH_CUDA_ARCH_LIST=<the GPU's compute capability> unless that variable
+    is set in the environment, the analytic oracles on; OpenMM, LAMMPS, RDKit,
+    examples and benchmarks off), with the staged Eigen and GoogleTest of
+    --deps DIR when it holds them, and fails unless CMake enabled the pair
+    ops' CUDA kernels (ENERGYLOSS_TORCH_CUDA);
  3. builds only the ops, the analytic oracles, the Python package and the
     CUDA gtest (if configuring with the tests fails, e.g. no GoogleTest, it
     configures without them and the Python checks still run);
@@ -259,6 +260,14 @@ fi
 
 # 2. Configure against PY's torch.
 TORCH_PREFIX=$("$PY" -c 'import torch; print(torch.utils.cmake_prefix_path)')
+# Torch's CMake package adds -gencode flags for TORCH_CUDA_ARCH_LIST to
+# CMAKE_CUDA_FLAGS (Caffe2/public/cuda.cmake, torch_cuda_get_nvcc_gencode_flag
+# in Caffe2/public/utils.cmake). Unset, it compiles and runs a probe, and if
+# that fails falls back to a list of "common" architectures
+# (select_compute_arch.cmake) that can name ones this nvcc no longer builds
+# (CUDA 13 dropped sm_50 to sm_72). Name this GPU's capability instead,
+# unless TORCH_CUDA_ARCH_LIST is set already.
+ARCH_LIST=${TORCH_CUDA_ARCH_LIST:-$("$PY" -c 'import torch; print("%d.%d" % torch.cuda.get_device_capability())' 2>/dev/null)}
 DEPS_CACHE=()
 if [ -f "$DEPS/deps.cmake" ]; then
   DEPS_CACHE=(-C "$DEPS/deps.cmake")
@@ -268,7 +277,7 @@ configure_with() {  # configure_with ON|OFF: the build with or without the tests
   cmake ${DEPS_CACHE[@]+"${DEPS_CACHE[@]}"} -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Release \
     -DTorch_DIR="$TORCH_PREFIX/Torch" -DCMAKE_PREFIX_PATH="$TORCH_PREFIX" \
     -DENERGYLOSS_WITH_CUDA=ON -DCMAKE_CUDA_COMPILER="$(command -v nvcc)" \
-    -DCMAKE_CUDA_FLAGS="--threads 0" \
+    -DCMAKE_CUDA_FLAGS="--threads 0" ${ARCH_LIST:+-DTORCH_CUDA_ARCH_LIST="$ARCH_LIST"} \
     -DENERGYLOSS_PYTHON="$(command -v "$PY")" -DENERGYLOSS_BUILD_TESTS="$1" \
     -DENERGYLOSS_BUILD_ORACLES=ON -DENERGYLOSS_WITH_OPENMM=OFF -DENERGYLOSS_WITH_LAMMPS=OFF \
     -DENERGYLOSS_WITH_RDKIT=OFF -DENERGYLOSS_BUILD_EXAMPLES=OFF -DENERGYLOSS_BUILD_BENCH=OFF
