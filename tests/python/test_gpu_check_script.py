@@ -72,3 +72,44 @@ def test_a_python_without_torch_is_named(tmp_path):
     with tarfile.open(tmp_path / "out" / "logs.tar.gz") as bundle:
         log = bundle.extractfile("./preflight.log").read().decode()
     assert "cannot import torch" in log and "pass --python PY" in log, log
+
+
+def _python_with_a_stand_in_gpu(tmp_path, capability):
+    """A python3 whose (Debian, CPU-only) torch reports a CUDA device of
+    `capability`, so the script gets past the preflight to the configure."""
+    site = tmp_path / "stand-in-site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(
+        "import torch\n"
+        "torch.cuda.is_available = lambda: True\n"
+        "torch.cuda.get_device_name = lambda *args: 'stand-in GPU'\n"
+        f"torch.cuda.get_device_capability = lambda *args: {capability!r}\n")
+    python = tmp_path / "python3"
+    python.write_text(f"#!/bin/sh\nPYTHONPATH={site}${{PYTHONPATH:+:$PYTHONPATH}} "
+                      "exec /usr/bin/python3 \"$@\"\n")
+    python.chmod(0o755)
+    return python
+
+
+@pytest.mark.parametrize("environment, expected", [({}, "9.0"),
+                                                    ({"TORCH_CUDA_ARCH_LIST": "8.0 9.0"},
+                                                     "8.0 9.0")])
+def test_configure_names_the_gpus_architecture_for_torchs_cmake(tmp_path, environment, expected):
+    """Torch's CMake package puts -gencode flags for TORCH_CUDA_ARCH_LIST into
+    CMAKE_CUDA_FLAGS; unset, it probes the GPU and on failure falls back to
+    architectures nvcc 13 no longer builds. The script passes the device's
+    capability, or the environment's list. (Debian's torch is CPU-only, so
+    the configure then stops: no CUDA kernels for the pair ops.)"""
+    python = _python_with_a_stand_in_gpu(tmp_path, (9, 0))
+    env = {k: v for k, v in os.environ.items() if k not in ("TORCH_CUDA_ARCH_LIST", "OUT")}
+    env.update(environment)
+    build = tmp_path / "build-gpu"
+    result = subprocess.run([str(SCRIPT), "--python", str(python), "-B", str(build), "--no-bench",
+                             "--no-ddp", "--no-sanitizer"], capture_output=True, text=True,
+                            timeout=600, env=env)
+    assert result.returncode == 1, result.stdout + result.stderr
+    summary = (build / "gpu-check" / "summary.txt").read_text()
+    assert summary.startswith("1 preflight") and "PASS" in summary.splitlines()[0], summary
+    cache = (build / "CMakeCache.txt").read_text().splitlines()
+    assert [line.split("=", 1)[1] for line in cache
+            if line.startswith("TORCH_CUDA_ARCH_LIST:")] == [expected], summary
