@@ -217,7 +217,9 @@ def test_opcheck_schema_and_fake_tensors(device, where):
     pred, ref = pred.nan_to_num().to(target), ref.nan_to_num().to(target)
     args = (pred, ref, kwargs["mask"].to(target), kwargs["edges"].to(target),
             kwargs["edge_weights"].to(target), "exp", None, None, 1.0, 1e-5, None)
-    torch.library.opcheck(ops._pair_energy_fused.default, args + (True, True),
-                          test_utils=("test_schema", "test_faketensor"))
+    # Both gradients, and neither (two [0] outputs, which must not alias).
+    for grads in ((True, True), (False, False)):
+        torch.library.opcheck(ops._pair_energy_fused.default, args + grads,
+                              test_utils=("test_schema", "test_faketensor"))
     torch.library.opcheck(ops._pair_energy_terms.default, args,
                           test_utils=("test_schema", "test_faketensor"))

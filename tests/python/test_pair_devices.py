@@ -10,6 +10,7 @@
   device 'cuda' (or 'xla') and fails if any kernel touches its data.
 The GPU itself is checked by tests/gpu/test_pair_cuda.py (scripts/gpu-check.sh).
 """
+import itertools
 import os
 from pathlib import Path
 
@@ -83,6 +84,21 @@ def test_meta_inner_op_gives_only_the_gradients_asked_for():
         pred, ref, None, None, None, "exp", None, None, 1.0, 1e-5, None, True, False)
     assert (energy.shape, pairs.dtype) == ((3,), torch.int64)
     assert grad_pred.shape == pred.shape and grad_ref.shape == (0,)
+
+
+@pytest.mark.parametrize("device", ["cpu", "meta"])
+@pytest.mark.parametrize("want_pred,want_ref", [(False, False), (True, False), (False, True),
+                                                (True, True)])
+def test_inner_op_outputs_never_alias_each_other(device, want_pred, want_ref):
+    """The schemas declare no aliasing, so no two outputs may share memory
+    (torch's SchemaCheckMode, opcheck's test_schema: "Outputs 2 and 3 alias
+    unexpectedly"): each gradient not asked for is an empty tensor of its own."""
+    pred, ref = (t.to(device) for t in batch())
+    outputs = ops._pair_energy_fused(pred, ref, None, None, None, "exp", None, None, 1.0, 1e-5,
+                                     None, want_pred, want_ref)
+    for i, j in itertools.combinations(range(len(outputs)), 2):
+        assert outputs[i] is not outputs[j], (i, j)
+        assert not torch._C._overlaps(outputs[i], outputs[j]), (i, j)
 
 
 def test_cpu_edges_are_moved_to_preds_device():

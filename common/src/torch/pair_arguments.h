@@ -102,7 +102,8 @@ struct PairArguments {
 };
 
 // Empty outputs of the fused op on `pred`'s device: energy [B], pair count
-// [B] (int64) and the gradients asked for ([0] otherwise).
+// [B] (int64) and the gradients asked for ([0] otherwise, one tensor each:
+// no two outputs alias).
 std::tuple<Tensor, Tensor, Tensor, Tensor> fused_outputs(const PairArguments& args, bool grad_pred,
                                                          bool grad_ref);
 

@@ -117,11 +117,15 @@ PairArguments::PairArguments(const char* op, const Tensor& pred_in, const Tensor
 std::tuple<Tensor, Tensor, Tensor, Tensor> fused_outputs(const PairArguments& args, bool grad_pred,
                                                          bool grad_ref) {
   const auto options = args.pred.options();
-  const Tensor none = torch::empty({0}, options);
+  // A gradient not asked for is an empty tensor of its own: the schema
+  // declares no aliasing, so two outputs must never share one (torch's
+  // SchemaCheckMode, opcheck's test_schema).
+  const auto gradient = [&](bool wanted, const Tensor& like) {
+    return wanted ? torch::empty_like(like) : torch::empty({0}, options);
+  };
   return {torch::empty({args.layout.batch}, options),
           torch::empty({args.layout.batch}, options.dtype(torch::kLong)),
-          grad_pred ? torch::empty_like(args.pred) : none,
-          grad_ref ? torch::empty_like(args.ref) : none};
+          gradient(grad_pred, args.pred), gradient(grad_ref, args.ref)};
 }
 
 namespace {
