@@ -14,6 +14,11 @@ import torch
 from energyloss import _library, _paths
 
 
+# The advice's Torch_DIR argument, with the interpreter's path for {python}.
+TORCH_DIR = ("-DTorch_DIR=$({python} -c 'import torch, os; "
+             "print(os.path.join(torch.utils.cmake_prefix_path, \"Torch\"))')")
+
+
 def record_bytes(version, abi):
     return f"energyloss-torch-build: torch {version}; cxx11-abi {abi}\0".encode()
 
@@ -37,14 +42,17 @@ def test_same_release_is_accepted(built, running):
 def test_other_version_is_refused_naming_both(built, running):
     with pytest.raises(ImportError) as error:
         _library.check_build("/x/libenergyloss_torch.so", (built, True), running, True,
-                             python="/opt/py/bin/python")
+                             python="/opt/py/bin/python",
+                             folders=_library.build_folders("/opt/lib/python3/dist-packages/e"))
     message = str(error.value)
     assert f"built for torch {built}" in message
     assert f"runs torch {running}" in message
     assert "/x/libenergyloss_torch.so" in message
-    assert "-DCMAKE_PREFIX_PATH=$(/opt/py/bin/python -c 'import torch; " \
-           "print(torch.utils.cmake_prefix_path)')" in message
+    assert TORCH_DIR.format(python="/opt/py/bin/python") in message
     assert "-DENERGYLOSS_PYTHON=/opt/py/bin/python" in message
+    assert "CMAKE_PREFIX_PATH=" not in message  # a configured build's cached Torch_DIR wins over it
+    assert "cmake -S <energyloss source> -B <build folder> " in message
+    assert "cmake --build <build folder>" in message
 
 
 def test_other_cxx11_abi_is_refused():
@@ -93,3 +101,23 @@ def test_import_refuses_a_library_for_another_torch(tmp_path):
     assert "ImportError" in result.stderr
     assert f"{library} was built for torch 0.0.1" in result.stderr
     assert f"runs torch {torch.__version__}" in result.stderr
+    # The advice names this build tree (the package is its build/python copy)
+    # and sets Torch_DIR, which a configured build folder takes over its cache.
+    build = os.environ.get("ENERGYLOSS_BUILD_DIR") or os.path.dirname(
+        os.path.dirname(os.path.dirname(os.path.abspath(_library.__file__))))
+    assert os.path.isfile(os.path.join(build, "CMakeCache.txt"))
+    source = os.environ.get("ENERGYLOSS_SOURCE_DIR")
+    if source:
+        assert f"cmake -S {source} -B {build} -DENERGYLOSS_PYTHON={sys.executable} " \
+            in result.stderr
+    assert f"-B {build} " in result.stderr and f"cmake --build {build}\n" in result.stderr
+    assert TORCH_DIR.format(python=sys.executable) in result.stderr
+
+
+def test_torch_dir_advice_runs_in_a_shell():
+    """The -DTorch_DIR=$(...) of the advice, run by sh, is torch's CMake package folder."""
+    argument = TORCH_DIR.format(python=sys.executable)
+    result = subprocess.run(["sh", "-c", f"echo {argument}"], capture_output=True, text=True,
+                            timeout=300, check=True)
+    expected = os.path.join(torch.utils.cmake_prefix_path, "Torch")
+    assert result.stdout == f"-DTorch_DIR={expected}\n"

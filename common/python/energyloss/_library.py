@@ -16,12 +16,33 @@ _loaded = False
 
 BUILD_RECORD = re.compile(rb"energyloss-torch-build: torch ([0-9A-Za-z.+_-]+); cxx11-abi (0|1|none)\x00")
 
+# Torch_DIR, not CMAKE_PREFIX_PATH: a build folder that has already been
+# configured keeps the Torch_DIR in its cache, which wins over a new prefix path.
 REBUILD = (
     "rebuild energyloss against the torch this Python imports:\n"
-    "  cmake -S . -B build -DENERGYLOSS_PYTHON={python} "
-    "-DCMAKE_PREFIX_PATH=$({python} -c 'import torch; print(torch.utils.cmake_prefix_path)')\n"
-    "  cmake --build build\n"
-    "(README: Installing and using the package)")
+    "  cmake -S {source} -B {build} -DENERGYLOSS_PYTHON={python} "
+    "-DTorch_DIR=$({python} -c 'import torch, os; "
+    "print(os.path.join(torch.utils.cmake_prefix_path, \"Torch\"))')\n"
+    "  cmake --build {build}\n"
+    "(Torch_DIR, not CMAKE_PREFIX_PATH: the build folder's cache keeps its Torch_DIR; "
+    "README: Installing and using the package)")
+
+
+def build_folders(package=None):
+    """(source, build) folders of the CMake build tree this package was copied
+    into (<build>/python/energyloss, next to <build>/CMakeCache.txt), or
+    placeholders for an installed package."""
+    package = package or os.path.dirname(os.path.abspath(__file__))
+    build = os.path.dirname(os.path.dirname(package))
+    cache = os.path.join(build, "CMakeCache.txt")
+    if not os.path.isfile(cache):
+        return "<energyloss source>", "<build folder>"
+    source = "<energyloss source>"
+    with open(cache, errors="replace") as f:
+        for line in f:
+            if line.startswith("CMAKE_HOME_DIRECTORY:INTERNAL="):
+                source = line.split("=", 1)[1].strip()
+    return source, build
 
 
 def read_build_record(path):
@@ -43,16 +64,18 @@ def base_version(version):
     return f"{match.group(1)}.{match.group(2)}.{match.group(3) or 0}"
 
 
-def check_build(path, record, running_version, running_abi, python=None):
+def check_build(path, record, running_version, running_abi, python=None, folders=None):
     """Raise ImportError when the library at path, with build record
     (version, abi) or None, does not fit torch running_version with C++11
     ABI running_abi (torch.compiled_with_cxx11_abi()); return None when it does.
 
     Versions must agree in major.minor.patch (local and pre-release parts
     such as '+cu121' or 'a0' are ignored: CMake's Torch_VERSION has none),
-    and the ABI when both are known."""
+    and the ABI when both are known. The advice names python (default: this
+    one) and folders, (source, build) (default: build_folders())."""
     python = python or sys.executable
-    rebuild = REBUILD.format(python=python)
+    source, build = folders or build_folders()
+    rebuild = REBUILD.format(python=python, source=source, build=build)
     if record is None:
         raise ImportError(
             f"energyloss: {path} has no build record (which torch it was built for), so it "
