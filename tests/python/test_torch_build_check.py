@@ -121,3 +121,25 @@ def test_torch_dir_advice_runs_in_a_shell():
                             timeout=300, check=True)
     expected = os.path.join(torch.utils.cmake_prefix_path, "Torch")
     assert result.stdout == f"-DTorch_DIR={expected}\n"
+
+
+def test_source_tree_package_is_refused_naming_the_build_tree(tmp_path):
+    """PYTHONPATH=<source>/common/python (the source tree, which has no
+    generated _paths.py) is refused with what to put there instead, not
+    with Python's 'partially initialized module ... circular import'."""
+    source = os.environ.get("ENERGYLOSS_SOURCE_DIR",
+                            os.path.dirname(os.path.dirname(os.path.dirname(
+                                os.path.abspath(__file__)))))
+    package = os.path.join(source, "common", "python", "energyloss")
+    assert not os.path.exists(os.path.join(package, "_paths.py"))
+    env = {k: v for k, v in os.environ.items() if k != "ENERGYLOSS_TORCH_LIBRARY"}
+    env["PYTHONPATH"] = os.path.join(source, "common", "python")
+    env["PYTHONDONTWRITEBYTECODE"] = "1"  # leave the source tree as it is
+    result = subprocess.run([sys.executable, "-c", "import energyloss"], env=env, cwd=tmp_path,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode != 0
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("ImportError: energyloss: "), result.stderr
+    assert f"{package} is the package's source tree" in last
+    assert "PYTHONPATH=build/python" in last and "installed prefix" in last
+    assert "circular import" not in result.stderr

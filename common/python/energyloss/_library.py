@@ -92,6 +92,26 @@ def check_build(path, record, running_version, running_abi, python=None, folders
             f"built with _GLIBCXX_USE_CXX11_ABI={int(running_abi)}; {rebuild}")
 
 
+def _generated_paths():
+    """The _paths module the build (or the install) writes next to this
+    package; the source tree's copy of the package has none."""
+    package = os.path.dirname(os.path.abspath(__file__))
+    if not os.path.exists(os.path.join(package, "_paths.py")):
+        if os.path.exists(os.path.join(os.path.dirname(package), "installed_paths.py.in")):
+            raise ImportError(
+                f"energyloss: {package} is the package's source tree (common/python), which "
+                "does not know where the compiled ops are; put the build tree's python folder "
+                "on PYTHONPATH (PYTHONPATH=build/python, after cmake --build build) or an "
+                "installed prefix's (P/lib/python3/dist-packages) instead")
+        raise ImportError(
+            f"energyloss: {package} has no _paths.py (written by the build and by cmake "
+            "--install); use the build tree's python folder (build/python) or an installed "
+            "prefix, or set ENERGYLOSS_TORCH_LIBRARY to libenergyloss_torch.so")
+    from . import _paths
+
+    return _paths
+
+
 def load():
     """Load libenergyloss_torch.so; ENERGYLOSS_TORCH_LIBRARY overrides its path."""
     global _loaded
@@ -100,7 +120,7 @@ def load():
     path = os.environ.get("ENERGYLOSS_TORCH_LIBRARY")
     searched = [path]
     if not path:
-        from . import _paths
+        _paths = _generated_paths()
 
         path = _paths.TORCH_LIBRARY
         # An installed package tries next to itself, then the install path.
