@@ -6,7 +6,9 @@ Lennard-Jones clusters with the pair energy loss plus the oracle-based true
 energy loss of a LennardJonesOracle, on --world-size processes started with
 torch.multiprocessing.spawn. Each rank trains on its share of the batch;
 DDP averages the gradients, so every rank takes the same step. The backend
-is gloo on the CPU and NCCL when CUDA is available (--backend forces one).
+is gloo on the CPU and NCCL when CUDA is available and this build of
+energyloss has its CUDA kernels (--backend forces one; nccl is refused
+up front when the kernels are missing).
 
 The oracle is created once and handed to the ranks: the oracle classes pickle
 as their constructor arguments, so each process builds its own engine. The
@@ -47,7 +49,8 @@ def parse_arguments(argv=None):
                         help="weight of the true energy loss, >= 0 (0: pair energy loss only; "
                         "default 0.01)")
     parser.add_argument("--backend", choices=["auto", "gloo", "nccl"], default="auto",
-                        help="auto: nccl when CUDA is available, else gloo")
+                        help="auto: nccl when CUDA is available and energyloss was built with "
+                        "its CUDA kernels, else gloo")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     for name in ("world_size", "steps", "batch", "atoms"):
@@ -61,11 +64,21 @@ def parse_arguments(argv=None):
         parser.error(f"--batch ({args.batch}) must be a multiple of --world-size "
                      f"({args.world_size}), so every rank gets the same share")
     chosen = args.backend
+    cuda_kernels = energyloss.cuda_kernels_available()
     if args.backend == "auto":
-        args.backend = "nccl" if torch.cuda.is_available() else "gloo"
+        args.backend = "nccl" if torch.cuda.is_available() and cuda_kernels else "gloo"
+        if torch.cuda.is_available() and not cuda_kernels:
+            print("CUDA is available, but this build of energyloss has no CUDA kernels: "
+                  "backend gloo, on the CPU", flush=True)
     if args.backend == "nccl" and torch.cuda.device_count() == 0:
         parser.error("--backend nccl needs GPUs, and none is visible (torch.cuda.device_count() "
                      "is 0); use --backend gloo to train on the CPU")
+    if args.backend == "nccl" and not cuda_kernels:  # else every rank fails in its first loss
+        parser.error("--backend nccl trains on the GPUs, but this build of energyloss has no "
+                     "CUDA kernels; rebuild it with -DENERGYLOSS_WITH_CUDA=ON against a "
+                     f"CUDA-enabled PyTorch (cmake -DTorch_DIR=\"$({sys.executable} -c 'import torch; "
+                     "print(torch.utils.cmake_prefix_path)')/Torch\"), or use --backend gloo "
+                     "to train on the CPU")
     if args.backend == "nccl" and torch.cuda.device_count() < args.world_size:
         picked = " (nccl: CUDA is available)" if chosen == "auto" else ""
         parser.error(f"--backend {chosen}{picked} needs one GPU per rank: "

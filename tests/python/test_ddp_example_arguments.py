@@ -42,3 +42,48 @@ def test_nccl_without_gpus_says_to_use_gloo(capsys):
 def test_good_arguments_pass():
     args = train_ddp.parse_arguments(["--backend", "gloo", "--energy-weight", "0"])
     assert (args.backend, args.energy_weight, args.world_size) == ("gloo", 0.0, 2)
+
+
+def fake_gpus(monkeypatch, count, cuda_kernels):
+    """This process sees `count` GPUs, and energyloss has its CUDA kernels or not."""
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: count > 0)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: count)
+    monkeypatch.setattr(train_ddp.energyloss, "cuda_kernels_available", lambda: cuda_kernels)
+
+
+def no_spawn(*args, **kwargs):
+    raise AssertionError("mp.spawn must not be reached")
+
+
+def test_nccl_without_cuda_kernels_is_refused_before_spawning(monkeypatch, capsys):
+    """GPUs but a build without the pair ops' CUDA kernels: --backend nccl
+    would fail in every rank's first loss, so the parent refuses it."""
+    fake_gpus(monkeypatch, 2, cuda_kernels=False)
+    monkeypatch.setattr(train_ddp.mp, "spawn", no_spawn)
+    with pytest.raises(SystemExit) as exit_info:
+        train_ddp.main(["--backend", "nccl", "--steps", "1"])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "this build of energyloss has no CUDA kernels; rebuild it with " \
+           "-DENERGYLOSS_WITH_CUDA=ON against a CUDA-enabled PyTorch" in err
+    assert "use --backend gloo" in err
+
+
+def test_auto_without_cuda_kernels_takes_gloo_and_says_so(monkeypatch, capsys):
+    fake_gpus(monkeypatch, 2, cuda_kernels=False)
+    args = train_ddp.parse_arguments([])
+    assert args.backend == "gloo"
+    out = capsys.readouterr().out
+    assert out == ("CUDA is available, but this build of energyloss has no CUDA kernels: "
+                   "backend gloo, on the CPU\n")
+
+
+@pytest.mark.parametrize("gpus, cuda_kernels, backend", [
+    (2, True, "nccl"),   # the GPU path
+    (0, True, "gloo"),   # kernels built, no GPU here
+    (0, False, "gloo"),
+])
+def test_auto_backend(gpus, cuda_kernels, backend, monkeypatch, capsys):
+    fake_gpus(monkeypatch, gpus, cuda_kernels)
+    assert train_ddp.parse_arguments([]).backend == backend
+    assert capsys.readouterr().out == ""
