@@ -335,3 +335,20 @@ def test_module_holding_a_generator_loads_in_another_directory(tmp_path, monkeyp
     # Independent: the template module itself, and the original generator.
     torch.testing.assert_close(samples, template.sample(3, 7), rtol=0, atol=0)
     torch.testing.assert_close(samples, module(3, 7), rtol=0, atol=0)
+
+
+class ThroughTheWrapper(torch.nn.Module):
+    """What users try first: the Python wrapper inside a scripted module."""
+
+    def forward(self, pred: torch.Tensor, ref: torch.Tensor) -> torch.Tensor:
+        return energyloss.pair_energy_loss(pred, ref)
+
+
+def test_scripting_the_python_wrapper_fails_naming_the_op():
+    """torch.jit.script cannot compile energyloss.pair_energy_loss (its
+    import statement); the source lines its error shows name the op to call."""
+    with pytest.raises(Exception) as error:
+        torch.jit.script(ThroughTheWrapper())
+    message = str(error.value)
+    assert "import statements aren't supported" in message
+    assert "scripted code calls torch.ops.energyloss.pair_energy_loss" in message

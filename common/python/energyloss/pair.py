@@ -61,6 +61,8 @@ def _edge_arguments(edges, ref, mask, degree, seed, symmetrize):
         if edges != "sparse":
             raise ValueError(
                 f"energyloss: edges must be 'complete', 'sparse' or an index tensor, got '{edges}'")
+        # TorchScript cannot compile this Python wrapper (its error shows these lines):
+        # scripted code calls torch.ops.energyloss.pair_energy_loss (README: TorchScript).
         from .graphs import sparse_rigid_edges
 
         for name, value in (("ref", ref), ("mask", mask)):
