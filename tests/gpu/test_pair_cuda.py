@@ -208,6 +208,33 @@ def test_torch_compile_traces_the_op(device):
     close(results[1][1], results[0][1].cpu(), torch.float32, "compiled gradient")
 
 
+@pytest.mark.skipif(not hasattr(torch, "compile"), reason="torch.compile needs torch 2")
+@pytest.mark.parametrize("edge_mode", ["complete", "edges"])
+def test_torch_compile_of_the_python_wrapper(device, edge_mode):
+    """What a user compiles: a function calling the public wrapper
+    energyloss.pair_energy_loss (plus ordinary torch ops), with torch.compile's
+    defaults (inductor, graph breaks allowed); value and both gradients equal
+    eager's. One compile per case."""
+    import torch._dynamo
+
+    pred, ref, kwargs = problem(edge_mode, False, torch.float32, "exp")
+    kwargs = on(device, kwargs)
+
+    def user_loss(p, r):
+        return (energyloss.pair_energy_loss(p, r, reduction="mean", **kwargs)
+                + 0.1 * (p - r).square().mean())
+
+    torch._dynamo.reset()  # a fresh compile, not one cached by the other case
+    results = []
+    for fn in (user_loss, torch.compile(user_loss)):
+        p = pred.to(device).requires_grad_()
+        r = ref.to(device).requires_grad_()
+        value = fn(p, r)
+        results.append((value.detach(),) + torch.autograd.grad(value, (p, r)))
+    for what, ours, eager in zip(("value", "pred gradient", "ref gradient"), *results[::-1]):
+        close(ours, eager.cpu(), torch.float32, f"compiled ({edge_mode}) {what}")
+
+
 @pytest.mark.skipif(not hasattr(getattr(torch, "library", None), "opcheck"),
                     reason="torch.library.opcheck needs torch >= 2.4")
 @pytest.mark.parametrize("where", ["cpu", "cuda"])
