@@ -14,11 +14,12 @@
 #     one (std::string mangled `Ss`, as in a `const std::string&` parameter),
 #     "" when its symbols tell neither (no strings in its interface).
 #
-#   energyloss_check_cxx11_abi(<abi> <name> <library file>)
+#   energyloss_check_cxx11_abi(<abi> <name> <library file> [<option>])
 #     FATAL_ERROR when <abi> ("0"/"1") and the library's ABI are both known
 #     and differ: code compiled for one cannot call the other's std::string
 #     functions, which would otherwise surface as undefined references at
-#     link time (or crashes at run time).
+#     link time (or crashes at run time). The message names <option>, the
+#     cache option that leaves the library out (e.g. ENERGYLOSS_WITH_OPENMM).
 #
 #   energyloss_torch_cxx_standard(<out> <include dir>...)
 #     <out> = the C++ standard (e.g. "20") that the LibTorch headers under the
@@ -66,6 +67,10 @@ function(energyloss_check_cxx11_abi abi name library)
   if(abi STREQUAL "")
     return()
   endif()
+  set(leave_out "its option OFF")
+  if(ARGC GREATER 3)
+    set(leave_out "-D${ARGV3}=OFF")
+  endif()
   energyloss_library_cxx11_abi(library_abi "${library}")
   if(NOT library_abi STREQUAL "" AND NOT library_abi STREQUAL abi)
     message(FATAL_ERROR
@@ -74,8 +79,7 @@ function(energyloss_check_cxx11_abi abi name library)
       "_GLIBCXX_USE_CXX11_ABI=${library_abi}; energyloss's libraries pass std::string between "
       "both and would not link. Either use a LibTorch built with _GLIBCXX_USE_CXX11_ABI="
       "${library_abi} (pip wheels of torch >= 2.7, conda-forge's pytorch, or the 'cxx11 ABI' "
-      "LibTorch download), or leave ${name} out of this build (its ENERGYLOSS_WITH_* / "
-      "ENERGYLOSS_BUILD_* option OFF).")
+      "LibTorch download), or leave ${name} out of this build (${leave_out}).")
   endif()
 endfunction()
 

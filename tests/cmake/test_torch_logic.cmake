@@ -3,13 +3,14 @@
 # symbols use either libstdc++ ABI or neither; torch version strings; stand-in
 # ATen/ATen.h headers with each torch's C++ standard guard).
 # Run: cmake -DMODULE=<cmake/EnergyLossTorch.cmake> -DWORK_DIR=<scratch> -P test_torch_logic.cmake
-# With -DCHILD_ABI=<abi> -DCHILD_LIBRARY=<file> it only runs
-# energyloss_check_cxx11_abi (the parent checks that it fails or passes).
+# With -DCHILD_ABI=<abi> -DCHILD_LIBRARY=<file> [-DCHILD_OPTION=<option>] it
+# only runs energyloss_check_cxx11_abi (the parent checks that it fails or
+# passes, and that a failure names the option that leaves the library out).
 cmake_minimum_required(VERSION 3.25)
 include(${MODULE})
 
 if(DEFINED CHILD_ABI)
-  energyloss_check_cxx11_abi("${CHILD_ABI}" "TestLib" "${CHILD_LIBRARY}")
+  energyloss_check_cxx11_abi("${CHILD_ABI}" "TestLib" "${CHILD_LIBRARY}" ${CHILD_OPTION})
   message(STATUS "check passed")
   return()
 endif()
@@ -93,7 +94,8 @@ foreach(case "0;${new_abi};FAIL" "1;${old_abi};FAIL" "1;${new_abi};PASS" "0;${ol
   list(GET case 1 library)
   list(GET case 2 want)
   execute_process(COMMAND ${CMAKE_COMMAND} -DMODULE=${MODULE} -DCHILD_ABI=${abi}
-                          -DCHILD_LIBRARY=${library} -P ${CMAKE_CURRENT_LIST_FILE}
+                          -DCHILD_LIBRARY=${library} -DCHILD_OPTION=ENERGYLOSS_WITH_TESTLIB
+                          -P ${CMAKE_CURRENT_LIST_FILE}
                   RESULT_VARIABLE status OUTPUT_VARIABLE out ERROR_VARIABLE out)
   string(REGEX REPLACE "[ \t\r\n]+" " " out "${out}")
   set(got PASS)
@@ -101,6 +103,11 @@ foreach(case "0;${new_abi};FAIL" "1;${old_abi};FAIL" "1;${new_abi};PASS" "0;${ol
     set(got FAIL)
     if(NOT out MATCHES "C\\+\\+ ABI mismatch.*_GLIBCXX_USE_CXX11_ABI=${abi}.*TestLib \\(${library}\\)")
       message(SEND_ERROR "check with ABI '${abi}' on ${library} failed without naming both:\n${out}")
+    endif()
+    # The way out names the exact option, not a pattern of options.
+    if(NOT out MATCHES "leave TestLib out of this build \\(-DENERGYLOSS_WITH_TESTLIB=OFF\\)")
+      message(SEND_ERROR "check with ABI '${abi}' on ${library} failed without naming "
+              "-DENERGYLOSS_WITH_TESTLIB=OFF:\n${out}")
     endif()
   endif()
   expect("check with torch ABI '${abi}' on ${library}" "${got}" "${want}")
