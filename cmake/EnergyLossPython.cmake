@@ -4,7 +4,28 @@
 # <source dir>/*.py copied (when changed) to <build dir> by the custom target
 # <target>, built with ALL. Sets <target>_SOURCES in the caller's scope (the
 # files to install). Used by the energyloss and openmmenergyloss packages.
+#
+# ENERGYLOSS_PYTHON_INSTALL_DIR: where the Python packages are installed, a
+# STRING: relative to the install prefix (as cmake --install --prefix gives
+# it at install time), or absolute. (A PATH cache entry would turn a relative
+# -D value into an absolute one under the folder cmake ran in.)
+#
+# energyloss_python_install_code(<out> <subdir>)
+#   <out> = install(CODE) text that sets _energyloss_package_dir to the
+#   installed <ENERGYLOSS_PYTHON_INSTALL_DIR>/<subdir>, absolute, for the
+#   prefix of this install (without DESTDIR).
 include_guard(GLOBAL)
+
+set(ENERGYLOSS_PYTHON_INSTALL_DIR "lib/python3/dist-packages" CACHE STRING
+    "Where the Python packages are installed: relative to the install prefix, or absolute")
+
+function(energyloss_python_install_code out subdir)
+  set(${out} "
+  set(_energyloss_package_dir \"${ENERGYLOSS_PYTHON_INSTALL_DIR}/${subdir}\")
+  if(NOT IS_ABSOLUTE \"\${_energyloss_package_dir}\")
+    set(_energyloss_package_dir \"\${CMAKE_INSTALL_PREFIX}/\${_energyloss_package_dir}\")
+  endif()" PARENT_SCOPE)
+endfunction()
 
 function(energyloss_copy_python_sources target source_dir build_dir)
   file(GLOB sources CONFIGURE_DEPENDS ${source_dir}/*.py)

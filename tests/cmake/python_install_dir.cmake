@@ -1,0 +1,83 @@
+# cmake.python_install_dir: ENERGYLOSS_PYTHON_INSTALL_DIR as README tells a
+# venv user to give it. The top level configured (only) from another folder
+# with -DENERGYLOSS_PYTHON_INSTALL_DIR=lib/pythonX.Y/site-packages (untyped, as
+# typed on a command line), then `cmake --install --prefix <venv> --component
+# python_files` (the packages' files, which need no build):
+#   1. the cache keeps the value relative, and the energyloss package (and
+#      openmmenergyloss's files, with OPENMM) land in <venv>/lib/pythonX.Y/site-packages,
+#      nothing under the folder cmake ran in;
+#   2. the installed _paths.py names <venv>/<libdir>/libenergyloss_torch.so, and
+#      openmmenergyloss/plugins links to <venv>/<libdir>/openmm_plugins;
+# and with an absolute value (a folder outside the prefix):
+#   3. the packages land there, _paths.py and the plugins link still name the
+#      libraries under the prefix.
+# Variables: SOURCE_DIR, WORK_DIR, TORCH_DIR, PYTHON, OPENMM (ON: the plugin's package too).
+file(REMOVE_RECURSE ${WORK_DIR})
+file(MAKE_DIRECTORY ${WORK_DIR}/cwd)
+execute_process(COMMAND ${PYTHON} -c "import sys; print('lib/python%d.%d/site-packages' % sys.version_info[:2])"
+                OUTPUT_VARIABLE site OUTPUT_STRIP_TRAILING_WHITESPACE COMMAND_ERROR_IS_FATAL ANY)
+
+function(run)
+  execute_process(COMMAND ${ARGN} WORKING_DIRECTORY ${WORK_DIR}/cwd
+                  RESULT_VARIABLE status OUTPUT_VARIABLE out ERROR_VARIABLE out)
+  if(NOT status EQUAL 0)
+    message(FATAL_ERROR "failed (${status}): ${ARGN}\n${out}")
+  endif()
+endfunction()
+
+# Configures <name> with ENERGYLOSS_PYTHON_INSTALL_DIR=<value> and installs the
+# python_files component into <prefix>.
+function(configure_and_install name value prefix)
+  run(${CMAKE_COMMAND} -S ${SOURCE_DIR} -B ${WORK_DIR}/${name} -DTorch_DIR=${TORCH_DIR}
+      -DENERGYLOSS_PYTHON=${PYTHON} -DENERGYLOSS_PYTHON_INSTALL_DIR=${value}
+      -DENERGYLOSS_WITH_OPENMM=${OPENMM} -DENERGYLOSS_WITH_LAMMPS=OFF -DENERGYLOSS_WITH_RDKIT=OFF
+      -DENERGYLOSS_WITH_CUDA=OFF -DENERGYLOSS_BUILD_TESTS=OFF -DENERGYLOSS_BUILD_BENCH=OFF
+      -DENERGYLOSS_BUILD_EXAMPLES=OFF)
+  run(${CMAKE_COMMAND} --install ${WORK_DIR}/${name} --prefix ${prefix} --component python_files)
+endfunction()
+
+# The package's files and links, given where it should be and where the libraries are.
+function(check_installed site_dir lib_dir)
+  foreach(file energyloss/__init__.py energyloss/_paths.py)
+    if(NOT EXISTS ${site_dir}/${file})
+      file(GLOB_RECURSE found LIST_DIRECTORIES false RELATIVE ${WORK_DIR} ${WORK_DIR}/*/_paths.py)
+      message(FATAL_ERROR "${site_dir}/${file} not installed; _paths.py files under ${WORK_DIR}: ${found}")
+    endif()
+  endforeach()
+  execute_process(COMMAND ${PYTHON} -c
+                  "import runpy; print(runpy.run_path('${site_dir}/energyloss/_paths.py')['RELATIVE_LIBRARY'])"
+                  OUTPUT_VARIABLE library OUTPUT_STRIP_TRAILING_WHITESPACE COMMAND_ERROR_IS_FATAL ANY)
+  if(NOT library STREQUAL "${lib_dir}/libenergyloss_torch.so")
+    message(FATAL_ERROR "installed _paths.py names ${library}, not ${lib_dir}/libenergyloss_torch.so")
+  endif()
+  if(OPENMM)
+    if(NOT EXISTS ${site_dir}/openmmenergyloss/__init__.py)
+      message(FATAL_ERROR "openmmenergyloss not installed in ${site_dir}")
+    endif()
+    file(READ_SYMLINK ${site_dir}/openmmenergyloss/plugins link)
+    file(REAL_PATH ${link} target BASE_DIRECTORY ${site_dir}/openmmenergyloss)
+    if(IS_ABSOLUTE "${link}" OR NOT target STREQUAL "${lib_dir}/openmm_plugins")
+      message(FATAL_ERROR "openmmenergyloss/plugins -> ${link} (${target}), not a relative "
+              "link to ${lib_dir}/openmm_plugins")
+    endif()
+  endif()
+endfunction()
+
+set(venv ${WORK_DIR}/venv)
+configure_and_install(relative ${site} ${venv})
+file(STRINGS ${WORK_DIR}/relative/CMakeCache.txt cached REGEX "^ENERGYLOSS_PYTHON_INSTALL_DIR:")
+if(NOT cached STREQUAL "ENERGYLOSS_PYTHON_INSTALL_DIR:STRING=${site}")
+  message(FATAL_ERROR "the cache holds ${cached}, not the relative ${site}")
+endif()
+file(GLOB_RECURSE strays ${WORK_DIR}/cwd/*)
+if(strays)
+  message(FATAL_ERROR "files installed under the folder cmake ran in: ${strays}")
+endif()
+file(STRINGS ${WORK_DIR}/relative/CMakeCache.txt libdir REGEX "^CMAKE_INSTALL_LIBDIR:")
+string(REGEX REPLACE "^[^=]*=" "" libdir "${libdir}")
+check_installed(${venv}/${site} ${venv}/${libdir})
+message(STATUS "1, 2. relative ${site}: installed in ${venv}/${site}, libraries named in ${venv}/${libdir}")
+
+configure_and_install(absolute ${WORK_DIR}/site ${WORK_DIR}/prefix)
+check_installed(${WORK_DIR}/site ${WORK_DIR}/prefix/${libdir})
+message(STATUS "3. absolute ${WORK_DIR}/site: installed there, libraries named in the prefix")
