@@ -9,6 +9,23 @@ function(run_step)
   endif()
 endfunction()
 run_step(${CMAKE_COMMAND} --install ${BUILD_DIR} --prefix ${PREFIX})
+# The exported torch targets name torch's own imported target, which
+# EnergyLossConfig.cmake's find_package(Torch) defines, not the include dirs
+# and libraries of the torch built against (a recreated environment would
+# leave them dangling: "Imported target includes non-existent path").
+file(GLOB_RECURSE torch_targets ${PREFIX}/*/EnergyLoss_torch_Targets.cmake)
+foreach(file ${torch_targets})
+  file(STRINGS ${file} lines REGEX "^  INTERFACE_")
+  foreach(line ${lines})
+    if(line MATCHES "\"(/|[^\"]*;/)")
+      message(FATAL_ERROR "${file} exports an absolute path:\n${line}")
+    endif()
+  endforeach()
+  file(STRINGS ${file} links REGEX "^  INTERFACE_LINK_LIBRARIES \"energyloss::core;torch\"$")
+  if(NOT links)
+    message(FATAL_ERROR "${file}: energyloss::torch does not link energyloss::core and torch:\n${lines}")
+  endif()
+endforeach()
 run_step(${CMAKE_COMMAND} -S ${SOURCE_DIR} -B ${WORK_DIR}/build -DCMAKE_PREFIX_PATH=${PREFIX}
          -DCMAKE_BUILD_TYPE=Release)
 run_step(${CMAKE_COMMAND} --build ${WORK_DIR}/build)
