@@ -18,6 +18,12 @@ include_guard(GLOBAL)
 
 set(ENERGYLOSS_PYTHON_INSTALL_DIR "lib/python3/dist-packages" CACHE STRING
     "Where the Python packages are installed: relative to the install prefix, or absolute")
+if(ENERGYLOSS_PYTHON_INSTALL_DIR STREQUAL "")
+  # (It would install the packages at the filesystem's root: /energyloss.)
+  message(FATAL_ERROR "ENERGYLOSS_PYTHON_INSTALL_DIR is empty: give the folder the Python packages "
+          "go to, relative to the install prefix (e.g. lib/python3/dist-packages, or "
+          "lib/python3.X/site-packages in a venv) or absolute")
+endif()
 
 function(energyloss_python_install_code out subdir)
   set(${out} "

@@ -10,7 +10,10 @@
 #      openmmenergyloss/plugins links to <venv>/<libdir>/openmm_plugins;
 # and with an absolute value (a folder outside the prefix):
 #   3. the packages land there, _paths.py and the plugins link still name the
-#      libraries under the prefix.
+#      libraries under the prefix;
+# and with an empty value:
+#   4. the configure fails naming ENERGYLOSS_PYTHON_INSTALL_DIR (it would install
+#      the packages at the filesystem's root).
 # Variables: SOURCE_DIR, WORK_DIR, TORCH_DIR, PYTHON, OPENMM (ON: the plugin's package too).
 file(REMOVE_RECURSE ${WORK_DIR})
 file(MAKE_DIRECTORY ${WORK_DIR}/cwd)
@@ -81,3 +84,17 @@ message(STATUS "1, 2. relative ${site}: installed in ${venv}/${site}, libraries 
 configure_and_install(absolute ${WORK_DIR}/site ${WORK_DIR}/prefix)
 check_installed(${WORK_DIR}/site ${WORK_DIR}/prefix/${libdir})
 message(STATUS "3. absolute ${WORK_DIR}/site: installed there, libraries named in the prefix")
+
+# 4. An empty value (the packages would go to the filesystem's root): refused.
+execute_process(COMMAND ${CMAKE_COMMAND} -S ${SOURCE_DIR} -B ${WORK_DIR}/empty -DTorch_DIR=${TORCH_DIR}
+                        -DENERGYLOSS_PYTHON=${PYTHON} -DENERGYLOSS_PYTHON_INSTALL_DIR=
+                        -DENERGYLOSS_WITH_OPENMM=${OPENMM} -DENERGYLOSS_WITH_LAMMPS=OFF
+                        -DENERGYLOSS_WITH_RDKIT=OFF -DENERGYLOSS_WITH_CUDA=OFF
+                        -DENERGYLOSS_BUILD_TESTS=OFF -DENERGYLOSS_BUILD_BENCH=OFF
+                        -DENERGYLOSS_BUILD_EXAMPLES=OFF
+                WORKING_DIRECTORY ${WORK_DIR}/cwd RESULT_VARIABLE status OUTPUT_VARIABLE out
+                ERROR_VARIABLE out)
+if(status EQUAL 0 OR NOT out MATCHES "ENERGYLOSS_PYTHON_INSTALL_DIR is empty")
+  message(FATAL_ERROR "an empty ENERGYLOSS_PYTHON_INSTALL_DIR was not refused (${status}):\n${out}")
+endif()
+message(STATUS "4. an empty ENERGYLOSS_PYTHON_INSTALL_DIR: refused, naming it")
