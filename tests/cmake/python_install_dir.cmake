@@ -13,7 +13,13 @@
 #      libraries under the prefix;
 # and with an empty value:
 #   4. the configure fails naming ENERGYLOSS_PYTHON_INSTALL_DIR (it would install
-#      the packages at the filesystem's root).
+#      the packages at the filesystem's root);
+# and (OPENMM) a full install with the absolute value of 3, whose SWIG module's
+# RPATH names the libraries under the configure's prefix:
+#   5. under another prefix, it stops before writing any file, naming both
+#      prefixes and ENERGYLOSS_PYTHON_INSTALL_DIR; under the configure's prefix
+#      (with DESTDIR) that check lets it through (the install then stops at the
+#      first library, none being built here).
 # Variables: SOURCE_DIR, WORK_DIR, TORCH_DIR, PYTHON, OPENMM (ON: the plugin's package too).
 file(REMOVE_RECURSE ${WORK_DIR})
 file(MAKE_DIRECTORY ${WORK_DIR}/cwd)
@@ -98,3 +104,30 @@ if(status EQUAL 0 OR NOT out MATCHES "ENERGYLOSS_PYTHON_INSTALL_DIR is empty")
   message(FATAL_ERROR "an empty ENERGYLOSS_PYTHON_INSTALL_DIR was not refused (${status}):\n${out}")
 endif()
 message(STATUS "4. an empty ENERGYLOSS_PYTHON_INSTALL_DIR: refused, naming it")
+
+# 5. A full install (the default component) with the absolute folder of 3.
+if(OPENMM)
+  file(STRINGS ${WORK_DIR}/absolute/CMakeCache.txt configured REGEX "^CMAKE_INSTALL_PREFIX:")
+  string(REGEX REPLACE "^[^=]*=" "" configured "${configured}")
+  file(REMOVE_RECURSE ${WORK_DIR}/site)
+  execute_process(COMMAND ${CMAKE_COMMAND} --install ${WORK_DIR}/absolute --prefix ${WORK_DIR}/other
+                  RESULT_VARIABLE status OUTPUT_VARIABLE out ERROR_VARIABLE out)
+  string(REGEX REPLACE "[ \t\r\n]+" " " out "${out}")
+  if(status EQUAL 0 OR NOT out MATCHES "ENERGYLOSS_PYTHON_INSTALL_DIR=${WORK_DIR}/site"
+     OR NOT out MATCHES "CMAKE_INSTALL_PREFIX=${configured} \\(the configure's\\)"
+     OR NOT out MATCHES "-DCMAKE_INSTALL_PREFIX=${WORK_DIR}/other")
+    message(FATAL_ERROR "an install under another prefix was not refused, naming both "
+            "prefixes (${status}):\n${out}")
+  endif()
+  if(EXISTS ${WORK_DIR}/other OR EXISTS ${WORK_DIR}/site)
+    message(FATAL_ERROR "refused, but files were installed:\n${out}")
+  endif()
+  execute_process(COMMAND ${CMAKE_COMMAND} -E env DESTDIR=${WORK_DIR}/destdir
+                          ${CMAKE_COMMAND} --install ${WORK_DIR}/absolute
+                  RESULT_VARIABLE status OUTPUT_VARIABLE out ERROR_VARIABLE out)
+  if(out MATCHES "ENERGYLOSS_PYTHON_INSTALL_DIR=")
+    message(FATAL_ERROR "an install under the configure's prefix was refused:\n${out}")
+  endif()
+  message(STATUS "5. a full install under another prefix than the configure's: refused, "
+          "naming both, nothing written")
+endif()
